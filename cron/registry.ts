@@ -1,0 +1,23 @@
+import type { Services } from '../src/services'
+import { purgeFinishedJobsJob } from './purge-finished-jobs'
+
+export interface CronJob {
+  name: string
+  /** Must be idempotent and bounded: a run may be late, repeated or overlap the next one. */
+  run(s: Services, scheduledAt: Date): Promise<{ processed: number }>
+}
+
+/**
+ * Which jobs each cron expression runs. The expressions must match `[triggers] crons` in
+ * wrangler.toml (a test checks both directions).
+ */
+export const schedule: Record<string, CronJob[]> = {
+  // Every minute: unread-message notifications (chat issue).
+  '* * * * *': [],
+  // Every 10 minutes: R2 storage clean-up (media issue).
+  '*/10 * * * *': [],
+  // Hourly: inactivity deactivation (accounts issue).
+  '17 * * * *': [],
+  // Daily: garbage collection.
+  '43 3 * * *': [purgeFinishedJobsJob],
+}

@@ -1,0 +1,114 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Env } from '../src/env'
+
+/**
+ * Who is on the other end of a socket. Stored as the socket's *attachment*: when the object
+ * hibernates, its memory (and every field of the class) is thrown away, but the runtime keeps
+ * the sockets open and hands each one back with its attachment when the next event arrives.
+ * Anything a handler needs to know about a socket must therefore live here, not in a Map.
+ */
+export interface SocketIdentity {
+  userId: string
+  sessionId: string
+  connectedAt: number
+}
+
+/** Headers the Worker sets after authenticating the upgrade; clients never reach a DO directly. */
+export const identityHeaders = { userId: 'X-Rapport-User-Id', sessionId: 'X-Rapport-Session-Id' } as const
+
+/** The subprotocol Rapport's sockets speak; echoed back when the client offered it. */
+export const protocolName = 'rapport.v1'
+
+export type ServerFrame = { type: string; [field: string]: unknown }
+
+/**
+ * Shared lifecycle of Rapport's socket-holding Durable Objects, built on the WebSocket
+ * Hibernation API: `ctx.acceptWebSocket` (not `ws.accept()`) lets the runtime evict the object
+ * from memory while sockets stay connected, so idle conversations cost nothing. Ping/pong is
+ * answered by the runtime itself (`setWebSocketAutoResponse`) without waking the object.
+ *
+ * Subclasses decide what a connection means (`onConnect`), what frames do (`onFrame`) and what
+ * a departure means (`onDisconnect`).
+ */
+export abstract class HibernatingSocketObject extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'))
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected a WebSocket upgrade', { status: 426 })
+    }
+    const userId = request.headers.get(identityHeaders.userId)
+    const sessionId = request.headers.get(identityHeaders.sessionId)
+    if (!userId || !sessionId) return new Response('missing identity', { status: 400 })
+
+    const { 0: client, 1: server } = new WebSocketPair()
+    const identity: SocketIdentity = { userId, sessionId, connectedAt: Date.now() }
+    // Tags let us find a user's sockets with ctx.getWebSockets(userId) after hibernation.
+    this.ctx.acceptWebSocket(server, [userId])
+    server.serializeAttachment(identity)
+    await this.onConnect(server, identity)
+
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim())
+    const headers = offered.includes(protocolName) ? { 'Sec-WebSocket-Protocol': protocolName } : undefined
+    return new Response(null, { status: 101, webSocket: client, headers })
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const identity = ws.deserializeAttachment() as SocketIdentity
+    if (typeof message !== 'string') {
+      this.send(ws, { type: 'error', code: 'binary_not_supported' })
+      return
+    }
+    let frame: unknown
+    try {
+      frame = JSON.parse(message)
+    } catch {
+      this.send(ws, { type: 'error', code: 'malformed_frame' })
+      return
+    }
+    if (
+      typeof frame !== 'object' ||
+      frame === null ||
+      typeof (frame as { type?: unknown }).type !== 'string'
+    ) {
+      this.send(ws, { type: 'error', code: 'malformed_frame' })
+      return
+    }
+    await this.onFrame(ws, identity, frame as { type: string })
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Complete the closing handshake; 1005/1006 are reserved and may not be sent back.
+    const closeCode = code === 1005 || code === 1006 ? 1000 : code
+    try {
+      ws.close(closeCode, reason)
+    } catch {
+      // Already closed by the runtime.
+    }
+    await this.onDisconnect(ws, ws.deserializeAttachment() as SocketIdentity)
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.onDisconnect(ws, ws.deserializeAttachment() as SocketIdentity)
+  }
+
+  /** Sockets other than `except`, optionally only one user's. Survives hibernation (runtime-held). */
+  protected sockets(opts: { userId?: string; except?: WebSocket } = {}): WebSocket[] {
+    return this.ctx.getWebSockets(opts.userId).filter((ws) => ws !== opts.except)
+  }
+
+  protected send(ws: WebSocket, frame: ServerFrame): void {
+    try {
+      ws.send(JSON.stringify(frame))
+    } catch {
+      // The peer went away between lookup and send; its close event cleans up.
+    }
+  }
+
+  protected abstract onConnect(ws: WebSocket, identity: SocketIdentity): Promise<void>
+  protected abstract onFrame(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void>
+  protected abstract onDisconnect(ws: WebSocket, identity: SocketIdentity): Promise<void>
+}

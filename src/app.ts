@@ -1,0 +1,128 @@
+import { HTTPException } from 'hono/http-exception'
+import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { type Config, ConfigError, type Environment, loadConfig } from './config'
+import { ApiError, codeForStatus } from './lib/errors'
+import { createLogger, describeError } from './lib/log'
+import { problemResponse } from './lib/problem'
+import { type Router, createRouter } from './lib/router'
+import { accessLog } from './middleware/access-log'
+import { clientIp } from './middleware/client-ip'
+import { services } from './middleware/services'
+import { registerDocs } from './routes/docs/docs.index'
+import { healthRouter } from './routes/health/health.index'
+import { socketsRouter } from './routes/sockets/sockets.index'
+
+export type App = Router
+
+// CORS and body-limit middleware depend on config; build them once per config object.
+const perConfig = new WeakMap<
+  Config,
+  { cors: ReturnType<typeof cors>; bodyLimit: ReturnType<typeof bodyLimit> }
+>()
+function configuredMiddleware(config: Config) {
+  let mw = perConfig.get(config)
+  if (!mw) {
+    const origins = config.http.corsOrigins
+    const anyOrigin = origins.length === 0 || origins.includes('*')
+    mw = {
+      cors: cors({
+        origin: anyOrigin ? '*' : (origin) => (origins.includes(origin) ? origin : null),
+        // Credentialed requests (the refresh cookie) are only possible with an explicit allow-list.
+        credentials: !anyOrigin,
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key'],
+        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        exposeHeaders: [
+          'X-Request-Id',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+          'ETag',
+        ],
+        maxAge: 600,
+      }),
+      bodyLimit: bodyLimit({
+        maxSize: config.http.maxBodyBytes,
+        onError: () => {
+          throw new ApiError(
+            'payload_too_large',
+            `The request body exceeds ${config.http.maxBodyBytes} bytes`,
+          )
+        },
+      }),
+    }
+    perConfig.set(config, mw)
+  }
+  return mw
+}
+
+/**
+ * Build the Hono app for one environment. Routes that exist only in some environments (the
+ * API docs) are registered or not at build time, so production has no such routes at all.
+ */
+export function createApp(environment: Environment): App {
+  const app = createRouter()
+
+  // A client-supplied id (≤ 128 word characters) is kept so clients can correlate their own logs.
+  app.use(requestId({ headerName: 'X-Request-Id', limitLength: 128 }))
+  app.use(accessLog)
+  app.use(secureHeaders())
+  app.use((c, next) => configuredMiddleware(loadConfig(c.env)).cors(c, next))
+  app.use((c, next) => configuredMiddleware(loadConfig(c.env)).bodyLimit(c, next))
+  app.use(services)
+  app.use(clientIp)
+
+  app.route('/', healthRouter)
+  app.route('/', socketsRouter)
+  registerDocs(app, environment)
+
+  app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return problemResponse(c, err.code, err.message, { errors: err.errors, headers: err.headers })
+    }
+    if (err instanceof HTTPException) {
+      // Hono's own validators and middleware (malformed JSON, 415 from zod-openapi's media-type gate).
+      const code = codeForStatus(err.status)
+      if (err.status < 500) return problemResponse(c, code, err.message || 'Bad request')
+    }
+    const log = c.get('log') ?? createLogger('error', { requestId: c.get('requestId') })
+    if (err instanceof ConfigError) {
+      log.error('config.invalid', { problems: err.problems })
+      return problemResponse(c, 'internal_error', 'The server is misconfigured; the operator has been told')
+    }
+    log.error('request.unhandled', { error: describeError(err) })
+    return problemResponse(
+      c,
+      'internal_error',
+      'An unexpected error occurred; quote the request id when reporting it',
+    )
+  })
+
+  return app
+}
+
+const apps = new Map<Environment, App>()
+
+/** The app for this `env`'s ENVIRONMENT, built on first use and reused by the isolate. */
+export function appFor(env: object): App {
+  let environment: Environment
+  try {
+    environment = loadConfig(env).environment
+  } catch {
+    // Invalid config: any app will do — its middleware rethrows the ConfigError as a 500 problem.
+    environment = 'production'
+  }
+  let app = apps.get(environment)
+  if (!app) {
+    app = createApp(environment)
+    apps.set(environment, app)
+  }
+  return app
+}
+
+export type AppType = ReturnType<typeof createApp>

@@ -1,0 +1,158 @@
+import { z } from 'zod'
+
+/**
+ * Every setting the Worker reads, parsed once per `env` object. Non-secret values come from
+ * `[vars]` in wrangler.toml, secrets from `wrangler secret put` (or `.dev.vars` locally).
+ *
+ * Parsing fails fast with one message naming every missing or invalid variable, so a bad deploy
+ * is obvious from the first log line instead of surfacing as odd behaviour later.
+ *
+ * @example
+ * const config = loadConfig(env)
+ * if (config.environment === 'production') …
+ */
+const environments = ['local', 'staging', 'production'] as const
+export type Environment = (typeof environments)[number]
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional()
+
+const hostPort = z
+  .string()
+  .regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port')
+  .optional()
+
+const configSchema = z
+  .object({
+    ENVIRONMENT: z.enum(environments).default('local'),
+    DATABASE_URL: z
+      .string({ error: 'is required (postgres://user:password@host/db)' })
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string'),
+    NEON_LOCAL_PROXY: hostPort,
+    UPSTASH_REDIS_REST_URL: z.url({ error: 'is required (https URL of the Upstash REST API)' }),
+    UPSTASH_REDIS_REST_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
+    JWT_SECRET: z
+      .string({ error: 'is required (at least 32 characters)' })
+      .min(32, 'must be at least 32 characters'),
+    JWT_ALGORITHM: z.enum(['HS256', 'HS384', 'HS512']).default('HS256'),
+    JWT_ISSUER: z.string().min(1).default('rapport'),
+    JWT_AUDIENCE: z.string().min(1).default('rapport-api'),
+    ACCESS_TOKEN_TTL_MINUTES: int(1, 24 * 60).default(30),
+    REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(7),
+    CORS_ORIGINS: z.string().default('*'),
+    TRUSTED_PROXY_HOPS: int(0, 10).default(0),
+    MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    DEFAULT_RATE_LIMIT_LIMIT: int(1, 1_000_000).default(10),
+    DEFAULT_RATE_LIMIT_PERIOD: int(1, 30 * 24 * 3600).default(3600),
+    RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed']).default('open'),
+    CLIENT_CACHE_MAX_AGE: int(0, 365 * 24 * 3600).default(30),
+    SMTP_HOST: optionalString,
+    SMTP_PORT: int(1, 65535).default(587),
+    SMTP_USER: optionalString,
+    SMTP_PASS: optionalString,
+    SMTP_SECURE: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    SMTP_FROM: optionalString,
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+    OPENAI_MODEL: z.string().min(1).default('gpt-4o'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.ENVIRONMENT !== 'local' && v.NEON_LOCAL_PROXY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NEON_LOCAL_PROXY'],
+        message: 'is only allowed when ENVIRONMENT=local',
+      })
+    }
+    if (v.ENVIRONMENT === 'production') {
+      for (const key of ['SMTP_HOST', 'SMTP_FROM'] as const) {
+        if (!v[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' })
+      }
+    }
+  })
+
+export type Config = ReturnType<typeof shapeConfig>
+
+function shapeConfig(v: z.output<typeof configSchema>) {
+  return {
+    environment: v.ENVIRONMENT,
+    database: { url: v.DATABASE_URL, localProxy: v.NEON_LOCAL_PROXY },
+    redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN },
+    jwt: {
+      secret: v.JWT_SECRET,
+      algorithm: v.JWT_ALGORITHM,
+      issuer: v.JWT_ISSUER,
+      audience: v.JWT_AUDIENCE,
+      accessTtlSeconds: v.ACCESS_TOKEN_TTL_MINUTES * 60,
+      refreshTtlSeconds: v.REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
+    },
+    http: {
+      corsOrigins: v.CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      trustedProxyHops: v.TRUSTED_PROXY_HOPS,
+      maxBodyBytes: v.MAX_BODY_BYTES,
+      clientCacheMaxAge: v.CLIENT_CACHE_MAX_AGE,
+    },
+    logLevel: v.LOG_LEVEL,
+    rateLimit: {
+      defaultLimit: v.DEFAULT_RATE_LIMIT_LIMIT,
+      defaultPeriodSeconds: v.DEFAULT_RATE_LIMIT_PERIOD,
+      failMode: v.RATE_LIMIT_FAIL_MODE,
+    },
+    smtp: v.SMTP_HOST
+      ? {
+          host: v.SMTP_HOST,
+          port: v.SMTP_PORT,
+          user: v.SMTP_USER,
+          pass: v.SMTP_PASS,
+          secure: v.SMTP_SECURE,
+          from: v.SMTP_FROM ?? `no-reply@${v.SMTP_HOST}`,
+        }
+      : undefined,
+    openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL },
+  }
+}
+
+/** Raised when the environment does not describe a runnable Rapport. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Parse a plain record of variables (a Worker `env`, or `process.env` in Node scripts).
+ * Throws {@link ConfigError} listing every problem at once.
+ */
+export function parseConfig(vars: Record<string, unknown>): Config {
+  const result = configSchema.safeParse(vars)
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(root)'),
+        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      })),
+    )
+  }
+  return shapeConfig(result.data)
+}
+
+// Worker `env` objects are stable for the isolate's lifetime, so parse each once.
+const cache = new WeakMap<object, Config>()
+
+/** {@link parseConfig} memoised per Worker `env` object. */
+export function loadConfig(env: object): Config {
+  let config = cache.get(env)
+  if (!config) {
+    config = parseConfig(env as Record<string, unknown>)
+    cache.set(env, config)
+  }
+  return config
+}

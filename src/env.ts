@@ -1,0 +1,17 @@
+import type { Conversation } from '../durable-objects/conversation'
+import type { UserHub } from '../durable-objects/user-hub'
+import type { JobMessage } from './services/jobs'
+
+/**
+ * The Worker's bindings as declared in wrangler.toml, plus vars and secrets (strings, parsed and
+ * validated by src/config.ts — handlers read `config`, never these raw strings).
+ */
+export interface Env {
+  IMAGES_BUCKET: R2Bucket
+  AUDIO_BUCKET: R2Bucket
+  IMAGES: ImagesBinding
+  CONVERSATION: DurableObjectNamespace<Conversation>
+  USER_HUB: DurableObjectNamespace<UserHub>
+  JOBS: Queue<JobMessage>
+  [variable: string]: unknown
+}

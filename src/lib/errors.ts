@@ -1,0 +1,80 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+/**
+ * Every error code Rapport answers with, and the HTTP status it maps to. Codes are part of the
+ * public contract: clients switch on `code`, never on `title` or `detail`.
+ */
+export const errorCodes = {
+  bad_request: 400,
+  malformed_body: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  upgrade_required: 426,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>
+
+export type ErrorCode = keyof typeof errorCodes
+
+export const errorTitles: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  malformed_body: 'Malformed request body',
+  unauthorized: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  conflict: 'Conflict',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  upgrade_required: 'Upgrade required',
+  validation_failed: 'Validation failed',
+  rate_limited: 'Too many requests',
+  internal_error: 'Internal server error',
+  service_unavailable: 'Service unavailable',
+}
+
+/** One offending field: a JSON-pointer-like dotted path (`body.email`, `query.page`) and why. */
+export interface FieldError {
+  path: string
+  message: string
+}
+
+/**
+ * The one error type thrown anywhere in Rapport; the app's `onError` renders it as
+ * `application/problem+json`.
+ *
+ * @example
+ * throw new ApiError('not_found', 'No profile with that id')
+ * throw new ApiError('validation_failed', 'Invalid body', { errors: [{ path: 'body.email', message: 'Invalid email' }] })
+ */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode
+  readonly errors?: FieldError[]
+  readonly headers?: Record<string, string>
+
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(detail ?? errorTitles[code], { cause: options.cause })
+    this.name = 'ApiError'
+    this.status = errorCodes[code]
+    this.errors = options.errors
+    this.headers = options.headers
+  }
+}
+
+/** Map an HTTP status (from Hono's own HTTPException) to the closest Rapport code. */
+export function codeForStatus(status: number): ErrorCode {
+  const match = (Object.entries(errorCodes) as [ErrorCode, number][]).find(([, s]) => s === status)
+  if (status === 400) return 'malformed_body'
+  return match ? match[0] : status >= 500 ? 'internal_error' : 'bad_request'
+}

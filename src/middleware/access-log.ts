@@ -1,0 +1,26 @@
+import { createMiddleware } from 'hono/factory'
+import { createLogger } from '../lib/log'
+import type { AppEnv } from '../types'
+
+/**
+ * One wide JSON event per request, written after the response is ready: method, matched route
+ * template (so `/x/1` and `/x/2` aggregate), status, duration, request id, client IP and caller.
+ * Later middleware enriches it through context variables rather than logging on their own.
+ */
+export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
+  const started = performance.now()
+  await next()
+  const log = c.get('log') ?? createLogger('info', { requestId: c.get('requestId') })
+  const status = c.res.status
+  const fields = {
+    method: c.req.method,
+    route: c.req.routePath,
+    path: c.req.path,
+    status,
+    durationMs: Math.round((performance.now() - started) * 100) / 100,
+    ip: c.get('clientIp'),
+    userId: c.get('caller')?.userId,
+  }
+  if (status >= 500) log.error('request', fields)
+  else log.info('request', fields)
+})

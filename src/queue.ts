@@ -1,0 +1,36 @@
+import type { Env } from './env'
+import { createServices } from './services'
+import { JobMessageSchema, markJobDead, retryDelaySeconds, runJob } from './services/jobs'
+
+/**
+ * Queue consumer for both the jobs queue and its dead-letter queue (wrangler.toml binds both
+ * to this Worker). Messages are handled one by one and acknowledged individually, so one
+ * failing job never causes the rest of its batch to be redelivered.
+ */
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const s = createServices(env)
+  const deadLetters = batch.queue.includes('-dlq')
+  for (const msg of batch.messages) {
+    const parsed = JobMessageSchema.safeParse(msg.body)
+    if (!parsed.success) {
+      // Retrying a message that cannot be parsed would fail identically every time.
+      s.log.error('queue.malformed_message', { queue: batch.queue, messageId: msg.id })
+      msg.ack()
+      continue
+    }
+    try {
+      if (deadLetters) {
+        await markJobDead(s, parsed.data)
+        msg.ack()
+        continue
+      }
+      const outcome = await runJob(s, parsed.data, msg.attempts)
+      if (outcome === 'retry') msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+      else msg.ack()
+    } catch (err) {
+      // Infrastructure failure (database unreachable): let the queue deliver it again later.
+      s.log.error('queue.handler_error', { queue: batch.queue, messageId: msg.id, error: String(err) })
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { errorResponses } from '../../lib/openapi'
+
+const DependencySchema = z
+  .object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() })
+  .openapi('DependencyCheck')
+
+export const liveness = createRoute({
+  method: 'get',
+  path: '/health',
+  tags: ['Health'],
+  summary: 'Liveness: the Worker is running',
+  responses: {
+    200: {
+      description: 'Alive',
+      content: { 'application/json': { schema: z.object({ status: z.literal('ok') }).openapi('Liveness') } },
+    },
+    ...errorResponses(),
+  },
+})
+
+export const readiness = createRoute({
+  method: 'get',
+  path: '/health/ready',
+  tags: ['Health'],
+  summary: 'Readiness: PostgreSQL and Redis answer',
+  description: 'Checks every dependency concurrently (2 s timeout each). 503 names the failing dependencies.',
+  responses: {
+    200: {
+      description: 'Every dependency answered',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              status: z.literal('ok'),
+              checks: z.object({ postgres: DependencySchema, redis: DependencySchema }),
+            })
+            .openapi('Readiness'),
+        },
+      },
+    },
+    ...errorResponses(503),
+  },
+})

@@ -1,0 +1,7 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './sockets.handlers'
+import * as routes from './sockets.routes'
+
+export const socketsRouter = createRouter()
+  .openapi(routes.conversationSocket, handlers.openConversation)
+  .openapi(routes.hubSocket, handlers.openHub)

@@ -1,0 +1,43 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { errorResponses } from '../../lib/openapi'
+import { requireAuth } from '../../middleware/auth'
+
+const upgradeDescription =
+  'WebSocket upgrade. Authenticate with `Authorization: Bearer <access token>`, or — for browsers, which cannot ' +
+  'set headers on a WebSocket — by offering the subprotocols `rapport.v1, bearer.<access token>`. Frames are JSON; ' +
+  '`{"type":"ping"}` is answered with `{"type":"pong"}`.'
+
+export const conversationSocket = createRoute({
+  method: 'get',
+  path: '/api/v1/conversations/{peerId}/socket',
+  tags: ['Chat'],
+  summary: 'Open the conversation socket with another member',
+  description: upgradeDescription,
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth] as const,
+  request: {
+    params: z.object({
+      peerId: z
+        .uuid()
+        .openapi({ description: 'The other member', example: '0f8fad5b-d9cb-469f-a165-70867728950e' }),
+    }),
+  },
+  responses: {
+    101: { description: 'Switching protocols; the socket speaks rapport.v1' },
+    ...errorResponses(401, 422, 426),
+  },
+})
+
+export const hubSocket = createRoute({
+  method: 'get',
+  path: '/api/v1/hub/socket',
+  tags: ['Chat'],
+  summary: "Open the caller's inbox and presence socket",
+  description: upgradeDescription,
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth] as const,
+  responses: {
+    101: { description: 'Switching protocols; the socket speaks rapport.v1' },
+    ...errorResponses(401, 426),
+  },
+})

@@ -1,0 +1,33 @@
+import type { Redis } from '@upstash/redis/cloudflare'
+import { type Config, loadConfig } from '../config'
+import { type Database, createDatabase } from '../db/client'
+import type { Env } from '../env'
+import { type Clock, systemClock } from '../lib/clock'
+import { type Logger, createLogger } from '../lib/log'
+import { getRedis } from './redis'
+
+/**
+ * Everything a service function needs, built once per request (or per cron run / queue batch /
+ * Durable Object event) and passed explicitly. Services never import Hono, so the same code runs
+ * from routes, crons, queue consumers and Durable Objects.
+ */
+export interface Services {
+  config: Config
+  env: Env
+  database: Database
+  redis: Redis
+  clock: Clock
+  log: Logger
+}
+
+export function createServices(env: Env, opts: { log?: Logger; clock?: Clock } = {}): Services {
+  const config = loadConfig(env)
+  return {
+    config,
+    env,
+    database: createDatabase(config.database),
+    redis: getRedis(config.redis),
+    clock: opts.clock ?? systemClock,
+    log: opts.log ?? createLogger(config.logLevel),
+  }
+}

@@ -1,0 +1,133 @@
+import { and, eq, inArray, lt, sql } from 'drizzle-orm'
+import { z } from 'zod'
+import { jobs } from '../db/schema'
+import { describeError } from '../lib/log'
+import type { Services } from '.'
+
+/** What travels on the JOBS queue: only the id and type. The row in `jobs` holds the rest. */
+export const JobMessageSchema = z.object({ jobId: z.uuid(), type: z.string().min(1).max(100) })
+export type JobMessage = z.infer<typeof JobMessageSchema>
+
+export interface JobContext {
+  id: string
+  type: string
+  ownerId: string | null
+  payload: unknown
+  /** 1 on the first delivery. */
+  attempt: number
+}
+
+/** Thrown by a handler for work that can never succeed (bad payload): no retries. */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError'
+}
+
+export type JobHandler = (s: Services, job: JobContext) => Promise<unknown>
+
+/**
+ * Job types and their handlers. Features register theirs at module load
+ * (`jobHandlers.set('verification.run', runVerification)`); the consumer dispatches on `type`.
+ */
+export const jobHandlers = new Map<string, JobHandler>()
+
+/**
+ * Record a job and put it on the queue. The row is written first so the job is visible (and
+ * pollable) before any consumer can pick it up.
+ *
+ * @example
+ * const { id } = await enqueueJob(s, { type: 'export.build', ownerId: caller.userId, payload: {} })
+ */
+export async function enqueueJob(
+  s: Services,
+  job: { type: string; ownerId?: string | null; payload?: unknown },
+): Promise<{ id: string }> {
+  const [row] = await s.database.db
+    .insert(jobs)
+    .values({ type: job.type, ownerId: job.ownerId ?? null, payload: job.payload ?? {} })
+    .returning({ id: jobs.id })
+  await s.env.JOBS.send({ jobId: row!.id, type: job.type })
+  return { id: row!.id }
+}
+
+/** Exponential backoff between attempts: 5 s, 10 s, 20 s … capped at one hour. */
+export const retryDelaySeconds = (attempt: number) => Math.min(3600, 5 * 2 ** Math.max(0, attempt - 1))
+
+type Outcome = 'succeeded' | 'retry' | 'failed' | 'skipped'
+
+/**
+ * Run one delivery of a job. Safe under at-least-once delivery: a job that already reached a
+ * terminal state is skipped, and the transition to `running` is a single conditional UPDATE.
+ */
+export async function runJob(s: Services, message: JobMessage, attempt: number): Promise<Outcome> {
+  const now = s.clock.now()
+  const [job] = await s.database.db
+    .update(jobs)
+    .set({ status: 'running', attempts: sql`${jobs.attempts} + 1`, startedAt: now, updatedAt: now })
+    .where(and(eq(jobs.id, message.jobId), inArray(jobs.status, ['queued', 'running'])))
+    .returning()
+  if (!job) {
+    s.log.info('job.skipped', { jobId: message.jobId, reason: 'unknown or already finished' })
+    return 'skipped'
+  }
+  const handler = jobHandlers.get(job.type)
+  const finish = (values: Partial<typeof jobs.$inferInsert>) =>
+    s.database.db
+      .update(jobs)
+      .set({ ...values, updatedAt: s.clock.now() })
+      .where(eq(jobs.id, job.id))
+  if (!handler) {
+    await finish({
+      status: 'failed',
+      error: `no handler for job type "${job.type}"`,
+      finishedAt: s.clock.now(),
+    })
+    s.log.error('job.no_handler', { jobId: job.id, type: job.type })
+    return 'failed'
+  }
+  try {
+    const result = await handler(s, {
+      id: job.id,
+      type: job.type,
+      ownerId: job.ownerId,
+      payload: job.payload,
+      attempt,
+    })
+    await finish({ status: 'succeeded', result: result ?? null, error: null, finishedAt: s.clock.now() })
+    return 'succeeded'
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    if (err instanceof PermanentJobError) {
+      await finish({ status: 'failed', error: message, finishedAt: s.clock.now() })
+      return 'failed'
+    }
+    // Back to `queued` with the error kept, so pollers see why it is being retried.
+    await finish({ status: 'queued', error: message })
+    s.log.warn('job.attempt_failed', { jobId: job.id, type: job.type, attempt, error: describeError(err) })
+    return 'retry'
+  }
+}
+
+/** Called by the dead-letter consumer: the queue gave up on this job after its last retry. */
+export async function markJobDead(s: Services, message: JobMessage): Promise<void> {
+  const now = s.clock.now()
+  await s.database.db
+    .update(jobs)
+    .set({ status: 'dead', finishedAt: now, updatedAt: now })
+    .where(and(eq(jobs.id, message.jobId), inArray(jobs.status, ['queued', 'running'])))
+  s.log.error('job.dead', { jobId: message.jobId, type: message.type })
+}
+
+/**
+ * Delete finished jobs older than `olderThanDays`, at most `batchSize` per call, so a cron run
+ * stays bounded however large the backlog. Returns how many rows went.
+ */
+export async function purgeFinishedJobs(s: Services, opts: { olderThanDays: number; batchSize: number }) {
+  const cutoff = new Date(s.clock.now().getTime() - opts.olderThanDays * 86_400_000)
+  const victims = s.database.db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(inArray(jobs.status, ['succeeded', 'failed', 'dead']), lt(jobs.finishedAt, cutoff)))
+    .limit(opts.batchSize)
+  const deleted = await s.database.db.delete(jobs).where(inArray(jobs.id, victims)).returning({ id: jobs.id })
+  return deleted.length
+}
