@@ -1,0 +1,53 @@
+import IORedis from 'ioredis'
+import { type NeonProxy, startNeonProxy } from './neon-proxy'
+import { type RedisLike, type UpstashRestServer, startUpstashRest } from './upstash-rest'
+
+export interface LocalStack {
+  /** host:port of the Neon stand-in — the Worker's NEON_LOCAL_PROXY. */
+  neonProxy: string
+  /** The Upstash REST stand-in — the Worker's UPSTASH_REDIS_REST_URL / _TOKEN. */
+  upstash: { url: string; token: string; server: UpstashRestServer }
+  stop(): Promise<void>
+}
+
+/**
+ * Start the Node-side stand-ins that let the unmodified production drivers in the Worker reach
+ * local servers: a Neon WebSocket/HTTP endpoint in front of Postgres and an Upstash REST API in
+ * front of Redis. `redis` is either a redis:// URL (real Redis) or an in-process client.
+ */
+export async function startLocalStack(opts: {
+  databaseUrl: string
+  redis: string | RedisLike
+  upstashToken: string
+  neonPort?: number
+  upstashPort?: number
+}): Promise<LocalStack> {
+  const target = new URL(opts.databaseUrl)
+  const address = `${target.hostname}:${target.port || '5432'}`
+  const ownRedis =
+    typeof opts.redis === 'string'
+      ? new IORedis(opts.redis, { maxRetriesPerRequest: 1, protocol: 2 })
+      : undefined
+  let neon: NeonProxy | undefined
+  try {
+    neon = await startNeonProxy({ port: opts.neonPort ?? 0, allowedTargets: [address] })
+    const server = await startUpstashRest({
+      redis: ownRedis ?? (opts.redis as RedisLike),
+      token: opts.upstashToken,
+      port: opts.upstashPort ?? 0,
+    })
+    const proxy = neon
+    return {
+      neonProxy: `127.0.0.1:${proxy.port}`,
+      upstash: { url: server.url, token: opts.upstashToken, server },
+      async stop() {
+        await Promise.allSettled([proxy.close(), server.close()])
+        ownRedis?.disconnect()
+      },
+    }
+  } catch (err) {
+    await neon?.close()
+    ownRedis?.disconnect()
+    throw err
+  }
+}

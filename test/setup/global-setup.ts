@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import IORedis from 'ioredis'
+import type { TestProject } from 'vitest/node'
+import { applyMigrations } from '../../scripts/migrate'
+import { startLocalStack } from '../../scripts/local-stack'
+
+/**
+ * Brings up what the workerd tests talk to: a fresh database on the machine's real PostgreSQL
+ * (migrated, dropped afterwards) and the Neon and Upstash stand-ins in front of the real
+ * PostgreSQL and Redis. Values reach the Worker as bindings through `provide`/`inject`.
+ *
+ * TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and a
+ * database to connect to for CREATE/DROP DATABASE; TEST_REDIS_URL (default
+ * redis://127.0.0.1:6379/14) names the Redis logical database the suite owns and flushes.
+ */
+export default async function setup(project: TestProject) {
+  const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/14'
+  const dbName = `rapport_test_${process.pid}_${randomBytes(3).toString('hex')}`
+
+  const admin = new pg.Client({ connectionString: adminUrl })
+  try {
+    await admin.connect()
+  } catch (err) {
+    throw new Error(
+      `Tests need PostgreSQL at ${adminUrl} (${(err as Error).message}). Start it (DESIGN.md §2 / .ci/run) ` +
+        'or point TEST_PG_URL at one.',
+      { cause: err },
+    )
+  }
+  const redis = new IORedis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  })
+  try {
+    await redis.connect()
+    await redis.flushdb()
+  } catch (err) {
+    await admin.end()
+    throw new Error(
+      `Tests need Redis at ${redisUrl} (${(err as Error).message}). Start it (.ci/run) or set TEST_REDIS_URL.`,
+      { cause: err },
+    )
+  }
+
+  await admin.query(`create database ${dbName}`)
+  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
+  await applyMigrations(databaseUrl)
+
+  const upstashToken = randomBytes(16).toString('hex')
+  const stack = await startLocalStack({ databaseUrl, redis: redisUrl, upstashToken })
+
+  project.provide('databaseUrl', databaseUrl)
+  project.provide('neonProxy', stack.neonProxy)
+  project.provide('upstashUrl', stack.upstash.url)
+  project.provide('upstashToken', upstashToken)
+
+  return async () => {
+    await stack.stop()
+    await redis.flushdb().catch(() => {})
+    redis.disconnect()
+    // FORCE: the stand-ins' pools may still hold idle connections to the database.
+    await admin.query(`drop database if exists ${dbName} with (force)`)
+    await admin.end()
+  }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string
+    neonProxy: string
+    upstashUrl: string
+    upstashToken: string
+  }
+}

@@ -1,0 +1,47 @@
+import { SELF, env } from 'cloudflare:test'
+import { SignJWT } from 'jose'
+import type { Env } from '../../src/env'
+import type { Problem } from '../../src/lib/problem'
+import { createServices } from '../../src/services'
+import { testJwtSecret } from '../shared/constants'
+
+export const origin = 'https://rapport.test'
+
+/** Call the Worker exactly as a client would (through its fetch handler and every middleware). */
+export function api(path: string, init?: RequestInit): Promise<Response> {
+  return SELF.fetch(origin + path, init)
+}
+
+/** The test env with some variables replaced: config is parsed per env object. */
+export function envWith(overrides: Record<string, unknown>): Env {
+  return { ...env, ...overrides } as Env
+}
+
+/** Services over the test bindings, for arranging and asserting database state. */
+export const services = () => createServices(env as Env)
+
+/** Read a problem+json body, asserting the content type on the way. */
+export async function problem(res: Response): Promise<Problem> {
+  const type = res.headers.get('content-type') ?? ''
+  if (!type.startsWith('application/problem+json')) {
+    throw new Error(`expected problem+json, got ${type}: ${await res.text()}`)
+  }
+  return (await res.json()) as Problem
+}
+
+/** An access token as the accounts service will issue them; override claims to forge bad ones. */
+export async function accessToken(
+  claims: Record<string, unknown> = {},
+  opts: { secret?: string; alg?: string; expiresIn?: string } = {},
+): Promise<string> {
+  const { sub = crypto.randomUUID(), iss = 'rapport', aud = 'rapport-api', ...rest } = claims
+  return new SignJWT({ sid: crypto.randomUUID(), role: 'member', token_type: 'access', ...rest })
+    .setProtectedHeader({ alg: opts.alg ?? 'HS256' })
+    .setSubject(String(sub))
+    .setIssuer(String(iss))
+    .setAudience(String(aud))
+    .setIssuedAt()
+    .setJti(crypto.randomUUID())
+    .setExpirationTime(opts.expiresIn ?? '10m')
+    .sign(new TextEncoder().encode(opts.secret ?? testJwtSecret))
+}

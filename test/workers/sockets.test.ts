@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest'
+import { accessToken, api, problem } from './helpers'
+
+type Frame = { type: string; [k: string]: unknown }
+
+/** Open a socket through the Worker and collect its frames. */
+async function connect(path: string, token: string) {
+  const res = await api(path, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${token}` } })
+  expect(res.status).toBe(101)
+  const ws = res.webSocket!
+  const frames: Frame[] = []
+  const waiters: (() => void)[] = []
+  ws.addEventListener('message', (e) => {
+    frames.push(JSON.parse(e.data as string))
+    waiters.splice(0).forEach((w) => w())
+  })
+  ws.accept()
+  const next = async (predicate: (f: Frame) => boolean = () => true): Promise<Frame> => {
+    for (;;) {
+      const found = frames.findIndex(predicate)
+      if (found >= 0) return frames.splice(found, 1)[0]!
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no matching frame; have ${JSON.stringify(frames)}`)),
+          2000,
+        )
+        waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+  return { ws, next, res }
+}
+
+describe('hub socket', () => {
+  it('accepts an authenticated upgrade, greets, answers ping and rejects unknown frames', async () => {
+    const userId = crypto.randomUUID()
+    const { ws, next } = await connect('/api/v1/hub/socket', await accessToken({ sub: userId }))
+    expect(await next()).toMatchObject({ type: 'hello', userId, devices: 1 })
+    ws.send('{"type":"ping"}')
+    expect(await next()).toEqual({ type: 'pong' })
+    ws.send('{"type":"teleport"}')
+    expect(await next()).toEqual({ type: 'error', code: 'unsupported_frame', frameType: 'teleport' })
+    ws.send('not json')
+    expect(await next()).toEqual({ type: 'error', code: 'malformed_frame' })
+    ws.close(1000, 'done')
+  })
+
+  it('accepts the token as a bearer.<token> subprotocol and answers with rapport.v1', async () => {
+    const token = await accessToken()
+    const res = await api('/api/v1/hub/socket', {
+      headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': `rapport.v1, bearer.${token}` },
+    })
+    expect(res.status).toBe(101)
+    expect(res.headers.get('sec-websocket-protocol')).toBe('rapport.v1')
+    res.webSocket!.accept()
+    res.webSocket!.close()
+  })
+})
+
+describe('conversation socket', () => {
+  it('puts both members in one object and tells each about the other', async () => {
+    const alice = crypto.randomUUID()
+    const bob = crypto.randomUUID()
+    const a = await connect(`/api/v1/conversations/${bob}/socket`, await accessToken({ sub: alice }))
+    expect(await a.next()).toMatchObject({ type: 'hello', userId: alice, connected: [alice] })
+    const b = await connect(`/api/v1/conversations/${alice}/socket`, await accessToken({ sub: bob }))
+    expect((await b.next()).connected).toEqual(expect.arrayContaining([alice, bob]))
+    expect(await a.next((f) => f.type === 'presence')).toEqual({
+      type: 'presence',
+      userId: bob,
+      online: true,
+    })
+    b.ws.close(1000, 'bye')
+    expect(await a.next((f) => f.type === 'presence')).toEqual({
+      type: 'presence',
+      userId: bob,
+      online: false,
+    })
+    a.ws.close()
+  })
+
+  it('refuses a conversation with oneself and a malformed peer id with 422', async () => {
+    const me = crypto.randomUUID()
+    const token = await accessToken({ sub: me })
+    const headers = { Upgrade: 'websocket', Authorization: `Bearer ${token}` }
+    const self = await api(`/api/v1/conversations/${me}/socket`, { headers })
+    expect(self.status).toBe(422)
+    expect((await problem(self)).errors?.[0]?.path).toBe('param.peerId')
+    const bad = await api('/api/v1/conversations/not-a-uuid/socket', { headers })
+    expect(bad.status).toBe(422)
+  })
+
+  it('answers a plain GET with 426', async () => {
+    const res = await api(`/api/v1/conversations/${crypto.randomUUID()}/socket`, {
+      headers: { Authorization: `Bearer ${await accessToken()}` },
+    })
+    expect(res.status).toBe(426)
+    expect((await problem(res)).code).toBe('upgrade_required')
+  })
+})
+
+describe('socket authentication', () => {
+  const path = '/api/v1/hub/socket'
+  const upgrade = (token?: string) =>
+    api(path, { headers: { Upgrade: 'websocket', ...(token ? { Authorization: `Bearer ${token}` } : {}) } })
+  const unsigned = (claims: object) => {
+    const b64 = (o: object) =>
+      btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`
+  }
+
+  it.each([
+    ['no token', async () => undefined],
+    [
+      'a token signed with another key',
+      () => accessToken({}, { secret: 'another-secret-another-secret-0000' }),
+    ],
+    ['a token for another audience', () => accessToken({ aud: 'someone-else' })],
+    ['an expired token', () => accessToken({}, { expiresIn: '-1m' })],
+    ['a refresh token', () => accessToken({ token_type: 'refresh' })],
+    ['a token with another algorithm', () => accessToken({}, { alg: 'HS512' })],
+    [
+      'an alg:none token',
+      async () =>
+        unsigned({
+          sub: crypto.randomUUID(),
+          sid: 's',
+          token_type: 'access',
+          iss: 'rapport',
+          aud: 'rapport-api',
+          iat: Math.floor(Date.now() / 1000),
+          exp: Math.floor(Date.now() / 1000) + 600,
+          jti: 'j',
+        }),
+    ],
+  ])('rejects %s with 401', async (_name, make) => {
+    const res = await upgrade(await make())
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toContain('Bearer')
+    expect((await problem(res)).code).toBe('unauthorized')
+  })
+})

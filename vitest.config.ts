@@ -1,0 +1,47 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+import { testJwtSecret } from './test/shared/constants.ts'
+
+// Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
+process.env.WRANGLER_SEND_METRICS = 'false'
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: 'local',
+                DATABASE_URL: inject('databaseUrl'),
+                NEON_LOCAL_PROXY: inject('neonProxy'),
+                UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
+                UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+                JWT_SECRET: testJwtSecret,
+                LOG_LEVEL: 'warn',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.node.test.ts'],
+          globalSetup: ['./test/setup/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/**/*.node.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+})
