@@ -12,8 +12,24 @@ const environments = [
   { env: 'production', name: 'production', suffix: 'production' },
 ] as const
 
+/** The parts of wrangler's resolved config these tests read. */
+interface ResolvedConfig {
+  vars: Record<string, unknown>
+  r2_buckets: { binding: string; bucket_name?: string }[]
+  images?: { binding: string }
+  durable_objects: { bindings: { name: string; class_name: string }[] }
+  migrations: { tag: string; new_sqlite_classes?: string[] }[]
+  queues: {
+    producers?: { binding: string; queue: string }[]
+    consumers?: { queue: string; dead_letter_queue?: string; max_retries?: number }[]
+  }
+  observability?: { enabled?: boolean }
+  compatibility_date?: string
+  compatibility_flags: string[]
+}
+
 describe.each(environments)('wrangler.toml [$name]', ({ env, name, suffix }) => {
-  const config = unstable_readConfig({ config: 'wrangler.toml', env })
+  const config = unstable_readConfig({ config: 'wrangler.toml', env }) as unknown as ResolvedConfig
 
   it('sets ENVIRONMENT to the environment it describes', () => {
     expect(config.vars.ENVIRONMENT).toBe(name)

@@ -23,11 +23,10 @@ async function timed(check: () => Promise<unknown>): Promise<DependencyCheck> {
     ])
     return { ok: true, latencyMs: Date.now() - started }
   } catch (err) {
-    return {
-      ok: false,
-      latencyMs: Date.now() - started,
-      error: err instanceof Error ? err.message : String(err),
-    }
+    // drizzle wraps driver errors as "Failed query: …"; the cause says what actually went wrong.
+    const cause = (err as { cause?: { message?: unknown } } | undefined)?.cause
+    const message = typeof cause?.message === 'string' ? cause.message : (err as Error | undefined)?.message
+    return { ok: false, latencyMs: Date.now() - started, error: message ?? String(err) }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
   }

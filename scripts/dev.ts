@@ -1,0 +1,185 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, parseConfig } from '../src/config'
+import { startEmbeddedPostgres } from './embedded/postgres'
+import { startEmbeddedRedis } from './embedded/redis'
+import { startLocalStack } from './local-stack'
+import { applyMigrations } from './migrate'
+
+/**
+ * `npm run dev`: one command from a fresh clone to a running Rapport.
+ *
+ * - PostgreSQL: DATABASE_URL when set, otherwise embedded PGlite persisted under .data/pglite.
+ * - Redis: REDIS_URL when set, otherwise redis-server on PATH, otherwise an in-process stand-in
+ *   (EMBEDDED_REDIS=in-process forces the latter).
+ * - Applies migrations, starts the Neon and Upstash stand-ins in front of them, then
+ *   `wrangler dev` with the Worker pointed at the stand-ins, and prints the URLs once /health
+ *   answers. Ctrl-C stops everything it started.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url))
+// RAPPORT_DATA_DIR moves the embedded data elsewhere (the start-up benchmark uses a scratch dir).
+const dataDir = process.env.RAPPORT_DATA_DIR ?? join(root, '.data')
+const port = Number(process.env.PORT ?? 8787)
+const started = Date.now()
+const stoppers: (() => Promise<unknown>)[] = []
+
+const say = (line: string) => console.log(`[rapport] ${line}`)
+
+function readDevVars(): Record<string, string> {
+  const file = join(root, '.dev.vars')
+  if (!existsSync(file)) return {}
+  const vars: Record<string, string> = {}
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line)
+    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1')
+  }
+  return vars
+}
+
+/** A JWT secret that survives restarts (so dev tokens keep working), generated once. */
+function devJwtSecret(): string {
+  const file = join(dataDir, 'jwt-secret')
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 })
+  return readFileSync(file, 'utf8').trim()
+}
+
+async function portIsFree(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(p, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`)
+    try {
+      const res = await fetch(`${url}/health`)
+      if (res.ok) return
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 150))
+  }
+  throw new Error(`no answer from ${url}/health within ${timeoutMs / 1000} s`)
+}
+
+let stopping = false
+async function stopAll(code: number): Promise<void> {
+  // Ctrl-C reaches us and (through its exit) wrangler's handler too: stop once.
+  if (stopping) return
+  stopping = true
+  say('stopping…')
+  for (const stop of stoppers.reverse()) await stop().catch(() => {})
+  process.exit(code)
+}
+
+async function main() {
+  mkdirSync(dataDir, { recursive: true })
+  if (!(await portIsFree(port))) throw new Error(`port ${port} is taken; set PORT=… to use another`)
+
+  let databaseUrl = process.env.DATABASE_URL
+  if (databaseUrl) {
+    say(`PostgreSQL: ${new URL(databaseUrl).host} (DATABASE_URL)`)
+  } else {
+    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite') })
+    stoppers.push(() => pg.stop())
+    databaseUrl = pg.url
+    say(
+      `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
+    )
+  }
+
+  let redis: Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string
+  if (process.env.REDIS_URL) {
+    redis = process.env.REDIS_URL
+    say(`Redis: ${new URL(process.env.REDIS_URL).host} (REDIS_URL)`)
+  } else {
+    const prefer = process.env.EMBEDDED_REDIS ?? 'auto'
+    if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
+      throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
+    }
+    const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
+    stoppers.push(() => embedded.stop())
+    redis = embedded.client
+    say(
+      `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
+    )
+  }
+
+  const { applied } = await applyMigrations(databaseUrl)
+  say(`migrations: ${applied} applied`)
+
+  const upstashToken = randomBytes(16).toString('hex')
+  const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
+  stoppers.push(() => stack.stop())
+
+  const devVars = readDevVars()
+  const vars: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    NEON_LOCAL_PROXY: stack.neonProxy,
+    UPSTASH_REDIS_REST_URL: stack.upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstashToken,
+    ...(devVars.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret() }),
+  }
+  // Fail before starting wrangler, naming every bad variable, rather than on the first request.
+  parseConfig({ ENVIRONMENT: 'local', ...devVars, ...vars })
+
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--persist-to',
+    join(dataDir, 'wrangler'),
+  ]
+  for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
+  args.push('--show-interactive-dev-session=false')
+  // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
+  const wrangler = spawn('npx', args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  })
+  stoppers.push(async () => {
+    if (wrangler.exitCode === null && wrangler.pid) {
+      process.kill(-wrangler.pid, 'SIGTERM')
+      await new Promise((r) => setTimeout(r, 300))
+      if (wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGKILL')
+    }
+  })
+  wrangler.on('exit', (code) => {
+    if (!stopping) say(`wrangler dev exited (${code ?? 'signal'})`)
+    void stopAll(code ?? 1)
+  })
+
+  const url = `http://127.0.0.1:${port}`
+  await waitForHealth(url, wrangler, 60_000)
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  say(`API:  ${url}`)
+  say(`Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`)
+  say('Ctrl-C stops everything.')
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => void stopAll(0))
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error('[rapport] invalid configuration:')
+    for (const p of err.problems) console.error(`  ${p.variable} ${p.message}`)
+  } else {
+    console.error('[rapport] failed to start:', err instanceof Error ? err.message : err)
+  }
+  void stopAll(1)
+})
