@@ -50,6 +50,9 @@ const configSchema = z
     DEFAULT_RATE_LIMIT_LIMIT: int(1, 1_000_000).default(10),
     DEFAULT_RATE_LIMIT_PERIOD: int(1, 30 * 24 * 3600).default(3600),
     RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed']).default('open'),
+    OTP_SENDS_PER_MINUTE: int(1, 1000).default(3),
+    SIGN_IN_ATTEMPTS_PER_DAY: int(1, 100_000).default(40),
+    MAX_SESSIONS_PER_USER: int(1, 10_000).default(100),
     CLIENT_CACHE_MAX_AGE: int(0, 365 * 24 * 3600).default(30),
     SMTP_HOST: optionalString,
     SMTP_PORT: int(1, 65535).default(587),
@@ -104,7 +107,10 @@ function shapeConfig(v: z.output<typeof configSchema>) {
       defaultLimit: v.DEFAULT_RATE_LIMIT_LIMIT,
       defaultPeriodSeconds: v.DEFAULT_RATE_LIMIT_PERIOD,
       failMode: v.RATE_LIMIT_FAIL_MODE,
+      otpSendsPerMinute: v.OTP_SENDS_PER_MINUTE,
+      signInAttemptsPerDay: v.SIGN_IN_ATTEMPTS_PER_DAY,
     },
+    auth: { maxSessionsPerUser: v.MAX_SESSIONS_PER_USER, otpTtlSeconds: 600, otpMaxAttempts: 5 },
     smtp: v.SMTP_HOST
       ? {
           host: v.SMTP_HOST,

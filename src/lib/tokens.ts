@@ -1,10 +1,12 @@
-import { type JWTPayload, jwtVerify } from 'jose'
+import { type JWTPayload, SignJWT, jwtVerify } from 'jose'
 import type { Config } from '../config'
+
+export type Role = 'member' | 'moderator' | 'admin' | 'bot'
 
 export interface AccessClaims extends JWTPayload {
   sub: string
   sid: string
-  role: 'member' | 'moderator' | 'admin' | 'bot'
+  role: Role
   token_type: 'access'
 }
 
@@ -17,10 +19,35 @@ const keyFor = (secret: string) => {
 }
 
 /**
+ * Sign an access token for a session. `token_type: "access"` and the audience keep any other
+ * token Rapport signs from being accepted in its place.
+ *
+ * @example
+ * const { token, expiresIn } = await signAccessToken(config.jwt, { userId, sessionId, role: 'member' }, new Date())
+ */
+export async function signAccessToken(
+  jwt: Config['jwt'],
+  subject: { userId: string; sessionId: string; role: Role },
+  now: Date,
+): Promise<{ token: string; expiresIn: number }> {
+  const iat = Math.floor(now.getTime() / 1000)
+  const token = await new SignJWT({ sid: subject.sessionId, role: subject.role, token_type: 'access' })
+    .setProtectedHeader({ alg: jwt.algorithm, typ: 'JWT' })
+    .setSubject(subject.userId)
+    .setIssuer(jwt.issuer)
+    .setAudience(jwt.audience)
+    .setIssuedAt(iat)
+    .setJti(crypto.randomUUID())
+    .setExpirationTime(iat + jwt.accessTtlSeconds)
+    .sign(keyFor(jwt.secret))
+  return { token, expiresIn: jwt.accessTtlSeconds }
+}
+
+/**
  * Verify an access token: signature with the configured HMAC algorithm only (RFC 8725 §3.1 —
  * jose would otherwise accept any algorithm applicable to the key), issuer, audience, expiry,
  * and `token_type: "access"` so a refresh or export token can never pass as an access token.
- * Throws on any failure; callers map that to 401.
+ * Throws on any failure; callers map that to 401. Revocation is checked separately.
  */
 export async function verifyAccessToken(token: string, jwt: Config['jwt']): Promise<AccessClaims> {
   const { payload } = await jwtVerify(token, keyFor(jwt.secret), {

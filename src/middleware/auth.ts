@@ -1,7 +1,8 @@
 import { createMiddleware } from 'hono/factory'
 import { ApiError } from '../lib/errors'
 import { verifyAccessToken } from '../lib/tokens'
-import type { AppEnv } from '../types'
+import { isSessionRevoked } from '../services/sessions'
+import type { AppEnv, Caller } from '../types'
 
 /** WebSocket clients in browsers cannot set headers, so they offer `bearer.<token>` as a subprotocol. */
 export const bearerSubprotocolPrefix = 'bearer.'
@@ -20,8 +21,8 @@ function bearerToken(headers: Headers): string | undefined {
 }
 
 /**
- * Require a valid access token and set `caller`. Failures are a uniform 401 with
- * `WWW-Authenticate: Bearer`, never saying which check failed.
+ * Require a valid, unrevoked access token and set `caller`. Revocation costs one Redis GET.
+ * Failures are a uniform 401 with `WWW-Authenticate: Bearer`, never saying which check failed.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.raw.headers)
@@ -33,6 +34,24 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   } catch {
     throw new ApiError('unauthorized', 'The access token is invalid or expired', { headers: challenge })
   }
+  if (await isSessionRevoked(c.get('services'), claims.sid)) {
+    throw new ApiError('unauthorized', 'The session has ended; sign in again', { headers: challenge })
+  }
   c.set('caller', { userId: claims.sub, sessionId: claims.sid, role: claims.role })
   await next()
 })
+
+/**
+ * Require one of `roles` (after requireAuth). Members asking for operator routes get 403.
+ *
+ * @example
+ * middleware: [requireAuth, requireRole('admin', 'moderator')]
+ */
+export function requireRole(...roles: Caller['role'][]) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.get('caller')
+    if (!caller) throw new ApiError('unauthorized', 'An access token is required')
+    if (!roles.includes(caller.role)) throw new ApiError('forbidden', 'You do not have enough privileges')
+    await next()
+  })
+}
