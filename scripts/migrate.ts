@@ -2,15 +2,19 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
+import { syncReferenceData } from './reference-data'
 
 export const migrationsFolder = fileURLToPath(new URL('../migrations', import.meta.url))
 
 /**
- * Apply every pending migration in migrations/ to `databaseUrl`. drizzle records applied
- * migrations (by hash) in `drizzle.__drizzle_migrations`, so a second run is a no-op.
+ * Apply every pending migration in migrations/ to `databaseUrl`, then sync reference data
+ * (scripts/reference-data.ts). drizzle records applied migrations (by hash) in
+ * `drizzle.__drizzle_migrations`, so a second run applies nothing.
  * Runs from Node over a plain TCP connection: migrations are an operator step, not Worker code.
  */
-export async function applyMigrations(databaseUrl: string): Promise<{ applied: number }> {
+export async function applyMigrations(
+  databaseUrl: string,
+): Promise<{ applied: number; disposableDomains: number }> {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -27,7 +31,8 @@ export async function applyMigrations(databaseUrl: string): Promise<{ applied: n
     }
     const before = await count()
     await migrate(drizzle({ client }), { migrationsFolder })
-    return { applied: (await count()) - before }
+    const applied = (await count()) - before
+    return { applied, ...(await syncReferenceData(client)) }
   } finally {
     await client.end()
   }
@@ -40,7 +45,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2)
   }
   applyMigrations(url).then(
-    ({ applied }) => console.log(`db:migrate: ${applied} migration(s) applied`),
+    ({ applied, disposableDomains }) =>
+      console.log(
+        `db:migrate: ${applied} migration(s) applied; ${disposableDomains} disposable email domains synced`,
+      ),
     (err: unknown) => {
       console.error('db:migrate failed:', err instanceof Error ? err.message : err)
       process.exit(1)

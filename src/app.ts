@@ -12,7 +12,9 @@ import { accessLog } from './middleware/access-log'
 import { clientIp } from './middleware/client-ip'
 import { services } from './middleware/services'
 import { registerDocs } from './routes/docs/docs.index'
+import { authRouter } from './routes/auth/auth.index'
 import { healthRouter } from './routes/health/health.index'
+import { meRouter } from './routes/me/me.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
 
 export type App = Router
@@ -77,6 +79,8 @@ export function createApp(environment: Environment): App {
 
   app.route('/', healthRouter)
   app.route('/', socketsRouter)
+  app.route('/', authRouter)
+  app.route('/', meRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

@@ -22,7 +22,8 @@ describe('db:migrate', () => {
   it('applies every migration once and is a no-op the second time', async () => {
     const first = await applyMigrations(dbUrl)
     expect(first.applied).toBeGreaterThan(0)
-    expect(await applyMigrations(dbUrl)).toEqual({ applied: 0 })
+    expect(first.disposableDomains).toBeGreaterThan(1000)
+    expect(await applyMigrations(dbUrl)).toEqual({ applied: 0, disposableDomains: first.disposableDomains })
 
     const client = new pg.Client({ connectionString: dbUrl })
     await client.connect()
@@ -31,6 +32,8 @@ describe('db:migrate', () => {
       expect(rows[0].n).toBe(first.applied)
       const tables = await client.query(`select to_regclass('public.jobs') as t`)
       expect(tables.rows[0].t).toBe('jobs')
+      const domains = await client.query(`select count(*)::int as n from disposable_email_domains`)
+      expect(domains.rows[0].n).toBe(first.disposableDomains)
     } finally {
       await client.end()
     }

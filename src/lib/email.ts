@@ -1,4 +1,3 @@
-import { disposableEmailBlocklist } from 'disposable-email-domains-js'
 import { z } from 'zod'
 
 /**
@@ -129,31 +128,29 @@ export const normalizedEmailSchema = z.string().transform((value, ctx) => {
  */
 export function emailDomain(email: string): string {
   const at = email.lastIndexOf('@')
-  return at === -1 ? '' : email.slice(at + 1).trim().toLowerCase()
+  if (at === -1) return ''
+  return email
+    .slice(at + 1)
+    .trim()
+    .toLowerCase()
 }
 
-// Built on first use rather than at module load: the list has ~9,000 entries and most requests
-// never check an address, so the Worker's start-up should not pay for it.
-let disposableDomains: ReadonlySet<string> | undefined
-
 /**
- * Whether the address belongs to a throwaway-mail service, including any subdomain of one
- * (`x@abc.mailinator.com`). The list is the community-maintained disposable-email-domains list
- * (CC0), shipped in the bundle through the `disposable-email-domains-js` package.
+ * The domains to look up to decide whether an address is disposable: its domain and every parent
+ * domain down to (not including) the bare TLD, so `x@a.b.mailinator.com` is caught by the
+ * `mailinator.com` entry. Whole labels only: `acmemailinator.com` does not match.
  *
  * @example
- * isDisposableEmail(normalizeEmail('x@10minutemail.com')) // true
- * isDisposableEmail('jane@proton.me')                     // false
+ * disposableDomainCandidates('x@a.b.mailinator.com') // ['a.b.mailinator.com', 'b.mailinator.com', 'mailinator.com']
  */
-export function isDisposableEmail(normalized: string): boolean {
-  disposableDomains ??= new Set(disposableEmailBlocklist())
+export function disposableDomainCandidates(normalized: string): string[] {
   let domain = emailDomain(normalized)
-  // Walk up the labels (a.b.mailinator.com → b.mailinator.com → mailinator.com); stop before the
-  // bare TLD, which is never on the list and would only cost a lookup.
-  for (;;) {
-    if (disposableDomains.has(domain)) return true
+  const candidates: string[] = []
+  while (domain) {
+    candidates.push(domain)
     const dot = domain.indexOf('.')
-    if (dot === -1 || domain.indexOf('.', dot + 1) === -1) return false
+    if (dot === -1 || domain.indexOf('.', dot + 1) === -1) break
     domain = domain.slice(dot + 1)
   }
+  return candidates
 }

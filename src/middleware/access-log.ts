@@ -15,7 +15,8 @@ export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
   const fields = {
     method: c.req.method,
     route: c.req.routePath,
-    path: c.req.path,
+    // The raw path can carry capabilities (export tokens); log it only when no route matched.
+    ...(c.req.routePath === '/*' ? { path: c.req.path } : {}),
     status,
     durationMs: Math.round((performance.now() - started) * 100) / 100,
     ip: c.get('clientIp'),

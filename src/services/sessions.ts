@@ -43,14 +43,12 @@ export async function startSession(
       lastSeenAt: now,
       expiresAt: refreshExpiresAt,
     }),
-    s.database.db
-      .insert(refreshTokens)
-      .values({
-        tokenHash: await sha256Hex(refreshToken),
-        sessionId,
-        issuedAt: now,
-        expiresAt: refreshExpiresAt,
-      }),
+    s.database.db.insert(refreshTokens).values({
+      tokenHash: await sha256Hex(refreshToken),
+      sessionId,
+      issuedAt: now,
+      expiresAt: refreshExpiresAt,
+    }),
   ])
   await trimSessions(s, user.id)
   const access = await signAccessToken(s.config.jwt, { userId: user.id, sessionId, role: user.role }, now)

@@ -4,6 +4,7 @@ import IORedis from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
+import { startSmtpSink } from './smtp-sink'
 
 /**
  * Brings up what the workerd tests talk to: a fresh database on the machine's real PostgreSQL
@@ -57,7 +58,15 @@ export default async function setup(project: TestProject) {
   project.provide('upstashUrl', stack.upstash.url)
   project.provide('upstashToken', upstashToken)
 
+  // SMTP sink: the Worker's mailer delivers to it over a real socket; tests read its HTTP API.
+  const smtpSink = await startSmtpSink()
+  project.provide('smtpPort', smtpSink.smtpPort)
+  project.provide('smtpApiUrl', smtpSink.apiUrl)
+  project.provide('smtpUser', smtpSink.user)
+  project.provide('smtpPass', smtpSink.pass)
+
   return async () => {
+    await smtpSink.close()
     await stack.stop()
     await redis.flushdb().catch(() => {})
     redis.disconnect()
@@ -73,5 +82,9 @@ declare module 'vitest' {
     neonProxy: string
     upstashUrl: string
     upstashToken: string
+    smtpPort: number
+    smtpApiUrl: string
+    smtpUser: string
+    smtpPass: string
   }
 }

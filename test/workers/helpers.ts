@@ -1,5 +1,6 @@
 import { SELF, env } from 'cloudflare:test'
 import { SignJWT } from 'jose'
+import { inject } from 'vitest'
 import type { Env } from '../../src/env'
 import type { Problem } from '../../src/lib/problem'
 import { createServices } from '../../src/services'
@@ -44,4 +45,40 @@ export async function accessToken(
     .setJti(crypto.randomUUID())
     .setExpirationTime(opts.expiresIn ?? '10m')
     .sign(new TextEncoder().encode(opts.secret ?? testJwtSecret))
+}
+
+/** A message as the test SMTP sink received it (see test/setup/smtp-sink.ts). */
+export interface Message {
+  from: string
+  /** SMTP envelope recipients. */
+  to: string[]
+  subject: string
+  text: string | null
+  html: string | null
+  date: string
+}
+
+/** Messages the SMTP sink accepted for `to` (envelope recipient, case-insensitive), oldest first. */
+export async function mailbox(to: string): Promise<Message[]> {
+  const res = await fetch(`${inject('smtpApiUrl')}/messages?to=${encodeURIComponent(to)}`)
+  if (!res.ok) throw new Error(`SMTP sink answered ${res.status}`)
+  return (await res.json()) as Message[]
+}
+
+/**
+ * Forget messages in the SMTP sink: only `to`'s when given, which is what tests should do, since
+ * test files run in parallel against one sink.
+ */
+export async function clearMailbox(to?: string): Promise<void> {
+  const query = to ? `?to=${encodeURIComponent(to)}` : ''
+  const res = await fetch(`${inject('smtpApiUrl')}/messages${query}`, { method: 'DELETE' })
+  if (!res.ok) throw new Error(`SMTP sink answered ${res.status}`)
+}
+
+// test/setup/global-setup.ts declares what it provides, but that file belongs to the Node
+// tsconfig; repeat here the part workerd-side helpers read.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    smtpApiUrl: string
+  }
 }

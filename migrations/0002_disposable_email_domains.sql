@@ -1,0 +1,3 @@
+CREATE TABLE "disposable_email_domains" (
+	"domain" text PRIMARY KEY NOT NULL
+);
