@@ -1,4 +1,6 @@
 import type { Services } from '../src/services'
+import { collectGarbageJob } from './collect-garbage'
+import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
 
 export interface CronJob {
@@ -16,8 +18,8 @@ export const schedule: Record<string, CronJob[]> = {
   '* * * * *': [],
   // Every 10 minutes: R2 storage clean-up (media issue).
   '*/10 * * * *': [],
-  // Hourly: inactivity deactivation (accounts issue).
-  '17 * * * *': [],
+  // Hourly: inactivity deactivation.
+  '17 * * * *': [deactivateInactiveAccountsJob],
   // Daily: garbage collection.
-  '43 3 * * *': [purgeFinishedJobsJob],
+  '43 3 * * *': [purgeFinishedJobsJob, collectGarbageJob],
 }

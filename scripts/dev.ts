@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
@@ -21,13 +21,40 @@ import { applyMigrations } from './migrate'
  *   answers. Ctrl-C stops everything it started.
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
-// RAPPORT_DATA_DIR moves the embedded data elsewhere (the start-up benchmark uses a scratch dir).
-const dataDir = process.env.RAPPORT_DATA_DIR ?? join(root, '.data')
-const port = Number(process.env.PORT ?? 8787)
-const started = Date.now()
-const stoppers: (() => Promise<unknown>)[] = []
 
 const say = (line: string) => console.log(`[rapport] ${line}`)
+
+export interface RapportOptions {
+  port: number
+  /** Embedded PostgreSQL/Redis data, the generated JWT secret and wrangler's local state. */
+  dataDir: string
+  /** An existing PostgreSQL; embedded PGlite under `dataDir` otherwise. */
+  databaseUrl?: string
+  /** An existing Redis; embedded (per `embeddedRedis`) otherwise. */
+  redisUrl?: string
+  embeddedRedis?: string
+  /** Worker variables passed with `--var`, overriding `.dev.vars` (e.g. JWT_SECRET, LOG_LEVEL). */
+  vars?: Record<string, string>
+  /** Where wrangler's own output goes: the terminal (default), nowhere, or an open file descriptor. */
+  wranglerOutput?: 'inherit' | 'ignore' | number
+  /** Progress lines ("PostgreSQL: …"); `[rapport]`-prefixed console lines by default. */
+  log?: (line: string) => void
+  /** Called when wrangler exits, whoever stopped it. */
+  onExit?: (code: number | null) => void
+  /**
+   * Stop functions are pushed here as each part starts, so a caller interrupted half-way through
+   * start-up (Ctrl-C) can stop what is already running. `stop()` runs them too.
+   */
+  stoppers?: (() => Promise<unknown>)[]
+}
+
+export interface RunningRapport {
+  /** `http://127.0.0.1:<port>`, answering /health. */
+  url: string
+  databaseUrl: string
+  /** Stop everything that was started, last started first. */
+  stop(): Promise<void>
+}
 
 function readDevVars(): Record<string, string> {
   const file = join(root, '.dev.vars')
@@ -41,7 +68,7 @@ function readDevVars(): Record<string, string> {
 }
 
 /** A JWT secret that survives restarts (so dev tokens keep working), generated once. */
-function devJwtSecret(): string {
+function devJwtSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret')
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 })
   return readFileSync(file, 'utf8').trim()
@@ -70,51 +97,61 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`no answer from ${url}/health within ${timeoutMs / 1000} s`)
 }
 
-let stopping = false
-async function stopAll(code: number): Promise<void> {
-  // Ctrl-C reaches us and (through its exit) wrangler's handler too: stop once.
-  if (stopping) return
-  stopping = true
-  say('stopping…')
-  for (const stop of stoppers.reverse()) await stop().catch(() => {})
-  process.exit(code)
-}
+/**
+ * Start the whole local Rapport — PostgreSQL and Redis (given or embedded), migrations, the Neon
+ * and Upstash stand-ins, `wrangler dev` — and resolve once `/health` answers. What `npm run dev`
+ * runs, and what benchmarks start.
+ *
+ * @example
+ * const rapport = await startRapport({ port: 8787, dataDir: '.data' })
+ * await fetch(`${rapport.url}/health`)
+ * await rapport.stop()
+ */
+export async function startRapport(opts: RapportOptions): Promise<RunningRapport> {
+  const { port, dataDir } = opts
+  const log = opts.log ?? say
+  const stoppers = opts.stoppers ?? []
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    for (const s of stoppers.splice(0).reverse()) await s().catch(() => {})
+  }
 
-async function main() {
   mkdirSync(dataDir, { recursive: true })
   if (!(await portIsFree(port))) throw new Error(`port ${port} is taken; set PORT=… to use another`)
 
-  let databaseUrl = process.env.DATABASE_URL
+  let databaseUrl = opts.databaseUrl
   if (databaseUrl) {
-    say(`PostgreSQL: ${new URL(databaseUrl).host} (DATABASE_URL)`)
+    log(`PostgreSQL: ${new URL(databaseUrl).host} (DATABASE_URL)`)
   } else {
     const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite') })
     stoppers.push(() => pg.stop())
     databaseUrl = pg.url
-    say(
+    log(
       `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
     )
   }
 
   let redis: Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string
-  if (process.env.REDIS_URL) {
-    redis = process.env.REDIS_URL
-    say(`Redis: ${new URL(process.env.REDIS_URL).host} (REDIS_URL)`)
+  if (opts.redisUrl) {
+    redis = opts.redisUrl
+    log(`Redis: ${new URL(opts.redisUrl).host} (REDIS_URL)`)
   } else {
-    const prefer = process.env.EMBEDDED_REDIS ?? 'auto'
+    const prefer = opts.embeddedRedis ?? 'auto'
     if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
       throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
     }
     const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
     stoppers.push(() => embedded.stop())
     redis = embedded.client
-    say(
+    log(
       `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
     )
   }
 
   const { applied } = await applyMigrations(databaseUrl)
-  say(`migrations: ${applied} applied`)
+  log(`migrations: ${applied} applied`)
 
   const upstashToken = randomBytes(16).toString('hex')
   const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
@@ -126,7 +163,8 @@ async function main() {
     NEON_LOCAL_PROXY: stack.neonProxy,
     UPSTASH_REDIS_REST_URL: stack.upstash.url,
     UPSTASH_REDIS_REST_TOKEN: upstashToken,
-    ...(devVars.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret() }),
+    ...(devVars.JWT_SECRET || opts.vars?.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret(dataDir) }),
+    ...opts.vars,
   }
   // Fail before starting wrangler, naming every bad variable, rather than on the first request.
   parseConfig({ ENVIRONMENT: 'local', ...devVars, ...vars })
@@ -143,11 +181,12 @@ async function main() {
   ]
   for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
   args.push('--show-interactive-dev-session=false')
+  const output = opts.wranglerOutput ?? 'inherit'
   // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
   const wrangler = spawn('npx', args, {
     cwd: root,
     detached: true,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', output, output],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   })
   stoppers.push(async () => {
@@ -157,29 +196,69 @@ async function main() {
       if (wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGKILL')
     }
   })
-  wrangler.on('exit', (code) => {
-    if (!stopping) say(`wrangler dev exited (${code ?? 'signal'})`)
-    void stopAll(code ?? 1)
-  })
+  wrangler.on('exit', (code) => opts.onExit?.(code))
 
   const url = `http://127.0.0.1:${port}`
-  await waitForHealth(url, wrangler, 60_000)
-  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  say(`API:  ${url}`)
-  say(`Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`)
-  say('Ctrl-C stops everything.')
-}
-
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => void stopAll(0))
-}
-
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error('[rapport] invalid configuration:')
-    for (const p of err.problems) console.error(`  ${p.variable} ${p.message}`)
-  } else {
-    console.error('[rapport] failed to start:', err instanceof Error ? err.message : err)
+  try {
+    await waitForHealth(url, wrangler, 60_000)
+  } catch (err) {
+    // Callers that passed their own stoppers stop them themselves (npm run dev does).
+    if (!opts.stoppers) await stop()
+    throw err
   }
-  void stopAll(1)
-})
+  return { url, databaseUrl, stop }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `npm run dev`
+
+async function main() {
+  const started = Date.now()
+  // RAPPORT_DATA_DIR moves the embedded data elsewhere (the start-up benchmark uses a scratch dir).
+  const dataDir = process.env.RAPPORT_DATA_DIR ?? join(root, '.data')
+  const port = Number(process.env.PORT ?? 8787)
+  const stoppers: (() => Promise<unknown>)[] = []
+
+  let stopping = false
+  async function stopAll(code: number): Promise<void> {
+    // Ctrl-C reaches us and (through its exit) wrangler's handler too: stop once.
+    if (stopping) return
+    stopping = true
+    say('stopping…')
+    for (const stop of stoppers.reverse()) await stop().catch(() => {})
+    process.exit(code)
+  }
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void stopAll(0))
+  }
+
+  try {
+    const { url } = await startRapport({
+      port,
+      dataDir,
+      databaseUrl: process.env.DATABASE_URL,
+      redisUrl: process.env.REDIS_URL,
+      embeddedRedis: process.env.EMBEDDED_REDIS,
+      stoppers,
+      onExit: (code) => {
+        if (!stopping) say(`wrangler dev exited (${code ?? 'signal'})`)
+        void stopAll(code ?? 1)
+      },
+    })
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    say(`API:  ${url}`)
+    say(`Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`)
+    say('Ctrl-C stops everything.')
+  } catch (err: unknown) {
+    if (err instanceof ConfigError) {
+      console.error('[rapport] invalid configuration:')
+      for (const p of err.problems) console.error(`  ${p.variable} ${p.message}`)
+    } else {
+      console.error('[rapport] failed to start:', err instanceof Error ? err.message : err)
+    }
+    void stopAll(1)
+  }
+}
+
+// Run only as a script (`tsx scripts/dev.ts`), not when a benchmark imports startRapport.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main()

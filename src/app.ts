@@ -11,6 +11,7 @@ import { type Router, createRouter } from './lib/router'
 import { accessLog } from './middleware/access-log'
 import { clientIp } from './middleware/client-ip'
 import { services } from './middleware/services'
+import { accountRouter } from './routes/account/account.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
 import { healthRouter } from './routes/health/health.index'
@@ -81,6 +82,7 @@ export function createApp(environment: Environment): App {
   app.route('/', socketsRouter)
   app.route('/', authRouter)
   app.route('/', meRouter)
+  app.route('/', accountRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

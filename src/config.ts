@@ -63,6 +63,11 @@ const configSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
     OPENAI_MODEL: z.string().min(1).default('gpt-4o'),
+    // No static default: it depends on ENVIRONMENT (see shapeConfig). A TOML boolean in [vars]
+    // arrives as a boolean, a secret or --var as a string.
+    INACTIVITY_DEACTIVATION_DRY_RUN: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.ENVIRONMENT !== 'local' && v.NEON_LOCAL_PROXY) {
@@ -122,6 +127,11 @@ function shapeConfig(v: z.output<typeof configSchema>) {
         }
       : undefined,
     openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL },
+    jobs: {
+      // Dry run outside production: a local or staging stack holding a copy of real data must not
+      // deactivate (and email) real people; production, where the job is meant to act, acts.
+      inactivityDryRun: v.INACTIVITY_DEACTIVATION_DRY_RUN ?? v.ENVIRONMENT !== 'production',
+    },
   }
 }
 

@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startRapport } from '../scripts/dev'
+
+/**
+ * `npm run bench:auth`: what authentication costs per request. Starts Rapport as `npm run dev`
+ * does (embedded PostgreSQL and Redis in a scratch directory unless DATABASE_URL / REDIS_URL are
+ * set), signs a member in through the API (`@example.com` + `000000`, allowed locally), then runs
+ * autocannon — 50 connections, 10 s — against `GET /health` (no auth, no I/O) and the
+ * authenticated `GET /api/v1/me` (JWT verification, a Redis revocation check, one Postgres
+ * query), one after the other, then `GET /health/ready` (the same PostgreSQL and Redis round
+ * trips, no auth) as a reference. Prints req/s and p50/p99 latency and the /me ÷ /health ratio;
+ * exits non-zero when /me serves less than half of /health's throughput.
+ *
+ * autocannon runs as its own process so it does not share an event loop with the Neon and
+ * Upstash stand-ins, which run in this one.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url))
+const port = 8900 + Math.floor(Math.random() * 90)
+const connections = 50
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const targetRatio = 0.5
+
+interface Result {
+  requestsPerSecond: number
+  p50: number
+  p99: number
+  total: number
+  non2xx: number
+  errors: number
+}
+
+async function autocannon(
+  url: string,
+  duration: number,
+  headers: Record<string, string> = {},
+): Promise<Result> {
+  const args = ['-c', String(connections), '-d', String(duration), '-j']
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`)
+  args.push(url)
+  const child = spawn(join(root, 'node_modules/.bin/autocannon'), args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`autocannon exited with ${code}`)
+  const r = JSON.parse(out) as {
+    requests: { average: number; total: number }
+    latency: { p50: number; p99: number }
+    non2xx: number
+    errors: number
+  }
+  return {
+    requestsPerSecond: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  }
+}
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Record<string, unknown>
+}
+
+/** A fresh member signed in through the public API, the way a client would. */
+async function signIn(url: string): Promise<string> {
+  const email = `bench-${crypto.randomUUID().slice(0, 8)}@example.com`
+  const { challengeId } = await post(`${url}/api/v1/auth/otp`, { email })
+  const { accessToken } = await post(`${url}/api/v1/auth/otp/verify`, {
+    challengeId,
+    code: '000000',
+    client: 'mobile',
+  })
+  if (typeof accessToken !== 'string') throw new Error('sign-in returned no access token')
+  return accessToken
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'rapport-bench-auth-'))
+const wranglerLog = join(scratch, 'wrangler.log')
+const logFd = openSync(wranglerLog, 'w')
+let stop: (() => Promise<void>) | undefined
+let keepLogs = false
+try {
+  const rapport = await startRapport({
+    port,
+    dataDir: scratch,
+    databaseUrl: process.env.DATABASE_URL,
+    redisUrl: process.env.REDIS_URL,
+    embeddedRedis: process.env.EMBEDDED_REDIS,
+    wranglerOutput: logFd,
+    log: (line) => console.log(`[bench] ${line}`),
+  })
+  stop = rapport.stop
+  const token = await signIn(rapport.url)
+  const auth = { Authorization: `Bearer ${token}` }
+  const check = await fetch(`${rapport.url}/api/v1/me`, { headers: auth })
+  if (check.status !== 200) throw new Error(`GET /api/v1/me answered ${check.status}: ${await check.text()}`)
+
+  // Warm-up: first requests compile code paths and open the stand-ins' connections.
+  await autocannon(`${rapport.url}/health`, 2)
+  await autocannon(`${rapport.url}/api/v1/me`, 2, auth)
+  await autocannon(`${rapport.url}/health/ready`, 2)
+
+  const health = await autocannon(`${rapport.url}/health`, seconds)
+  const me = await autocannon(`${rapport.url}/api/v1/me`, seconds, auth)
+  // Reference: the same two round trips as /me (PostgreSQL + Redis) without any auth, to tell
+  // what authentication costs from what the I/O costs.
+  const ready = await autocannon(`${rapport.url}/health/ready`, seconds)
+
+  const row = (name: string, r: Result) =>
+    `${name.padEnd(17)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors`
+  const ratio = me.requestsPerSecond / health.requestsPerSecond
+  console.log(
+    `\n${connections} connections, ${seconds} s each; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)}; ` +
+      `${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PGlite'}, ${process.env.REDIS_URL ? 'REDIS_URL' : 'embedded Redis'}`,
+  )
+  console.log(row('GET /health', health))
+  console.log(row('GET /api/v1/me', me))
+  console.log(row('GET /health/ready', ready), '(reference: PostgreSQL + Redis, no auth)')
+  console.log(
+    `/me ÷ /health: ${(ratio * 100).toFixed(0)} % of the throughput (target ≥ ${targetRatio * 100} %)`,
+  )
+  console.log(
+    `/me ÷ /health/ready: ${((me.requestsPerSecond / ready.requestsPerSecond) * 100).toFixed(0)} % (what auth adds beyond its I/O)`,
+  )
+  if ([health, me, ready].some((r) => r.non2xx > 0 || r.errors > 0)) {
+    console.error(`some requests failed; wrangler's output is kept in ${wranglerLog}`)
+    keepLogs = true
+    process.exitCode = 1
+  }
+  if (ratio < targetRatio) {
+    console.error('below the target')
+    process.exitCode = 1
+  }
+} catch (err) {
+  console.error('[bench] failed:', err instanceof Error ? err.message : err)
+  console.error(`[bench] wrangler's output is kept in ${wranglerLog}`)
+  keepLogs = true
+  process.exitCode = 1
+} finally {
+  await stop?.()
+  closeSync(logFd)
+  if (!keepLogs) rmSync(scratch, { recursive: true, force: true })
+}

@@ -1,0 +1,120 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { errorResponses } from '../../lib/openapi'
+import { requireAuth } from '../../middleware/auth'
+import { callerIdentity, rateLimit } from '../../middleware/rate-limit'
+import type { LimitRule } from '../../services/rate-limit'
+
+const tags = ['Me']
+const security = [{ bearerAuth: [] }]
+
+/** The seed's limit: three export links a day per member. */
+export const exportTokenLimit: LimitRule = { name: 'export-token', limit: 3, periodSeconds: 86_400 }
+
+export const deactivate = createRoute({
+  method: 'post',
+  path: '/api/v1/me/deactivate',
+  tags,
+  summary: 'Deactivate my account',
+  description:
+    'Hides the account from other members until its owner signs in again, which reactivates it. ' +
+    'Sessions stay signed in. Deactivating an already deactivated account changes nothing. ' +
+    'Accounts still onboarding answer 409.',
+  security,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: {
+      description: 'Deactivated',
+      content: {
+        'application/json': {
+          schema: z
+            .object({ status: z.literal('deactivated'), deactivatedAt: z.iso.datetime() })
+            .openapi('Deactivation'),
+        },
+      },
+    },
+    ...errorResponses(401, 404, 409),
+  },
+})
+
+export const deleteMe = createRoute({
+  method: 'delete',
+  path: '/api/v1/me',
+  tags,
+  summary: 'Delete my account and everything that is mine',
+  description:
+    'Signs out every session at once (their access tokens stop working immediately), queues stored ' +
+    'files for deletion and removes the account with its sessions, tokens, jobs and pending sign-ins. ' +
+    'Cannot be undone.',
+  security,
+  middleware: [requireAuth] as const,
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(401) },
+})
+
+export const createExportToken = createRoute({
+  method: 'post',
+  path: '/api/v1/me/export-token',
+  tags,
+  summary: 'Get a link to download my data',
+  description:
+    'A single-use token, valid for ten minutes, for `GET /api/v1/me/export/{token}`. Three per day.',
+  security,
+  middleware: [requireAuth, rateLimit((c) => [[exportTokenLimit, callerIdentity(c)]])] as const,
+  responses: {
+    201: {
+      description: 'Issued',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              token: z.string().openapi({ example: 'q3VhN2xk0m2Vb1Y7h0s8c4eP9a1QmZx5tR6wJ3kL2nE' }),
+              expiresAt: z.iso.datetime(),
+            })
+            .openapi('ExportToken'),
+        },
+      },
+    },
+    ...errorResponses(401, 429),
+  },
+})
+
+const Rows = z.array(z.record(z.string(), z.unknown()))
+
+export const AccountExportSchema = z
+  .object({
+    format: z.literal('rapport.account-export'),
+    version: z.literal(1),
+    exportedAt: z.iso.datetime(),
+    profile: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The account row, every column except the password hash' }),
+    sessions: Rows.openapi({ description: 'Every session: client, device, IP, created, last seen, revoked' }),
+    signInChallenges: Rows.openapi({
+      description: 'Sign-in codes requested for the email (never the codes)',
+    }),
+    exportTokens: Rows.openapi({ description: 'When export links were issued and used' }),
+    jobs: Rows.openapi({ description: 'Background jobs the account owns' }),
+    bans: Rows.openapi({ description: 'Bans against the email address, lifted and expired ones included' }),
+  })
+  .openapi('AccountExport')
+
+export const downloadExport = createRoute({
+  method: 'get',
+  path: '/api/v1/me/export/{token}',
+  tags,
+  summary: 'Download my data',
+  description:
+    'No bearer token: the export token is the credential. It works once; unknown, used and expired ' +
+    'tokens are all answered 404. The body is an attachment (`rapport-export-<date>.json`).',
+  security: [],
+  request: { params: z.object({ token: z.string().min(1).max(128) }) },
+  responses: {
+    200: {
+      description: 'Everything Rapport stores about the account',
+      headers: {
+        'Content-Disposition': { schema: { type: 'string' }, description: 'attachment; filename=…' },
+      },
+      content: { 'application/json': { schema: AccountExportSchema } },
+    },
+    ...errorResponses(404, 422),
+  },
+})
