@@ -1,6 +1,7 @@
 import type { Env } from './env'
 import type { Logger } from './lib/log'
 import type { Services } from './services'
+import type { AccountSummary } from './services/account-cache'
 
 /** The authenticated caller, set by the auth middleware (accounts issue) when a token is valid. */
 export interface Caller {
@@ -18,5 +19,7 @@ export interface AppEnv {
     services: Services
     log: Logger
     caller?: Caller
+    /** The caller's account (cached ≤ 60 s), set by requireAuth. */
+    account?: AccountSummary
   }
 }

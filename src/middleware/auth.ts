@@ -1,7 +1,14 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { ApiError } from '../lib/errors'
 import { verifyAccessToken } from '../lib/tokens'
-import { isSessionRevoked } from '../services/sessions'
+import {
+  type AccountSummary,
+  cacheAccount,
+  loadAccountSummary,
+  readAuthState,
+} from '../services/account-cache'
+import { isSessionRevokedInDatabase } from '../services/sessions'
 import type { AppEnv, Caller } from '../types'
 
 /** WebSocket clients in browsers cannot set headers, so they offer `bearer.<token>` as a subprotocol. */
@@ -20,24 +27,53 @@ function bearerToken(headers: Headers): string | undefined {
   return undefined
 }
 
+const challenge = { 'WWW-Authenticate': 'Bearer realm="rapport"' }
+const unauthorized = (detail: string) => new ApiError('unauthorized', detail, { headers: challenge })
+
 /**
- * Require a valid, unrevoked access token and set `caller`. Revocation costs one Redis GET.
- * Failures are a uniform 401 with `WWW-Authenticate: Bearer`, never saying which check failed.
+ * Whether the session is live and who the caller is now. One Redis round trip when the account
+ * summary is cached; Postgres when it is not (then cached for the next requests), and for both
+ * answers when Redis is down.
+ */
+async function resolveCaller(
+  c: Context<AppEnv>,
+  userId: string,
+  sessionId: string,
+): Promise<AccountSummary | null> {
+  const s = c.get('services')
+  try {
+    const { revoked, cached } = await readAuthState(s, sessionId, userId)
+    if (revoked) return null
+    if (cached) return cached
+    const loaded = await loadAccountSummary(s, userId)
+    if (loaded) c.executionCtx.waitUntil(cacheAccount(s, loaded))
+    return loaded
+  } catch (err) {
+    s.log.warn('auth.redis_fallback', { error: String(err) })
+    if (await isSessionRevokedInDatabase(s, sessionId)) return null
+    return loadAccountSummary(s, userId)
+  }
+}
+
+/**
+ * Require a valid access token for a live session of an existing account; sets `caller` and
+ * `account`. The role comes from the account (so a demotion applies within the cache TTL), not
+ * from the token. Failures are a uniform 401 with `WWW-Authenticate: Bearer`, never saying which
+ * check failed.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.raw.headers)
-  const challenge = { 'WWW-Authenticate': 'Bearer realm="rapport"' }
-  if (!token) throw new ApiError('unauthorized', 'An access token is required', { headers: challenge })
+  if (!token) throw unauthorized('An access token is required')
   let claims
   try {
     claims = await verifyAccessToken(token, c.get('services').config.jwt)
   } catch {
-    throw new ApiError('unauthorized', 'The access token is invalid or expired', { headers: challenge })
+    throw unauthorized('The access token is invalid or expired')
   }
-  if (await isSessionRevoked(c.get('services'), claims.sid)) {
-    throw new ApiError('unauthorized', 'The session has ended; sign in again', { headers: challenge })
-  }
-  c.set('caller', { userId: claims.sub, sessionId: claims.sid, role: claims.role })
+  const account = await resolveCaller(c, claims.sub, claims.sid)
+  if (!account) throw unauthorized('The session has ended; sign in again')
+  c.set('account', account)
+  c.set('caller', { userId: account.id, sessionId: claims.sid, role: account.role })
   await next()
 })
 

@@ -6,6 +6,7 @@ import { describeError } from '../lib/log'
 import { sendMail } from './mail'
 import { revokeSessions, revokeUserSessions } from './sessions'
 import type { Services } from '.'
+import { forgetAccount } from './account-cache'
 
 /**
  * The member's own account: deactivation, deletion, data export, and the two account crons
@@ -43,7 +44,10 @@ export async function deactivateAccount(s: Services, userId: string): Promise<De
     .set({ status: 'deactivated', deactivatedAt: now, deactivationReason: 'user', updatedAt: now })
     .where(and(eq(users.id, userId), eq(users.status, 'active')))
     .returning({ deactivatedAt: users.deactivatedAt })
-  if (changed) return { status: 'deactivated', deactivatedAt: changed.deactivatedAt! }
+  if (changed) {
+    await forgetAccount(s, userId)
+    return { status: 'deactivated', deactivatedAt: changed.deactivatedAt! }
+  }
 
   const [user] = await s.database.db
     .select({ status: users.status, deactivatedAt: users.deactivatedAt })
@@ -83,6 +87,7 @@ export async function deleteAccount(s: Services, userId: string): Promise<void> 
     s.database.db.delete(signInChallenges).where(eq(signInChallenges.email, user.email)),
     s.database.db.delete(users).where(eq(users.id, userId)),
   ])
+  await forgetAccount(s, userId)
   s.log.info('account.deleted', { userId })
 }
 

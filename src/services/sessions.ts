@@ -1,8 +1,9 @@
-import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, isNull } from 'drizzle-orm'
 import { refreshTokens, sessions, users } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { randomToken, sha256Hex } from '../lib/crypto'
 import { type Role, signAccessToken } from '../lib/tokens'
+import { revokedKey } from './account-cache'
 import type { Services } from '.'
 
 export type ClientKind = 'web' | 'mobile'
@@ -14,9 +15,6 @@ export interface IssuedTokens {
   refreshExpiresAt: Date
   sessionId: string
 }
-
-/** Redis marker that a session is revoked; kept as long as an access token for it can live. */
-const revokedKey = (sessionId: string) => `auth:revoked:${sessionId}`
 
 /**
  * Start a session for a user who just proved who they are, and issue its first token pair.
@@ -160,20 +158,16 @@ async function markRevoked(s: Services, sessionIds: string[]) {
 }
 
 /**
- * Is this session revoked? One Redis GET on the hot path. If Redis cannot answer, ask Postgres
- * instead: a revoked session must never pass because a cache was down.
+ * Is this session revoked, according to Postgres? The hot path asks Redis (readAuthState in
+ * account-cache.ts); this is the answer when Redis cannot give one — a revoked session must
+ * never pass because a cache was down.
  */
-export async function isSessionRevoked(s: Services, sessionId: string): Promise<boolean> {
-  try {
-    return (await s.redis.get(revokedKey(sessionId))) !== null
-  } catch (err) {
-    s.log.warn('auth.revocation_check_fallback', { error: String(err) })
-    const [row] = await s.database.db
-      .select({ revokedAt: sessions.revokedAt })
-      .from(sessions)
-      .where(eq(sessions.id, sessionId))
-    return !row || row.revokedAt !== null
-  }
+export async function isSessionRevokedInDatabase(s: Services, sessionId: string): Promise<boolean> {
+  const [row] = await s.database.db
+    .select({ revokedAt: sessions.revokedAt })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId))
+  return !row || row.revokedAt !== null
 }
 
 /** Keep at most `maxSessionsPerUser` live sessions; revoke the least recently used beyond that. */
@@ -221,5 +215,3 @@ export async function revokeOwnSession(s: Services, userId: string, sessionId: s
   if (!row) throw new ApiError('not_found', 'No such session')
   await revokeSessions(s, [row.id], 'user')
 }
-
-export const _internal = { revokedKey, sql }

@@ -3,6 +3,7 @@ import { signInChallenges, tiers, users } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { emailDomain } from '../lib/email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../lib/crypto'
+import { forgetAccount } from './account-cache'
 import { findActiveBan } from './bans'
 import { isDisposableEmail } from './disposable-email'
 import { otpEmail, sendMail } from './mail'
@@ -209,6 +210,7 @@ export async function verifySignInCode(
       updatedAt: now,
     })
     .where(eq(users.id, user.id))
+  await forgetAccount(s, user.id)
   const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })
   return {
     ...tokens,

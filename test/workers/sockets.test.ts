@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { accessToken, api, problem } from './helpers'
+import { signIn } from './auth-helpers'
+
+/** A real member with a live session: requireAuth refuses tokens for accounts that do not exist. */
+const member = async () => {
+  const t = await signIn()
+  return { userId: t.user.id, token: t.accessToken }
+}
 
 type Frame = { type: string; [k: string]: unknown }
 
@@ -36,8 +43,8 @@ async function connect(path: string, token: string) {
 
 describe('hub socket', () => {
   it('accepts an authenticated upgrade, greets, answers ping and rejects unknown frames', async () => {
-    const userId = crypto.randomUUID()
-    const { ws, next } = await connect('/api/v1/hub/socket', await accessToken({ sub: userId }))
+    const { userId, token } = await member()
+    const { ws, next } = await connect('/api/v1/hub/socket', token)
     expect(await next()).toMatchObject({ type: 'hello', userId, devices: 1 })
     ws.send('{"type":"ping"}')
     expect(await next()).toEqual({ type: 'pong' })
@@ -49,7 +56,7 @@ describe('hub socket', () => {
   })
 
   it('accepts the token as a bearer.<token> subprotocol and answers with rapport.v1', async () => {
-    const token = await accessToken()
+    const { token } = await member()
     const res = await api('/api/v1/hub/socket', {
       headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': `rapport.v1, bearer.${token}` },
     })
@@ -62,11 +69,11 @@ describe('hub socket', () => {
 
 describe('conversation socket', () => {
   it('puts both members in one object and tells each about the other', async () => {
-    const alice = crypto.randomUUID()
-    const bob = crypto.randomUUID()
-    const a = await connect(`/api/v1/conversations/${bob}/socket`, await accessToken({ sub: alice }))
+    const { userId: alice, token: aliceToken } = await member()
+    const { userId: bob, token: bobToken } = await member()
+    const a = await connect(`/api/v1/conversations/${bob}/socket`, aliceToken)
     expect(await a.next()).toMatchObject({ type: 'hello', userId: alice, connected: [alice] })
-    const b = await connect(`/api/v1/conversations/${alice}/socket`, await accessToken({ sub: bob }))
+    const b = await connect(`/api/v1/conversations/${alice}/socket`, bobToken)
     expect((await b.next()).connected).toEqual(expect.arrayContaining([alice, bob]))
     expect(await a.next((f) => f.type === 'presence')).toEqual({
       type: 'presence',
@@ -83,8 +90,7 @@ describe('conversation socket', () => {
   })
 
   it('refuses a conversation with oneself and a malformed peer id with 422', async () => {
-    const me = crypto.randomUUID()
-    const token = await accessToken({ sub: me })
+    const { userId: me, token } = await member()
     const headers = { Upgrade: 'websocket', Authorization: `Bearer ${token}` }
     const self = await api(`/api/v1/conversations/${me}/socket`, { headers })
     expect(self.status).toBe(422)
@@ -95,7 +101,7 @@ describe('conversation socket', () => {
 
   it('answers a plain GET with 426', async () => {
     const res = await api(`/api/v1/conversations/${crypto.randomUUID()}/socket`, {
-      headers: { Authorization: `Bearer ${await accessToken()}` },
+      headers: { Authorization: `Bearer ${(await member()).token}` },
     })
     expect(res.status).toBe(426)
     expect((await problem(res)).code).toBe('upgrade_required')
@@ -114,6 +120,7 @@ describe('socket authentication', () => {
 
   it.each([
     ['no token', async () => undefined],
+    ['a well-signed token for an account that does not exist', () => accessToken()],
     [
       'a token signed with another key',
       () => accessToken({}, { secret: 'another-secret-another-secret-0000' }),

@@ -1,34 +1,13 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { eq } from 'drizzle-orm'
-import { tiers, users } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
 import { listSessions as listUserSessions, revokeOwnSession } from '../../services/sessions'
 import type { AppEnv } from '../../types'
 import type * as routes from './me.routes'
 
 export const me: RouteHandler<typeof routes.me, AppEnv> = async (c) => {
-  const { database } = c.get('services')
-  const [row] = await database.db
-    .select({
-      id: users.id,
-      email: users.emailDisplay,
-      name: users.name,
-      username: users.username,
-      role: users.role,
-      status: users.status,
-      tier: tiers.name,
-      createdAt: users.createdAt,
-      lastOnlineAt: users.lastOnlineAt,
-    })
-    .from(users)
-    .leftJoin(tiers, eq(tiers.id, users.tierId))
-    .where(eq(users.id, c.get('caller')!.userId))
-  if (!row) throw new ApiError('not_found', 'The account no longer exists')
+  // requireAuth already resolved the account (from the short-lived cache or Postgres).
+  const { tierId: _tierId, ...account } = c.get('account')!
   c.header('Cache-Control', 'private, no-store')
-  return c.json(
-    { ...row, createdAt: row.createdAt.toISOString(), lastOnlineAt: row.lastOnlineAt.toISOString() },
-    200,
-  )
+  return c.json(account, 200)
 }
 
 export const listSessions: RouteHandler<typeof routes.listSessions, AppEnv> = async (c) => {

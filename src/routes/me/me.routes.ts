@@ -40,7 +40,7 @@ export const me = createRoute({
   middleware: [requireAuth] as const,
   responses: {
     200: { description: 'The account', content: { 'application/json': { schema: MeSchema } } },
-    ...errorResponses(401, 404),
+    ...errorResponses(401),
   },
 })
 
