@@ -12,10 +12,12 @@ import { accessLog } from './middleware/access-log'
 import { clientIp } from './middleware/client-ip'
 import { services } from './middleware/services'
 import { accountRouter } from './routes/account/account.index'
+import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
 import { healthRouter } from './routes/health/health.index'
 import { meRouter } from './routes/me/me.index'
+import { operatorsRouter } from './routes/operators/operators.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
 
 export type App = Router
@@ -83,6 +85,8 @@ export function createApp(environment: Environment): App {
   app.route('/', authRouter)
   app.route('/', meRouter)
   app.route('/', accountRouter)
+  app.route('/', operatorsRouter)
+  app.route('/', adminBansRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

@@ -1,0 +1,8 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './operators.handlers'
+import * as routes from './operators.routes'
+
+export const operatorsRouter = createRouter()
+  .openapi(routes.login, handlers.login)
+  .openapi(routes.refresh, handlers.refresh)
+  .openapi(routes.logout, handlers.logout)
