@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
+import { adminFromEnv, bootstrap } from './bootstrap'
 import { applyMigrations } from './migrate'
 
 /**
@@ -16,7 +17,8 @@ import { applyMigrations } from './migrate'
  * - PostgreSQL: DATABASE_URL when set, otherwise embedded PGlite persisted under .data/pglite.
  * - Redis: REDIS_URL when set, otherwise redis-server on PATH, otherwise an in-process stand-in
  *   (EMBEDDED_REDIS=in-process forces the latter).
- * - Applies migrations, starts the Neon and Upstash stand-ins in front of them, then
+ * - Applies migrations and bootstraps the first tier (and admin, from ADMIN_*), starts the Neon
+ *   and Upstash stand-ins in front of them, then
  *   `wrangler dev` with the Worker pointed at the stand-ins, and prints the URLs once /health
  *   answers. Ctrl-C stops everything it started.
  */
@@ -152,6 +154,13 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
 
   const { applied } = await applyMigrations(databaseUrl)
   log(`migrations: ${applied} applied`)
+  // First tier (TIER_NAME) and, when ADMIN_* are set, the first admin; idempotent.
+  await bootstrap({
+    databaseUrl,
+    tierName: process.env.TIER_NAME || 'free',
+    admin: adminFromEnv(process.env),
+    log: (line) => log(line),
+  })
 
   const upstashToken = randomBytes(16).toString('hex')
   const stack = await startLocalStack({ databaseUrl, redis, upstashToken })

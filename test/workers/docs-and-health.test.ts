@@ -1,12 +1,19 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { api, envWith, origin, problem } from './helpers'
+import { users } from '../../src/db/schema'
+import { startSession } from '../../src/services/sessions'
+import { api, envWith, origin, problem, services } from './helpers'
+import { bearer, signIn, uniqueEmail } from './auth-helpers'
 
 /** Run the real Worker entry with a modified env (config is parsed per env object). */
-async function fetchWith(path: string, overrides: Record<string, unknown>) {
+async function fetchWith(
+  path: string,
+  overrides: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   const ctx = createExecutionContext()
-  const res = await worker.fetch(new Request(origin + path), envWith(overrides), ctx)
+  const res = await worker.fetch(new Request(origin + path, { headers }), envWith(overrides), ctx)
   await waitOnExecutionContext(ctx)
   return res
 }
@@ -32,7 +39,35 @@ describe('API docs gating', () => {
     expect(await page.text()).toContain('/openapi.json')
   })
 
-  it.each(['production', 'staging'])('does not register the docs in %s', async (environment) => {
+  const staging = {
+    ENVIRONMENT: 'staging',
+    NEON_LOCAL_PROXY: undefined,
+    SMTP_HOST: 'smtp.example',
+    SMTP_FROM: 'no-reply@rapport.example',
+  }
+
+  it('restricts the docs to admins in staging: 401 anonymous, 403 member, 200 admin', async () => {
+    const s = services()
+    const member = await signIn()
+    const [admin] = await s.database.db
+      .insert(users)
+      .values({ email: uniqueEmail(), emailDisplay: 'admin@example.com', role: 'admin', status: 'active' })
+      .returning()
+    const adminTokens = await startSession(s, admin!, { client: 'web', ip: '203.0.113.1' })
+    // Staging refuses the local Neon proxy, so warm the account cache (Redis) through the local env.
+    for (const t of [member.accessToken, adminTokens.accessToken]) {
+      expect((await api('/api/v1/me', { headers: bearer(t) })).status).toBe(200)
+    }
+    for (const path of ['/openapi.json', '/docs']) {
+      expect((await fetchWith(path, staging)).status).toBe(401)
+      const asMember = await fetchWith(path, staging, bearer(member.accessToken))
+      expect(asMember.status).toBe(403)
+      expect((await problem(asMember)).code).toBe('forbidden')
+      expect((await fetchWith(path, staging, bearer(adminTokens.accessToken))).status).toBe(200)
+    }
+  })
+
+  it.each(['production'])('does not register the docs in %s', async (environment) => {
     for (const path of ['/openapi.json', '/docs']) {
       const res = await fetchWith(path, {
         ENVIRONMENT: environment,
