@@ -11,10 +11,23 @@ export interface AccessClaims extends JWTPayload {
 }
 
 const encoder = new TextEncoder()
-const keys = new Map<string, Uint8Array>()
-const keyFor = (secret: string) => {
-  let key = keys.get(secret)
-  if (!key) keys.set(secret, (key = encoder.encode(secret)))
+const keys = new Map<string, Promise<CryptoKey>>()
+
+/**
+ * The HMAC key as a CryptoKey, imported once per secret and algorithm per isolate. Handing jose
+ * raw bytes would re-import the key on every sign and verify, on the hot path of every request.
+ */
+function keyFor(jwt: Config['jwt']): Promise<CryptoKey> {
+  const id = `${jwt.algorithm}:${jwt.secret}`
+  let key = keys.get(id)
+  if (!key) {
+    const hash = `SHA-${jwt.algorithm.slice(2)}`
+    key = crypto.subtle.importKey('raw', encoder.encode(jwt.secret), { name: 'HMAC', hash }, false, [
+      'sign',
+      'verify',
+    ])
+    keys.set(id, key)
+  }
   return key
 }
 
@@ -39,7 +52,7 @@ export async function signAccessToken(
     .setIssuedAt(iat)
     .setJti(crypto.randomUUID())
     .setExpirationTime(iat + jwt.accessTtlSeconds)
-    .sign(keyFor(jwt.secret))
+    .sign(await keyFor(jwt))
   return { token, expiresIn: jwt.accessTtlSeconds }
 }
 
@@ -50,7 +63,7 @@ export async function signAccessToken(
  * Throws on any failure; callers map that to 401. Revocation is checked separately.
  */
 export async function verifyAccessToken(token: string, jwt: Config['jwt']): Promise<AccessClaims> {
-  const { payload } = await jwtVerify(token, keyFor(jwt.secret), {
+  const { payload } = await jwtVerify(token, await keyFor(jwt), {
     algorithms: [jwt.algorithm],
     issuer: jwt.issuer,
     audience: jwt.audience,
