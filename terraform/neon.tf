@@ -1,6 +1,9 @@
 # Postgres, the system of record. One Neon project per environment keeps staging's data and
 # credentials apart from production's; the project's root branch holds the data, and child
 # branches are made on demand (restores, rehearsals) with neonctl, outside Terraform.
+#
+# Written in the schema of the pinned neondatabase/neon 0.17.0 (versions.tf): blocks, not nested attributes.
+# neondatabase/neon needs a rewrite of this file and outputs.tf; README.md lists the steps.
 
 resource "neon_project" "this" {
   name                      = local.neon_project_name

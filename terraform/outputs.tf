@@ -36,6 +36,9 @@ output "neon_branch_id" {
   value       = neon_project.this.default_branch_id
 }
 
+# The pinned provider reads the role's password into state (and again on every refresh, which is
+# how a reset in the Neon console reaches these outputs). Its later, rewritten releases expose it
+# only ephemerally, which outputs cannot hold: see README.md, "Moving to the rewritten neondatabase/neon".
 locals {
   database_credentials = "${neon_role.app.name}:${urlencode(neon_role.app.password)}"
 }
