@@ -7,6 +7,7 @@ import { sendMail } from './mail'
 import { revokeSessions, revokeUserSessions } from './sessions'
 import type { Services } from '.'
 import { forgetAccount } from './account-cache'
+import { deleteBounded } from '../db/bounded-delete'
 
 /**
  * The member's own account: deactivation, deletion, data export, and the two account crons
@@ -494,78 +495,48 @@ export async function collectAccountGarbage(
   const ago = (days: number) => new Date(now.getTime() - days * day)
   const limit = opts.batchSize
 
-  const challenges = await db
-    .delete(signInChallenges)
-    .where(
-      inArray(
-        signInChallenges.id,
-        db
-          .select({ id: signInChallenges.id })
-          .from(signInChallenges)
-          .where(or(lt(signInChallenges.expiresAt, ago(1)), lt(signInChallenges.consumedAt, ago(1))))
-          .limit(limit),
-      ),
-    )
-    .returning({ id: signInChallenges.id })
-  const tokens = await db
-    .delete(refreshTokens)
-    .where(
-      inArray(
-        refreshTokens.tokenHash,
-        db
-          .select({ hash: refreshTokens.tokenHash })
-          .from(refreshTokens)
-          .where(lt(refreshTokens.expiresAt, now))
-          .limit(limit),
-      ),
-    )
-    .returning({ hash: refreshTokens.tokenHash })
-  const oldSessions = await db
-    .delete(sessions)
-    .where(
-      inArray(
-        sessions.id,
-        db
-          .select({ id: sessions.id })
-          .from(sessions)
-          .where(or(lt(sessions.revokedAt, ago(30)), lt(sessions.expiresAt, ago(30))))
-          .limit(limit),
-      ),
-    )
-    .returning({ id: sessions.id })
-  const exports = await db
-    .delete(exportTokens)
-    .where(
-      inArray(
-        exportTokens.tokenHash,
-        db
-          .select({ hash: exportTokens.tokenHash })
-          .from(exportTokens)
-          .where(or(isNotNull(exportTokens.usedAt), lt(exportTokens.expiresAt, now)))
-          .limit(limit),
-      ),
-    )
-    .returning({ hash: exportTokens.tokenHash })
-  const oldBans = await db
-    .delete(bans)
-    .where(
-      inArray(
-        bans.id,
-        db
-          .select({ id: bans.id })
-          .from(bans)
-          .where(or(lt(bans.expiresAt, ago(90)), lt(bans.liftedAt, ago(90))))
-          .limit(limit),
-      ),
-    )
-    .returning({ id: bans.id })
+  const challenges = await deleteBounded(
+    db,
+    signInChallenges,
+    signInChallenges.id,
+    or(lt(signInChallenges.expiresAt, ago(1)), lt(signInChallenges.consumedAt, ago(1))),
+    limit,
+  )
+  const tokens = await deleteBounded(
+    db,
+    refreshTokens,
+    refreshTokens.tokenHash,
+    lt(refreshTokens.expiresAt, now),
+    limit,
+  )
+  const oldSessions = await deleteBounded(
+    db,
+    sessions,
+    sessions.id,
+    or(lt(sessions.revokedAt, ago(30)), lt(sessions.expiresAt, ago(30))),
+    limit,
+  )
+  const exports = await deleteBounded(
+    db,
+    exportTokens,
+    exportTokens.tokenHash,
+    or(isNotNull(exportTokens.usedAt), lt(exportTokens.expiresAt, now)),
+    limit,
+  )
+  const oldBans = await deleteBounded(
+    db,
+    bans,
+    bans.id,
+    or(lt(bans.expiresAt, ago(90)), lt(bans.liftedAt, ago(90))),
+    limit,
+  )
 
   const result: GarbageRunResult = {
-    signInChallenges: challenges.length,
-    refreshTokens: tokens.length,
-    sessions: oldSessions.length,
-    exportTokens: exports.length,
-    bans: oldBans.length,
+    signInChallenges: challenges,
+    refreshTokens: tokens,
+    sessions: oldSessions,
+    exportTokens: exports,
+    bans: oldBans,
   }
   const full = Object.entries(result).filter(([, n]) => n >= limit)
   if (full.length > 0) s.log.warn('gc.backlog', { tables: full.map(([t]) => t), batchSize: limit })

@@ -1,5 +1,6 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm'
 import { z } from 'zod'
+import { deleteBounded } from '../db/bounded-delete'
 import { jobs } from '../db/schema'
 import { describeError } from '../lib/log'
 import type { Services } from '.'
@@ -123,11 +124,11 @@ export async function markJobDead(s: Services, message: JobMessage): Promise<voi
  */
 export async function purgeFinishedJobs(s: Services, opts: { olderThanDays: number; batchSize: number }) {
   const cutoff = new Date(s.clock.now().getTime() - opts.olderThanDays * 86_400_000)
-  const victims = s.database.db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(inArray(jobs.status, ['succeeded', 'failed', 'dead']), lt(jobs.finishedAt, cutoff)))
-    .limit(opts.batchSize)
-  const deleted = await s.database.db.delete(jobs).where(inArray(jobs.id, victims)).returning({ id: jobs.id })
-  return deleted.length
+  return deleteBounded(
+    s.database.db,
+    jobs,
+    jobs.id,
+    and(inArray(jobs.status, ['succeeded', 'failed', 'dead']), lt(jobs.finishedAt, cutoff)),
+    opts.batchSize,
+  )
 }
