@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { and, eq, isNull } from 'drizzle-orm'
 import { tiers, users } from '../db/schema'
 import type { Role } from '../lib/tokens'
 import type { Services } from '.'
@@ -44,7 +44,8 @@ export async function loadAccountSummary(s: Services, userId: string): Promise<A
     })
     .from(users)
     .leftJoin(tiers, eq(tiers.id, users.tierId))
-    .where(eq(users.id, userId))
+    // Soft-deleted accounts (admin) do not exist for authentication.
+    .where(and(eq(users.id, userId), isNull(users.deletedAt)))
   if (!row) return null
   return { ...row, createdAt: row.createdAt.toISOString(), lastOnlineAt: row.lastOnlineAt.toISOString() }
 }

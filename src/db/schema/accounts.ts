@@ -3,6 +3,7 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   text,
@@ -23,8 +24,42 @@ export const userStatus = pgEnum('user_status', ['onboarding', 'active', 'deacti
 export const tiers = pgTable('tiers', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull().unique(),
+  /** Per-tier overrides of the feature table in src/services/tiers (e.g. {"clubQuota": 100}). */
+  features: jsonb('features')
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   ...timestamps,
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+export const rateLimitAlgorithm = pgEnum('rate_limit_algorithm', ['fixed', 'sliding'])
+
+/**
+ * A tier's limit for one route template (`POST /api/v1/search`: `/x/1` and `/x/2` share it — the
+ * boilerplate keyed raw paths). Routes without a rule use DEFAULT_RATE_LIMIT_LIMIT/PERIOD.
+ */
+export const rateLimitRules = pgTable(
+  'rate_limit_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tierId: uuid('tier_id')
+      .notNull()
+      .references(() => tiers.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    route: text('route').notNull(),
+    limit: integer('limit').notNull(),
+    periodSeconds: integer('period_seconds').notNull(),
+    algorithm: rateLimitAlgorithm('algorithm').notNull().default('fixed'),
+    ...timestamps,
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('rate_limit_rules_tier_route_key').on(t.tierId, t.route),
+    uniqueIndex('rate_limit_rules_tier_name_key').on(t.tierId, t.name),
+    check('rate_limit_rules_limit_positive', sql`${t.limit} > 0`),
+    check('rate_limit_rules_period_positive', sql`${t.periodSeconds} > 0`),
+  ],
+)
 
 /**
  * Everyone who can hold a session: members (email one-time passwords) and operators
@@ -50,6 +85,8 @@ export const users = pgTable(
     deactivationReason: text('deactivation_reason'),
     /** Set when the inactivity email went out, so it is never sent twice for one deactivation. */
     inactivityNotifiedAt: timestamp('inactivity_notified_at', { withTimezone: true }),
+    /** Soft delete by an admin: hidden from every read, sessions revoked, restorable. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...timestamps,
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
