@@ -26,12 +26,19 @@ export interface LimitDecision {
  * in-memory cache: an identity that is blocked is refused from memory, without a Redis call,
  * until its window resets.
  */
-const limiters = new Map<string, Ratelimit>()
+const limitersByClient = new WeakMap<Services['redis'], Map<string, Ratelimit>>()
 const ephemeral = new Map<string, number>()
 
 function limiterFor(s: Services, rule: LimitRule): Ratelimit {
   const algorithm = rule.algorithm ?? 'fixed'
   const key = `${rule.name}|${rule.limit}|${rule.periodSeconds}|${algorithm}`
+  // Per Redis client: a limiter holds the client it was built with, and one isolate can serve
+  // several configurations (tests point some requests at a dead Redis).
+  let limiters = limitersByClient.get(s.redis)
+  if (!limiters) {
+    limiters = new Map()
+    limitersByClient.set(s.redis, limiters)
+  }
   let limiter = limiters.get(key)
   if (!limiter) {
     const window = `${rule.periodSeconds} s` as const
@@ -44,6 +51,10 @@ function limiterFor(s: Services, rule: LimitRule): Ratelimit {
       prefix: `rl:${rule.name}`,
       ephemeralCache: ephemeral,
       analytics: false,
+      // The library's default (5 s) *allows* a request whose Redis call is slow: under load that
+      // silently lifts every limit, and it ignores RATE_LIMIT_FAIL_MODE=closed. 0 disables that race;
+      // failures reach consumeLimit, which applies the configured fail mode.
+      timeout: 0,
     })
     limiters.set(key, limiter)
   }
