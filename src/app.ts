@@ -10,6 +10,7 @@ import { problemResponse } from './lib/problem'
 import { type Router, createRouter } from './lib/router'
 import { accessLog } from './middleware/access-log'
 import { clientIp } from './middleware/client-ip'
+import { privateByDefault } from './middleware/http-cache'
 import { services } from './middleware/services'
 import { accountRouter } from './routes/account/account.index'
 import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
@@ -18,7 +19,11 @@ import { authRouter } from './routes/auth/auth.index'
 import { healthRouter } from './routes/health/health.index'
 import { meRouter } from './routes/me/me.index'
 import { operatorsRouter } from './routes/operators/operators.index'
+import { rateLimitsRouter } from './routes/rate-limits/rate-limits.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
+import { tasksRouter } from './routes/tasks/tasks.index'
+import { tiersRouter } from './routes/tiers/tiers.index'
+import { usersAdminRouter } from './routes/users-admin/users-admin.index'
 
 export type App = Router
 
@@ -74,6 +79,8 @@ export function createApp(environment: Environment): App {
   // A client-supplied id (≤ 128 word characters) is kept so clients can correlate their own logs.
   app.use(requestId({ headerName: 'X-Request-Id', limitLength: 128 }))
   app.use(accessLog)
+  // Outermost after logging, so it also sees error responses (401s, problems) of credentialed requests.
+  app.use(privateByDefault)
   app.use(secureHeaders())
   app.use((c, next) => configuredMiddleware(loadConfig(c.env)).cors(c, next))
   app.use((c, next) => configuredMiddleware(loadConfig(c.env)).bodyLimit(c, next))
@@ -87,6 +94,10 @@ export function createApp(environment: Environment): App {
   app.route('/', accountRouter)
   app.route('/', operatorsRouter)
   app.route('/', adminBansRouter)
+  app.route('/', rateLimitsRouter)
+  app.route('/', tasksRouter)
+  app.route('/', tiersRouter)
+  app.route('/', usersAdminRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

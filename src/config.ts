@@ -47,8 +47,11 @@ const configSchema = z
     TRUSTED_PROXY_HOPS: int(0, 10).default(0),
     MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    DEFAULT_RATE_LIMIT_LIMIT: int(1, 1_000_000).default(10),
-    DEFAULT_RATE_LIMIT_PERIOD: int(1, 30 * 24 * 3600).default(3600),
+    // The boilerplate's 10 per hour was meant for its one limited route; applied to every route of
+    // a whole API it would stop an app after ten screens. 600 per minute per caller and route
+    // (10/s sustained) leaves any real client alone and still caps a scripted loop.
+    DEFAULT_RATE_LIMIT_LIMIT: int(1, 1_000_000).default(600),
+    DEFAULT_RATE_LIMIT_PERIOD: int(1, 30 * 24 * 3600).default(60),
     RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed']).default('open'),
     OTP_SENDS_PER_MINUTE: int(1, 1000).default(3),
     SIGN_IN_ATTEMPTS_PER_DAY: int(1, 100_000).default(40),

@@ -21,6 +21,8 @@ export async function startLocalStack(opts: {
   upstashToken: string
   neonPort?: number
   upstashPort?: number
+  /** Test-only request/command counters on the Upstash stand-in (see its `exposeStats`). */
+  upstashStats?: boolean
 }): Promise<LocalStack> {
   const target = new URL(opts.databaseUrl)
   const address = `${target.hostname}:${target.port || '5432'}`
@@ -35,6 +37,7 @@ export async function startLocalStack(opts: {
       redis: ownRedis ?? (opts.redis as RedisLike),
       token: opts.upstashToken,
       port: opts.upstashPort ?? 0,
+      exposeStats: opts.upstashStats,
     })
     const proxy = neon
     return {

@@ -42,6 +42,7 @@
  *   defaults to RESP3 with its "legacy" mapping, which gives the same shapes for everything the clients use
  *   because command names are sent in lowercase, so ioredis applies its own RESP3→RESP2 reply transformers.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -61,6 +62,14 @@ export interface UpstashRestOptions {
   port?: number
   /** Defaults to 127.0.0.1. */
   host?: string
+  /**
+   * Test-only accounting of what one client sends, for tests that assert a request's Redis cost
+   * while other tests share the server. A client whose URL ends in `/__tag/<tag>` (the Upstash
+   * client appends `/pipeline` etc. to whatever URL it is given) is served as usual and counted
+   * under `<tag>`; `GET /__stats/<tag>` answers `{requests, commands}` for it. Off by default;
+   * test/setup/global-setup.ts turns it on.
+   */
+  exposeStats?: boolean
 }
 
 export interface UpstashRestServer {
@@ -396,9 +405,16 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
   const host = opts.host ?? '127.0.0.1'
   const scripts = new ScriptRegistry()
   let commands = 0
+  const tagStats = new Map<string, { requests: number; commands: number }>()
+  const currentTag = new AsyncLocalStorage<{ requests: number; commands: number }>()
+  const countCommands = (n: number): void => {
+    commands += n
+    const tagged = currentTag.getStore()
+    if (tagged) tagged.commands += n
+  }
 
   const callOne = (send: Arg[], post: ((reply: Reply) => Reply) | undefined): Promise<Entry> => {
-    commands++
+    countCommands(1)
     return redis.call(send[0] as string, ...send.slice(1)).then(
       (raw) => {
         const reply = normalize(raw)
@@ -448,7 +464,7 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
         })
         return { error: unknownCommand(culprit ?? queued[0] ?? []) }
       }
-      commands += queued.length
+      countCommands(queued.length)
       try {
         results = await transaction.exec()
       } catch (error) {
@@ -564,8 +580,32 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
     else sendJson(res, status, encodeEntry(entry, base64))
   }
 
+  /** Serves `/__stats/<tag>`, or strips `/__tag/<tag>` and returns that tag's counters (exposeStats only). */
+  const statsFor = (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): 'answered' | { requests: number; commands: number } | undefined => {
+    const url = req.url ?? '/'
+    const stats = /^\/__stats\/([\w-]{1,64})$/.exec(url)
+    if (stats) {
+      req.resume()
+      sendJson(res, 200, tagStats.get(stats[1]!) ?? { requests: 0, commands: 0 })
+      return 'answered'
+    }
+    const tag = /^\/__tag\/([\w-]{1,64})(?=[/?]|$)/.exec(url)
+    if (!tag) return undefined
+    req.url = url.slice(tag[0].length) || '/'
+    let entry = tagStats.get(tag[1]!)
+    if (!entry) tagStats.set(tag[1]!, (entry = { requests: 0, commands: 0 }))
+    entry.requests++
+    return entry
+  }
+
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    const tagged = opts.exposeStats ? statsFor(req, res) : undefined
+    if (tagged === 'answered') return
+    const handled = tagged ? currentTag.run(tagged, () => handle(req, res)) : handle(req, res)
+    handled.catch((error: unknown) => {
       const message = errorText(error)
       const status = error instanceof BadRequest || error instanceof URIError ? 400 : 500
       if (!res.headersSent) sendJson(res, status, { error: message })

@@ -1,6 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
+import { isRateLimitExempt, refuseWhileBlocked, tierRateLimit } from '../middleware/tier-rate-limit'
 import type { AppEnv } from '../types'
 import { ApiError } from './errors'
+import { errorResponses } from './openapi'
 
 export type Router = OpenAPIHono<AppEnv>
 
@@ -12,7 +15,7 @@ export type Router = OpenAPIHono<AppEnv>
  * export const tiersRouter = createRouter().openapi(routes.list, handlers.list)
  */
 export function createRouter(): Router {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
         throw new ApiError('validation_failed', 'The request did not match the schema', {
@@ -24,4 +27,23 @@ export function createRouter(): Router {
       }
     },
   })
+  // Every route is rate limited per tier × route template (src/middleware/tier-rate-limit.ts
+  // explains why here rather than in a global app.use): the in-memory block check goes first,
+  // the counting limiter last, after the route's own authentication.
+  const register = router.openapi.bind(router)
+  router.openapi = ((route, handler, hook) => {
+    if (isRateLimitExempt(route.path)) return register(route, handler, hook)
+    const own = (route.middleware === undefined ? [] : [route.middleware].flat()) as MiddlewareHandler[]
+    return register(
+      {
+        ...route,
+        middleware: [refuseWhileBlocked, ...own, tierRateLimit],
+        // Documented on every limited route, since every one of them can answer it.
+        responses: { ...errorResponses(429), ...route.responses },
+      },
+      handler,
+      hook,
+    )
+  }) as Router['openapi']
+  return router
 }

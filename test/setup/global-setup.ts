@@ -51,7 +51,8 @@ export default async function setup(project: TestProject) {
   await applyMigrations(databaseUrl)
 
   const upstashToken = randomBytes(16).toString('hex')
-  const stack = await startLocalStack({ databaseUrl, redis: redisUrl, upstashToken })
+  // upstashStats: tests measure a request's Redis cost through a tagged client URL.
+  const stack = await startLocalStack({ databaseUrl, redis: redisUrl, upstashToken, upstashStats: true })
 
   project.provide('databaseUrl', databaseUrl)
   project.provide('neonProxy', stack.neonProxy)

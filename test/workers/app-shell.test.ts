@@ -221,7 +221,7 @@ describe('configuration', () => {
       SMTP_FROM: 'a@b.c',
     })
     expect(ok.jwt.accessTtlSeconds).toBe(30 * 60)
-    expect(ok.rateLimit).toMatchObject({ defaultLimit: 10, defaultPeriodSeconds: 3600, failMode: 'open' })
+    expect(ok.rateLimit).toMatchObject({ defaultLimit: 600, defaultPeriodSeconds: 60, failMode: 'open' })
   })
 
   it('answers a misconfigured deployment with a 500 problem that names nothing secret', async () => {

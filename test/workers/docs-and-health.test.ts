@@ -85,7 +85,8 @@ describe('health', () => {
   it('reports liveness without touching dependencies', async () => {
     const res = await fetchWith('/health', { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
     expect(res.status).toBe(200)
-    expect(res.headers.get('cache-control')).toBe('no-store')
+    // Liveness is the same for everyone: publicCache() (see http-cache.test.ts).
+    expect(res.headers.get('cache-control')).toBe('public, max-age=30')
   })
 
   it('is ready when PostgreSQL and Redis answer', async () => {

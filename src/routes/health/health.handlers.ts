@@ -5,7 +5,7 @@ import type { AppEnv } from '../../types'
 import type { liveness, readiness } from './health.routes'
 
 export const live: RouteHandler<typeof liveness, AppEnv> = (c) => {
-  c.header('Cache-Control', 'no-store')
+  // Caching headers come from publicCache() on the route: the answer is the same for everyone.
   return c.json({ status: 'ok' as const }, 200)
 }
 

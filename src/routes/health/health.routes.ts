@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/openapi'
+import { publicCache } from '../../middleware/http-cache'
 
 const DependencySchema = z
   .object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() })
@@ -10,7 +11,10 @@ export const liveness = createRoute({
   path: '/health',
   tags: ['Health'],
   summary: 'Liveness: the Worker is running',
+  description: 'Publicly cacheable for CLIENT_CACHE_MAX_AGE seconds, with an ETag (`If-None-Match` → 304).',
+  middleware: [publicCache()] as const,
   responses: {
+    304: { description: 'Not modified (the `If-None-Match` ETag still matches)' },
     200: {
       description: 'Alive',
       content: { 'application/json': { schema: z.object({ status: z.literal('ok') }).openapi('Liveness') } },

@@ -1,0 +1,40 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import { ApiError } from '../../lib/errors'
+import { type TaskRow, createEchoTask, readJobFor } from '../../services/tasks'
+import type { AppEnv } from '../../types'
+import type * as routes from './tasks.routes'
+
+const iso = (d: Date | null) => d?.toISOString() ?? null
+
+function present(job: TaskRow) {
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    attempts: job.attempts,
+    result: job.result ?? null,
+    error: job.error,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+  }
+}
+
+export const createTask: RouteHandler<typeof routes.createTask, AppEnv> = async (c) => {
+  const { id } = await createEchoTask(
+    c.get('services'),
+    c.get('caller')!.userId,
+    c.req.valid('query').message,
+  )
+  c.header('Location', `/api/v1/tasks/task/${id}`)
+  return c.json({ id }, 201)
+}
+
+export const readTask: RouteHandler<typeof routes.readTask, AppEnv> = async (c) => {
+  const job = await readJobFor(c.get('services'), c.req.valid('param').id, c.get('caller')!)
+  if (!job) throw new ApiError('not_found', 'No task with that id')
+  // Status changes from one poll to the next and belongs to one member: never cached.
+  c.header('Cache-Control', 'private, no-store')
+  return c.json(present(job), 200)
+}

@@ -1,0 +1,72 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import { paginate } from '../../lib/pagination'
+import {
+  type AdminUser,
+  getUser as get,
+  hardDeleteUser as hardDelete,
+  listUsers as list,
+  restoreUser as restore,
+  setUserTier as setTier,
+  softDeleteUser as softDelete,
+  updateUser as update,
+} from '../../services/users-admin'
+import type { AppEnv } from '../../types'
+import type * as routes from './users-admin.routes'
+
+function present(user: AdminUser) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    username: user.username,
+    role: user.role,
+    status: user.status,
+    tier: user.tier,
+    signInCount: user.signInCount,
+    lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
+    lastOnlineAt: user.lastOnlineAt.toISOString(),
+    deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
+    deactivationReason: user.deactivationReason as 'user' | 'inactivity' | 'admin' | null,
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
+  }
+}
+
+export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) => {
+  const query = c.req.valid('query')
+  const { rows, total } = await list(c.get('services'), query)
+  c.header('Cache-Control', 'no-store')
+  return c.json(paginate(rows.map(present), total, query), 200)
+}
+
+export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(present(await get(c.get('services'), c.req.valid('param').idOrUsername)), 200)
+}
+
+export const updateUser: RouteHandler<typeof routes.updateUser, AppEnv> = async (c) => {
+  const { idOrUsername } = c.req.valid('param')
+  const user = await update(c.get('services'), idOrUsername, c.req.valid('json'), c.get('caller')!.userId)
+  return c.json(present(user), 200)
+}
+
+export const setUserTier: RouteHandler<typeof routes.setUserTier, AppEnv> = async (c) => {
+  const { idOrUsername } = c.req.valid('param')
+  return c.json(present(await setTier(c.get('services'), idOrUsername, c.req.valid('json').tier)), 200)
+}
+
+export const softDeleteUser: RouteHandler<typeof routes.softDeleteUser, AppEnv> = async (c) => {
+  const { idOrUsername } = c.req.valid('param')
+  const deleted = await softDelete(c.get('services'), idOrUsername, c.get('caller')!.userId)
+  return c.json({ ...deleted, deletedAt: deleted.deletedAt.toISOString() }, 200)
+}
+
+export const restoreUser: RouteHandler<typeof routes.restoreUser, AppEnv> = async (c) => {
+  return c.json(present(await restore(c.get('services'), c.req.valid('param').idOrUsername)), 200)
+}
+
+export const hardDeleteUser: RouteHandler<typeof routes.hardDeleteUser, AppEnv> = async (c) => {
+  const { idOrUsername } = c.req.valid('param')
+  await hardDelete(c.get('services'), idOrUsername, c.get('caller')!.userId)
+  return c.body(null, 204)
+}
