@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { rateLimitRules, tiers, users } from '../../src/db/schema'
@@ -124,6 +125,29 @@ describe('the global rate limit', () => {
         })
       ).status,
     ).toBe(404)
+  })
+
+  it("switches a member's limits the moment an admin changes their tier", async () => {
+    const route = 'DELETE /api/v1/me/sessions/{id}'
+    const small = await newTier([{ route, limit: 2 }])
+    const large = await newTier([{ route, limit: 7 }])
+    const m = await member(small.id)
+    const admin = await member(null)
+    await s.database.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.id))
+    await s.redis.del(`auth:account:${admin.id}`)
+    const del = () =>
+      api(`/api/v1/me/sessions/${crypto.randomUUID()}`, { method: 'DELETE', headers: bearer(m.token) })
+    expect((await del()).headers.get('RateLimit-Limit')).toBe('2')
+
+    const moved = await api(`/api/v1/user/${m.id}/tier`, {
+      method: 'PATCH',
+      headers: { ...bearer(admin.token), 'content-type': 'application/json' },
+      body: JSON.stringify({ tier: large.name }),
+    })
+    expect(moved.status).toBe(200)
+    const after = await del()
+    expect(after.status).toBe(404)
+    expect(after.headers.get('RateLimit-Limit')).toBe('7')
   })
 
   it('counts anonymous callers by client IP, one count per IP', async () => {

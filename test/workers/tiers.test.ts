@@ -269,3 +269,15 @@ describe('PATCH /api/v1/user/{idOrUsername}/tier', () => {
     expect((await call('PATCH', path, admin.token, 'tier=gold', 'text/plain')).status).toBe(415)
   })
 })
+
+describe('public tier reads', () => {
+  it('are publicly cacheable with an ETag and answer 304 when it still matches', async () => {
+    const res = await api('/api/v1/tiers')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/)
+    const etag = res.headers.get('etag')!
+    expect(etag).toMatch(/^W\//)
+    const again = await api('/api/v1/tiers', { headers: { 'If-None-Match': etag } })
+    expect(again.status).toBe(304)
+  })
+})

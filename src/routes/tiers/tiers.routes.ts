@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/openapi'
 import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
+import { publicCache } from '../../middleware/http-cache'
 import { FeatureOverridesSchema, FeaturePatchSchema, featureSchemas } from '../../services/tiers'
 
 const tags = ['Tiers']
@@ -43,12 +44,15 @@ export const listTiers = createRoute({
   path: '/api/v1/tiers',
   tags,
   summary: 'List tiers, the default (oldest) first',
+  // Anonymous-safe: public max-age + ETag/304 (src/middleware/http-cache.ts).
+  middleware: [publicCache()] as const,
   request: { query: paginationQuery },
   responses: {
     200: {
       description: 'One page of tiers',
       content: { 'application/json': { schema: pageSchema(TierSchema, 'TierPage') } },
     },
+    304: { description: 'Not modified (the `If-None-Match` ETag still matches)' },
     ...errorResponses(422),
   },
 })
@@ -58,9 +62,11 @@ export const getTier = createRoute({
   path: '/api/v1/tier/{name}',
   tags,
   summary: 'Read a tier and its features',
+  middleware: [publicCache()] as const,
   request: { params: NameParam },
   responses: {
     200: { description: 'The tier', content: { 'application/json': { schema: TierSchema } } },
+    304: { description: 'Not modified (the `If-None-Match` ETag still matches)' },
     ...errorResponses(404, 422),
   },
 })
