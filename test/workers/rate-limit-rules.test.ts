@@ -1,14 +1,13 @@
 import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { rateLimitRules, tiers, users } from '../../src/db/schema'
+import { rateLimitRules, tiers } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
-import type { Role } from '../../src/lib/tokens'
 import { createServices } from '../../src/services'
 import { limitFor, normalizeRouteTemplate, ruleCacheTtlMs } from '../../src/services/rate-limit-rules'
-import { startSession } from '../../src/services/sessions'
 import { api, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'
+import { account, call } from './fixtures'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
@@ -19,42 +18,6 @@ async function newTier(): Promise<{ id: string; name: string }> {
     .values({ name: `rl-${tag()}` })
     .returning()
   return tier!
-}
-
-/** A user with a live session, optionally in a tier; `token` is its access token. */
-async function account(role: Role = 'member', tierId: string | null = null) {
-  const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
-      email: `rl-${t}@example.org`,
-      emailDisplay: `rl-${t}@example.org`,
-      role,
-      status: 'active',
-      tierId,
-    })
-    .returning()
-  const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.9' })
-  return { ...user!, token: session.accessToken }
-}
-
-function call(
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  return api(path, {
-    method,
-    headers: {
-      'CF-Connecting-IP': uniqueIp(),
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
 }
 
 const rule = (over: Record<string, unknown> = {}) => ({
@@ -218,7 +181,7 @@ describe('rate-limit rule CRUD', () => {
 
   it("answers 429 once an admin's own tier limit for creating rules is spent", async () => {
     const t = await newTier()
-    const limited = await account('admin', t.id)
+    const limited = await account('admin', { tierId: t.id })
     const target = await newTier()
     // The rule is on the route template, so it binds whichever tier is in the path.
     expect(

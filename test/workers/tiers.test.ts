@@ -4,51 +4,14 @@ import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
 import { tiers, users } from '../../src/db/schema'
-import type { Role } from '../../src/lib/tokens'
 import { requireAuth } from '../../src/middleware/auth'
 import { requireFeature, requireTier } from '../../src/middleware/tier'
-import { startSession } from '../../src/services/sessions'
 import { defaultFeatures, forgetTiers, resolveFeatures, tierFeatures } from '../../src/services/tiers'
 import { api, problem, services } from './helpers'
+import { account, call } from './fixtures'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 10)
-const uniqueIp = () =>
-  `2001:db8:${[...crypto.getRandomValues(new Uint16Array(3))].map((n) => n.toString(16)).join(':')}::7`
-
-async function account(role: Role = 'member', tierId: string | null = null) {
-  const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
-      email: `tier-${t}@example.org`,
-      emailDisplay: `tier-${t}@example.org`,
-      role,
-      status: 'active',
-      tierId,
-    })
-    .returning()
-  const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.7' })
-  return { ...user!, token: session.accessToken }
-}
-
-function call(
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  contentType = 'application/json',
-) {
-  return api(path, {
-    method,
-    headers: {
-      'CF-Connecting-IP': uniqueIp(),
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': contentType }),
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-}
 
 /** The real app plus two routes gated by the tier middleware, as later issues will gate theirs. */
 function appWithGatedRoutes() {
@@ -208,7 +171,7 @@ describe('tier writes', () => {
     const created = (await (await call('POST', '/api/v1/tier', admin.token, { name })).json()) as {
       id: string
     }
-    const holder = await account('member', created.id)
+    const holder = await account('member', { tierId: created.id })
     const refused = await call('DELETE', `/api/v1/tier/${name}`, admin.token)
     expect(refused.status).toBe(409)
     expect((await problem(refused)).detail).toMatch(/1 user/)
@@ -223,8 +186,8 @@ describe('requireFeature and requireTier', () => {
   it('grants by tier and refuses with 403 tier_required naming the feature', async () => {
     const [free] = await s.database.db.select().from(tiers).where(eq(tiers.name, freeName))
     const [gold] = await s.database.db.select().from(tiers).where(eq(tiers.name, goldName))
-    const freeMember = await account('member', free!.id)
-    const goldMember = await account('member', gold!.id)
+    const freeMember = await account('member', { tierId: free!.id })
+    const goldMember = await account('member', { tierId: gold!.id })
     const refused = await probeCall('/probe/receipts', freeMember.token)
     expect(refused.status).toBe(403)
     const body = await problem(refused)
@@ -238,7 +201,7 @@ describe('requireFeature and requireTier', () => {
 
   it('applies a tier change on the very next request', async () => {
     const [free] = await s.database.db.select().from(tiers).where(eq(tiers.name, freeName))
-    const member = await account('member', free!.id)
+    const member = await account('member', { tierId: free!.id })
     // The first request caches the member's account summary (free tier) for 60 s.
     expect((await probeCall('/probe/receipts', member.token)).status).toBe(403)
     const changed = await call('PATCH', `/api/v1/user/${member.id}/tier`, admin.token, { tier: goldName })

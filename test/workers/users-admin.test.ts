@@ -1,52 +1,11 @@
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sessions, users } from '../../src/db/schema'
-import type { Role } from '../../src/lib/tokens'
-import { startSession } from '../../src/services/sessions'
-import { api, problem, services } from './helpers'
+import { problem, services } from './helpers'
+import { account, call } from './fixtures'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 10)
-const uniqueIp = () =>
-  `2001:db8:${[...crypto.getRandomValues(new Uint16Array(3))].map((n) => n.toString(16)).join(':')}::9`
-
-/** A user with a live session; `token` is its access token. */
-async function account(
-  role: Role = 'member',
-  values: Partial<typeof users.$inferInsert> = {},
-): Promise<typeof users.$inferSelect & { token: string }> {
-  const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
-      email: `ua-${t}@example.org`,
-      emailDisplay: `UA-${t}@example.org`,
-      role,
-      status: 'active',
-      ...values,
-    })
-    .returning()
-  const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.9' })
-  return { ...user!, token: session.accessToken }
-}
-
-function call(
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  contentType = 'application/json',
-) {
-  return api(path, {
-    method,
-    headers: {
-      'CF-Connecting-IP': uniqueIp(),
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': contentType }),
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-}
 
 /** 200 from /me means the token still authenticates. */
 const authenticates = async (token: string) => (await call('GET', '/api/v1/me', token)).status === 200

@@ -1,0 +1,52 @@
+import { users } from '../../src/db/schema'
+import type { Role } from '../../src/lib/tokens'
+import { startSession } from '../../src/services/sessions'
+import { api, services } from './helpers'
+import { uniqueIp } from './auth-helpers'
+
+const s = services()
+const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
+
+/**
+ * An active account with a live session, straight into the database (unique email, so test files
+ * running in parallel never collide); `values` overrides any column, e.g. `{ tierId }`.
+ */
+export async function account(role: Role = 'member', values: Partial<typeof users.$inferInsert> = {}) {
+  const t = tag()
+  const [user] = await s.database.db
+    .insert(users)
+    .values({
+      email: `acct-${t}@example.org`,
+      emailDisplay: `Acct-${t}@example.org`,
+      role,
+      status: 'active',
+      ...values,
+    })
+    .returning()
+  const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.9' })
+  return { ...user!, token: session.accessToken, refresh: session.refreshToken }
+}
+
+/**
+ * A request from a fresh client IP, with an optional bearer token and body (objects are sent as
+ * JSON). The last argument is a content type (string) or extra headers.
+ */
+export function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  extra: string | Record<string, string> = 'application/json',
+) {
+  const contentType = typeof extra === 'string' ? extra : 'application/json'
+  return api(path, {
+    method,
+    headers: {
+      'CF-Connecting-IP': uniqueIp(),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': contentType }),
+      ...(typeof extra === 'string' ? {} : extra),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
+}
