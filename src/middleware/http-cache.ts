@@ -18,7 +18,9 @@ const privateNoStore = 'private, no-store'
 /**
  * Global middleware: `Cache-Control: private, no-store` on any response that lacks
  * `Cache-Control` when the request had an `Authorization` header or the response sets cookies.
- * Responses that chose a policy themselves (handlers, {@link publicCache}) are left alone.
+ * Bearer-authenticated handlers therefore set nothing themselves; only responses that are
+ * personal without either (token responses to mobile sign-in, capability-URL downloads) set
+ * `no-store` explicitly. Responses that chose a policy ({@link publicCache}) are left alone.
  *
  * @example
  * app.use(privateByDefault)

@@ -28,10 +28,11 @@ describe('private by default', () => {
   })
 
   it('does not override a policy a handler chose', async () => {
+    // /health/ready sets its own `no-store`; a credentialed request must not turn it into the default.
     const t = await signIn()
-    const created = await api('/api/v1/me/export-token', { method: 'POST', headers: bearer(t.accessToken) })
-    expect(created.status).toBe(201)
-    expect(created.headers.get('cache-control')).toBe('no-store')
+    const ready = await api('/health/ready', { headers: bearer(t.accessToken) })
+    expect(ready.status).toBe(200)
+    expect(ready.headers.get('cache-control')).toBe('no-store')
   })
 })
 

@@ -20,7 +20,6 @@ export const deleteMe: RouteHandler<typeof routes.deleteMe, AppEnv> = async (c) 
 
 export const createExportToken: RouteHandler<typeof routes.createExportToken, AppEnv> = async (c) => {
   const { token, expiresAt } = await issueExportToken(c.get('services'), c.get('caller')!.userId)
-  c.header('Cache-Control', 'no-store')
   return c.json({ token, expiresAt: expiresAt.toISOString() }, 201)
 }
 

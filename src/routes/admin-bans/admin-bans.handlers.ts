@@ -37,7 +37,6 @@ export const listBans: RouteHandler<typeof routes.listBans, AppEnv> = async (c) 
   const query = c.req.valid('query')
   const { rows, total } = await list(s, query)
   const now = s.clock.now()
-  c.header('Cache-Control', 'no-store')
   return c.json(
     paginate(
       rows.map((ban) => present(ban, now)),

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { normalizeEmail } from '../../lib/email'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/openapi'
 import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { isIpLiteral } from '../../middleware/client-ip'
@@ -65,7 +65,7 @@ export const createBan = createRoute({
     'cannot ban operator accounts; nobody can ban their own. 409 when an active ban on the value exists.',
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole('admin', 'moderator')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: CreateBanSchema } } } },
+  request: { body: jsonBody(CreateBanSchema) },
   responses: {
     201: {
       description: 'Banned',

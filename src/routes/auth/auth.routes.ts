@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/openapi'
 import { requireAuth } from '../../middleware/auth'
 
 const tags = ['Sign-in']
@@ -39,11 +39,6 @@ const clientField = z
   .default('mobile')
   .openapi({ description: '`web`: refresh token as an HttpOnly cookie; `mobile`: in the body' })
 
-const json = <T extends z.ZodType>(schema: T) => ({
-  content: { 'application/json': { schema } },
-  required: true,
-})
-
 export const requestCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp',
@@ -53,7 +48,9 @@ export const requestCode = createRoute({
     'Creates a pending sign-in and emails a six-digit code valid 10 minutes. A new address becomes an account ' +
     'when the code is verified. Outside production, `@example.com` addresses use the code `000000` and get no ' +
     'mail. Rate limited per IP and per email (3/min sends; 40/day).',
-  request: { body: json(z.object({ email: z.string().max(254).openapi({ example: 'jane@gmail.com' }) })) },
+  request: {
+    body: jsonBody(z.object({ email: z.string().max(254).openapi({ example: 'jane@gmail.com' }) })),
+  },
   responses: {
     201: { description: 'Code sent', content: { 'application/json': { schema: ChallengeSchema } } },
     ...errorResponses(400, 403, 413, 415, 422, 429, 503),
@@ -66,7 +63,7 @@ export const resendCode = createRoute({
   tags,
   summary: 'Send a new code for a pending sign-in',
   description: 'Issues a new code with a fresh 10-minute window and 5 attempts. Shares the send rate limits.',
-  request: { body: json(z.object({ challengeId: z.uuid() })) },
+  request: { body: jsonBody(z.object({ challengeId: z.uuid() })) },
   responses: {
     200: { description: 'Code sent', content: { 'application/json': { schema: ChallengeSchema } } },
     ...errorResponses(400, 404, 413, 415, 422, 429, 503),
@@ -82,7 +79,7 @@ export const verifyCode = createRoute({
     'At most 5 wrong attempts per code; then the sign-in is dead and a new code must be requested. Returns ' +
     'tokens and whether the account still needs onboarding.',
   request: {
-    body: json(
+    body: jsonBody(
       z.object({
         challengeId: z.uuid(),
         code: z.string().regex(/^\d{6}$/, 'six digits'),

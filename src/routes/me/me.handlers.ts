@@ -6,14 +6,12 @@ import type * as routes from './me.routes'
 export const me: RouteHandler<typeof routes.me, AppEnv> = async (c) => {
   // requireAuth already resolved the account (from the short-lived cache or Postgres).
   const { tierId: _tierId, ...account } = c.get('account')!
-  c.header('Cache-Control', 'private, no-store')
   return c.json(account, 200)
 }
 
 export const listSessions: RouteHandler<typeof routes.listSessions, AppEnv> = async (c) => {
   const caller = c.get('caller')!
   const rows = await listUserSessions(c.get('services'), caller.userId)
-  c.header('Cache-Control', 'private, no-store')
   return c.json(
     {
       data: rows.map((r) => ({

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/openapi'
 import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { normalizeRouteTemplate, routeMethods } from '../../services/rate-limit-rules'
@@ -92,7 +92,7 @@ export const createRule = createRoute({
   middleware: [requireAuth, requireRole('admin')] as const,
   request: {
     params,
-    body: { required: true, content: { 'application/json': { schema: CreateRuleSchema } } },
+    body: jsonBody(CreateRuleSchema),
   },
   responses: {
     201: { description: 'Created', content: json },
@@ -135,7 +135,7 @@ export const updateRule = createRoute({
   middleware: [requireAuth, requireRole('admin')] as const,
   request: {
     params: ruleParams,
-    body: { required: true, content: { 'application/json': { schema: UpdateRuleSchema } } },
+    body: jsonBody(UpdateRuleSchema),
   },
   responses: {
     200: { description: 'The changed rule', content: json },

@@ -34,7 +34,5 @@ export const createTask: RouteHandler<typeof routes.createTask, AppEnv> = async 
 export const readTask: RouteHandler<typeof routes.readTask, AppEnv> = async (c) => {
   const job = await readJobFor(c.get('services'), c.req.valid('param').id, c.get('caller')!)
   if (!job) throw new ApiError('not_found', 'No task with that id')
-  // Status changes from one poll to the next and belongs to one member: never cached.
-  c.header('Cache-Control', 'private, no-store')
   return c.json(present(job), 200)
 }

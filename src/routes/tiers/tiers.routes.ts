@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/openapi'
 import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { publicCache } from '../../middleware/http-cache'
@@ -80,17 +80,12 @@ export const createTier = createRoute({
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole('admin')] as const,
   request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({ name: TierName, features: FeatureOverridesSchema.optional() })
-            .strict()
-            .openapi('CreateTier'),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({ name: TierName, features: FeatureOverridesSchema.optional() })
+        .strict()
+        .openapi('CreateTier'),
+    ),
   },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: TierSchema } } },
@@ -111,17 +106,12 @@ export const updateTier = createRoute({
   middleware: [requireAuth, requireRole('admin')] as const,
   request: {
     params: NameParam,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({ name: TierName.optional(), features: FeaturePatchSchema.optional() })
-            .strict()
-            .openapi('UpdateTier'),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({ name: TierName.optional(), features: FeaturePatchSchema.optional() })
+        .strict()
+        .openapi('UpdateTier'),
+    ),
   },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: TierSchema } } },

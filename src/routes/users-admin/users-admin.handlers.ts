@@ -35,12 +35,10 @@ function present(user: AdminUser) {
 export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) => {
   const query = c.req.valid('query')
   const { rows, total } = await list(c.get('services'), query)
-  c.header('Cache-Control', 'no-store')
   return c.json(paginate(rows.map(present), total, query), 200)
 }
 
 export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) => {
-  c.header('Cache-Control', 'no-store')
   return c.json(present(await get(c.get('services'), c.req.valid('param').idOrUsername)), 200)
 }
 

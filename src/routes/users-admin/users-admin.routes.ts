@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/openapi'
 import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 
@@ -36,11 +36,6 @@ const UserParam = z.object({
       param: { name: 'idOrUsername', in: 'path', description: 'The account id, or its username' },
       example: 'ada',
     }),
-})
-
-const json = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { 'application/json': { schema } },
 })
 
 export const listUsers = createRoute({
@@ -121,7 +116,7 @@ export const updateUser = createRoute({
     "account's next request. An admin cannot demote or deactivate themselves (403); a taken username is a 409.",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole('admin')] as const,
-  request: { params: UserParam, body: json(UserPatchSchema) },
+  request: { params: UserParam, body: jsonBody(UserPatchSchema) },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: AdminUserSchema } } },
     ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
@@ -138,7 +133,7 @@ export const setUserTier = createRoute({
   middleware: [requireAuth, requireRole('admin')] as const,
   request: {
     params: UserParam,
-    body: json(z.object({ tier: z.string().min(1).max(50).openapi({ example: 'gold' }) }).strict()),
+    body: jsonBody(z.object({ tier: z.string().min(1).max(50).openapi({ example: 'gold' }) }).strict()),
   },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: AdminUserSchema } } },
