@@ -43,13 +43,31 @@ export interface Database {
  */
 export function createDatabase(opts: { url: string; localProxy?: string }): Database {
   if (opts.localProxy) useLocalProxy(opts.localProxy)
+  const key = `${opts.url}\n${opts.localProxy ?? ''}`
+  let database = databases.get(key)
+  if (!database) {
+    database = build(opts.url)
+    databases.set(key, database)
+  }
+  return database
+}
+
+/**
+ * One Database per connection string per isolate. The HTTP client holds no socket (each query is
+ * a fetch), so sharing it across requests is safe, and building a drizzle instance with the
+ * schema is not free — it would otherwise run on every request, /health included. Transactions
+ * still open their own WebSocket per call.
+ */
+const databases = new Map<string, Database>()
+
+function build(url: string): Database {
   return {
     // Raw SQL goes through db.execute(sql`…`): drizzle's neon-http driver replaces the driver's
     // *global* date/time parsers with pass-through ones, so a second raw client would not parse
     // dates either — one access path keeps that surprise in one place.
-    db: drizzleHttp({ client: neon(opts.url), schema }),
+    db: drizzleHttp({ client: neon(url), schema }),
     async transaction(fn) {
-      const pool = new Pool({ connectionString: opts.url, max: 1 })
+      const pool = new Pool({ connectionString: url, max: 1 })
       // Ending a pool closes its socket, which can surface as an 'error' event; without a
       // listener that event would be an uncaught exception.
       pool.on('error', () => {})
