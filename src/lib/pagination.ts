@@ -42,7 +42,8 @@ export const paginationQuery = z.object({
 
 export type PageRequest = { page: number; items_per_page: number }
 
-export interface Page<T> {
+// A type alias, not an interface, so a page of JSON values is itself a JSON value (cacheable).
+export type Page<T> = {
   data: T[]
   total_count: number
   has_more: boolean

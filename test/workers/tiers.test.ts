@@ -244,3 +244,49 @@ describe('public tier reads', () => {
     expect(again.status).toBe(304)
   })
 })
+
+describe('cached tier reads', () => {
+  /** Every tier name across all list pages (other files create tiers too, so walk them all). */
+  async function listedNames(): Promise<string[]> {
+    const names: string[] = []
+    for (let page = 1; page <= 50; page++) {
+      const body = (await (await api(`/api/v1/tiers?items_per_page=100&page=${page}`)).json()) as {
+        data: { name: string }[]
+        has_more: boolean
+      }
+      names.push(...body.data.map((t) => t.name))
+      if (!body.has_more) break
+    }
+    return names
+  }
+
+  it('serve from the cache, and every write drops the item and the lists that contain it', async () => {
+    const admin = await account('admin')
+    const name = `cache-${crypto.randomUUID().slice(0, 8)}`
+    expect((await call('POST', '/api/v1/tier', admin.token, { name })).status).toBe(201)
+    expect(await listedNames()).toContain(name)
+    const first = (await (await api(`/api/v1/tier/${name}`)).json()) as { features: { clubQuota: number } }
+
+    // A change behind the API's back is not seen while the entry lives: the read is cached.
+    await s.database.db
+      .update(tiers)
+      .set({ features: { clubQuota: first.features.clubQuota + 1 } })
+      .where(eq(tiers.name, name))
+    const cachedRead = (await (await api(`/api/v1/tier/${name}`)).json()) as {
+      features: { clubQuota: number }
+    }
+    expect(cachedRead.features.clubQuota).toBe(first.features.clubQuota)
+
+    // A write through the API invalidates the item and every cached list page at once.
+    const renamed = `${name}-r`
+    expect((await call('PATCH', `/api/v1/tier/${name}`, admin.token, { name: renamed })).status).toBe(200)
+    expect((await api(`/api/v1/tier/${name}`)).status).toBe(404)
+    const names = await listedNames()
+    expect(names).toContain(renamed)
+    expect(names).not.toContain(name)
+
+    expect((await call('DELETE', `/api/v1/tier/${renamed}`, admin.token)).status).toBe(204)
+    expect((await api(`/api/v1/tier/${renamed}`)).status).toBe(404)
+    expect(await listedNames()).not.toContain(renamed)
+  })
+})
