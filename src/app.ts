@@ -7,6 +7,7 @@ import { type Config, ConfigError, type Environment, loadConfig } from './config
 import { ApiError, codeForStatus } from './lib/errors'
 import { createLogger, describeError } from './lib/log'
 import { problemResponse } from './lib/problem'
+import { isUploadRoute } from './lib/upload'
 import { type Router, createRouter } from './lib/router'
 import { accessLog } from './middleware/access-log'
 import { clientIp } from './middleware/client-ip'
@@ -83,7 +84,11 @@ export function createApp(environment: Environment): App {
   app.use(privateByDefault)
   app.use(secureHeaders())
   app.use((c, next) => configuredMiddleware(loadConfig(c.env)).cors(c, next))
-  app.use((c, next) => configuredMiddleware(loadConfig(c.env)).bodyLimit(c, next))
+  app.use((c, next) =>
+    isUploadRoute(c.req.method, c.req.path)
+      ? next()
+      : configuredMiddleware(loadConfig(c.env)).bodyLimit(c, next),
+  )
   app.use(services)
   app.use(clientIp)
 
