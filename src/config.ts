@@ -63,6 +63,10 @@ const configSchema = z
     SMTP_PASS: optionalString,
     SMTP_SECURE: z.enum(['starttls', 'tls', 'none']).default('starttls'),
     SMTP_FROM: optionalString,
+    // Public hostnames of the media buckets (terraform output media_base_urls). Unset: media is
+    // served by the Worker itself under /media/<bucket>/<key>.
+    IMAGES_PUBLIC_URL: z.url().optional(),
+    AUDIO_PUBLIC_URL: z.url().optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
     OPENAI_MODEL: z.string().min(1).default('gpt-4o'),
@@ -129,6 +133,10 @@ function shapeConfig(v: z.output<typeof configSchema>) {
           from: v.SMTP_FROM ?? `no-reply@${v.SMTP_HOST}`,
         }
       : undefined,
+    media: {
+      imagesPublicUrl: v.IMAGES_PUBLIC_URL?.replace(/\/+$/, ''),
+      audioPublicUrl: v.AUDIO_PUBLIC_URL?.replace(/\/+$/, ''),
+    },
     openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL },
     jobs: {
       // Dry run outside production: a local or staging stack holding a copy of real data must not
