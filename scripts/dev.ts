@@ -152,8 +152,8 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     )
   }
 
-  const { applied } = await applyMigrations(databaseUrl)
-  log(`migrations: ${applied} applied`)
+  const { applied, places } = await applyMigrations(databaseUrl)
+  log(`migrations: ${applied} applied; ${places} places`)
   // First tier (TIER_NAME) and, when ADMIN_* are set, the first admin; idempotent.
   await bootstrap({
     databaseUrl,

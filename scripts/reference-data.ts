@@ -1,12 +1,15 @@
 import type pg from 'pg'
 import disposableDomains from 'disposable-email-domains-js/dist/dict/disposable_email_blocklist.json' with { type: 'json' }
+import { syncPlaces } from './seed-places'
 
 /**
  * Bring reference tables in line with the data the project pins. Idempotent: re-running inserts
  * nothing new and removes nothing that is still listed. Called by `applyMigrations`, so every
  * environment that is migrated also has current reference data.
  */
-export async function syncReferenceData(client: pg.Client): Promise<{ disposableDomains: number }> {
+export async function syncReferenceData(
+  client: pg.Client,
+): Promise<{ disposableDomains: number; places: number }> {
   const domains = [
     ...new Set((disposableDomains as string[]).map((d) => d.trim().toLowerCase()).filter(Boolean)),
   ]
@@ -22,5 +25,7 @@ export async function syncReferenceData(client: pg.Client): Promise<{ disposable
     await client.query('rollback')
     throw err
   }
-  return { disposableDomains: domains.length }
+  // The world-cities dataset (scripts/places-data.ts); a no-op when this version is already loaded.
+  const { places } = await syncPlaces(client)
+  return { disposableDomains: domains.length, places }
 }

@@ -23,7 +23,12 @@ describe('db:migrate', () => {
     const first = await applyMigrations(dbUrl)
     expect(first.applied).toBeGreaterThan(0)
     expect(first.disposableDomains).toBeGreaterThan(1000)
-    expect(await applyMigrations(dbUrl)).toEqual({ applied: 0, disposableDomains: first.disposableDomains })
+    expect(first.places).toBeGreaterThan(40_000)
+    expect(await applyMigrations(dbUrl)).toEqual({
+      applied: 0,
+      disposableDomains: first.disposableDomains,
+      places: first.places,
+    })
 
     const client = new pg.Client({ connectionString: dbUrl })
     await client.connect()
