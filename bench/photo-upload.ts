@@ -1,0 +1,423 @@
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import jpegJs from 'jpeg-js'
+import WebSocket from 'ws'
+import { encodeBlurhash } from '../src/lib/blurhash'
+import { readImageHeader, withoutOrientation } from '../src/lib/image-header'
+import { decodePng } from '../src/lib/png-pixels'
+import { startRapport } from '../scripts/dev'
+
+/**
+ * `npm run bench:photos`: one 12-megapixel phone photo (4000 × 3000 JPEG, EXIF "rotate 90°")
+ * through `PUT /api/v1/me/photos/1` on `wrangler dev` — sniffing, hashing, the original/900/450
+ * variants and the 32 × 32 blurhash render on the local Images binding, three R2 puts and the
+ * row — `BENCH_UPLOADS` times (default 10), one at a time, after a warm-up.
+ *
+ * The Worker cannot time its own CPU: in workerd, performance.now() and Date.now() do not advance
+ * during synchronous work. So it is measured from outside, two ways:
+ *
+ * 1. Process CPU (utime + stime from /proc/<pid>/stat) of the workerd process that runs the
+ *    Worker. `wrangler dev` runs two workerd processes: a proxy on the public port (local only,
+ *    reported apart) and the runtime with the Worker, found as the one whose DevTools endpoint
+ *    lists `core:user:rapport`. The local Images binding is not in it — Miniflare forwards image
+ *    work over its loopback to sharp in wrangler's Node process (reported apart) — but the local
+ *    R2 simulator and the binding's plumbing are, so this is an upper bound on the Worker's CPU.
+ * 2. A V8 CPU profile of the Worker's isolate over the same uploads, taken through that
+ *    runtime's own DevTools endpoint (not wrangler's :9229 proxy, which another `wrangler dev` on
+ *    the machine may own). Samples whose stack is inside the binding's client code
+ *    (`cloudflare-internal:images-api` / `streaming-forms`, which run in the Worker's isolate and
+ *    stream the upload to the service) are separated from the Worker's own; idle samples are
+ *    dropped. Sample count × the 1 ms interval estimates on-CPU time (the sample timestamps would
+ *    also count time the thread waited for a core on a busy machine).
+ *
+ * Also reported: the same for a trivial authenticated request (GET /api/v1/me/photos) as the
+ * floor, and the Worker's size-dependent pure-JS steps timed in Node's V8 on the same bytes.
+ */
+const port = 8990 + Math.floor(Math.random() * 9)
+const uploads = Number(process.env.BENCH_UPLOADS ?? 10)
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim())
+const samplingMicros = 1000
+const workerTarget = 'core:user:rapport'
+
+/** A photo-like 4000 × 3000 JPEG: smooth gradients, mild noise, quality 85, EXIF orientation 6. */
+function phonePhoto(): Uint8Array<ArrayBuffer> {
+  const width = 4000
+  const height = 3000
+  const data = new Uint8Array(width * height * 4)
+  let seed = 42
+  const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 17) - 8
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4
+      data[o] = Math.max(0, Math.min(255, (x / width) * 200 + 30 + noise()))
+      data[o + 1] = Math.max(0, Math.min(255, (y / height) * 180 + 40 + noise()))
+      data[o + 2] = Math.max(0, Math.min(255, 128 + 90 * Math.sin((x + y) / 300) + noise()))
+      data[o + 3] = 255
+    }
+  }
+  // "Exif\0\0", big-endian TIFF, one IFD entry: Orientation (SHORT) = 6.
+  const exif = new Uint8Array([
+    0x45, 0x78, 0x69, 0x66, 0, 0, 0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0,
+    0, 0, 0, 0, 0,
+  ])
+  return new Uint8Array(jpegJs.encode({ width, height, data, exifBuffer: exif } as never, 85).data)
+}
+
+interface Proc {
+  pid: number
+  comm: string
+}
+
+/** Every process below this one, from /proc. */
+function descendants(): Proc[] {
+  const parent = new Map<number, number>()
+  const comm = new Map<number, string>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      comm.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close))
+      parent.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: Proc[] = []
+  for (const [pid, name] of comm) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        out.push({ pid, comm: name })
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** TCP ports a process listens on: its socket inodes matched against /proc/<pid>/net/tcp{,6}. */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1))
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = []
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      // State 0A = LISTEN; field 9 is the inode.
+      if (f[3] === '0A' && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16))
+    }
+  }
+  return ports
+}
+
+/**
+ * The two workerd processes of `wrangler dev`: the runtime that runs the Worker (its DevTools
+ * endpoint lists `core:user:rapport`) and the proxy on the public port, which also serves
+ * wrangler's DevTools proxy. workerd allows one DevTools session per isolate and wrangler's proxy
+ * holds it, so profiling goes through that proxy — found among the proxy process's own
+ * listening ports, not assumed to be :9229 (another `wrangler dev` on the machine may have it).
+ */
+async function workerdProcesses(
+  publicPort: number,
+): Promise<{ runtime: number; proxy: number; inspector: string }> {
+  const json = async (port: number) => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(1000) })
+      return res.ok ? ((await res.json()) as { id: string; webSocketDebuggerUrl: string }[]) : undefined
+    } catch {
+      return undefined
+    }
+  }
+  let runtime: number | undefined
+  let proxy: { pid: number; inspector: string } | undefined
+  for (const { pid } of descendants().filter((p) => p.comm === 'workerd')) {
+    const ports = listeningPorts(pid)
+    if (ports.includes(publicPort)) {
+      for (const port of ports.filter((p) => p !== publicPort)) {
+        const target = (await json(port))?.[0]
+        if (target) proxy = { pid, inspector: target.webSocketDebuggerUrl }
+      }
+    } else {
+      for (const port of ports) {
+        if ((await json(port))?.some((t) => t.id === workerTarget)) runtime = pid
+      }
+    }
+  }
+  if (runtime === undefined || !proxy) throw new Error("could not find wrangler dev's workerd processes")
+  return { runtime, proxy: proxy.pid, inspector: proxy.inspector }
+}
+
+/** User + system CPU of a process, in milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1000
+}
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string }
+  children?: number[]
+}
+interface Profile {
+  nodes: ProfileNode[]
+  samples: number[]
+}
+
+/** A minimal DevTools-protocol client: Profiler.start … stop around `work`. */
+async function profile(inspector: string, work: () => Promise<void>): Promise<Profile> {
+  const ws = new WebSocket(inspector)
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve)
+    ws.once('error', reject)
+  })
+  let nextId = 0
+  const pending = new Map<number, (result: unknown) => void>()
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown }
+    if (message.id === undefined) return
+    pending.get(message.id)?.(message.result)
+    pending.delete(message.id)
+  })
+  let closed: Error | undefined
+  ws.on('close', () => {
+    closed = new Error('the DevTools connection closed')
+    for (const reject of pending.values()) reject(closed)
+  })
+  const send = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (closed) return reject(closed)
+      const id = ++nextId
+      pending.set(id, (result) => (result instanceof Error ? reject(result) : resolve(result)))
+      ws.send(JSON.stringify({ id, method, params }))
+    })
+  try {
+    await send('Profiler.enable')
+    await send('Profiler.setSamplingInterval', { interval: samplingMicros })
+    await send('Profiler.start')
+    await work()
+    return ((await send('Profiler.stop')) as { profile: Profile }).profile
+  } finally {
+    ws.close()
+  }
+}
+
+/** Estimated on-CPU milliseconds of the isolate by what it was doing: the Worker, or the binding's client. */
+function breakdown(p: Profile): { worker: number; binding: number } {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+  const out = { worker: 0, binding: 0 }
+  for (const sample of p.samples) {
+    if (byId.get(sample)!.callFrame.functionName === '(idle)') continue
+    let inBinding = false
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+      if (/cloudflare-internal:(images-api|streaming-forms)/.test(byId.get(id)!.callFrame.url))
+        inBinding = true
+    }
+    out[inBinding ? 'binding' : 'worker'] += samplingMicros / 1000
+  }
+  return out
+}
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Record<string, unknown>
+}
+
+async function signIn(url: string): Promise<string> {
+  const email = `bench-${crypto.randomUUID().slice(0, 8)}@example.com`
+  const { challengeId } = await post(`${url}/api/v1/auth/otp`, { email })
+  const { accessToken } = await post(`${url}/api/v1/auth/otp/verify`, {
+    challengeId,
+    code: '000000',
+    client: 'mobile',
+  })
+  if (typeof accessToken !== 'string') throw new Error('sign-in returned no access token')
+  return accessToken
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const ms = (x: number) => `${x.toFixed(1)} ms`
+
+/** A 32 × 32 RGB PNG of varied pixels, like the one the binding renders for the blurhash. */
+async function thumbnailPng(): Promise<Uint8Array> {
+  const { deflateSync } = await import('node:zlib')
+  const raw = new Uint8Array(32 * (32 * 3 + 1))
+  for (let i = 0; i < raw.length; i++) raw[i] = i % 97 === 0 ? 0 : (i * 37) % 256
+  for (let y = 0; y < 32; y++) raw[y * (32 * 3 + 1)] = 0
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    out.write(type, 4, 'latin1')
+    Buffer.from(data).copy(out, 8)
+    return out
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(32, 0)
+  ihdr.writeUInt32BE(32, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(raw)),
+      chunk('IEND', new Uint8Array()),
+    ]),
+  )
+}
+
+/** The Worker's size-dependent JS steps, in Node's V8 on the same bytes: median of 20 warm runs. */
+async function pureJsSteps(photo: Uint8Array<ArrayBuffer>) {
+  const png = await thumbnailPng()
+  const time = async (fn: () => unknown) => {
+    for (let i = 0; i < 5; i++) await fn()
+    const runs: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now()
+      await fn()
+      runs.push(performance.now() - start)
+    }
+    return median(runs)
+  }
+  const header = readImageHeader(photo)
+  return {
+    header: await time(() => readImageHeader(photo)),
+    orientation: await time(() => withoutOrientation(photo, header)),
+    sha256: await time(() => crypto.subtle.digest('SHA-256', photo)),
+    blurhash: await time(async () => {
+      const pixels = await decodePng(png)
+      encodeBlurhash(pixels.data, pixels.width, pixels.height, 4, 4)
+    }),
+  }
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'rapport-bench-photos-'))
+const wranglerLog = join(scratch, 'wrangler.log')
+const logFd = openSync(wranglerLog, 'w')
+let stop: (() => Promise<void>) | undefined
+let keepLogs = false
+try {
+  console.log('[bench] encoding a 4000 × 3000 JPEG …')
+  const photo = phonePhoto()
+  console.log(`[bench] ${(photo.length / 1024 / 1024).toFixed(2)} MB`)
+
+  const rapport = await startRapport({
+    port,
+    dataDir: scratch,
+    databaseUrl: process.env.DATABASE_URL,
+    redisUrl: process.env.REDIS_URL,
+    embeddedRedis: process.env.EMBEDDED_REDIS,
+    vars: { DEFAULT_RATE_LIMIT_LIMIT: '1000000', LOG_LEVEL: 'warn' },
+    wranglerOutput: logFd,
+    log: (line) => console.log(`[bench] ${line}`),
+  })
+  stop = rapport.stop
+  const workerd = await workerdProcesses(port)
+  console.log(
+    `[bench] workerd: runtime ${workerd.runtime}, proxy ${workerd.proxy}, DevTools ${workerd.inspector}`,
+  )
+  const nodes = descendants().filter((p) => p.comm.startsWith('node'))
+
+  const token = await signIn(rapport.url)
+  const headers = { Authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }
+  const walls: number[] = []
+  const put = async () => {
+    const start = performance.now()
+    const res = await fetch(`${rapport.url}/api/v1/me/photos/1`, { method: 'PUT', headers, body: photo })
+    const body = (await res.json()) as { width?: number; height?: number; blurhash?: string }
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`upload answered ${res.status}: ${JSON.stringify(body)}`)
+    if (body.width !== 3000 || body.height !== 4000)
+      throw new Error(`unexpected size ${body.width}×${body.height}`)
+    walls.push(performance.now() - start)
+  }
+  const list = async () => {
+    const res = await fetch(`${rapport.url}/api/v1/me/photos`, {
+      headers: { Authorization: headers.Authorization },
+    })
+    if (res.status !== 200) throw new Error(`list answered ${res.status}`)
+    await res.arrayBuffer()
+  }
+  const measure = async (n: number, request: () => Promise<void>) => {
+    const before = { runtime: cpuMs(workerd.runtime), proxy: cpuMs(workerd.proxy) }
+    const nodeBefore = nodes.reduce((t, p) => t + cpuMs(p.pid), 0)
+    const own = process.cpuUsage()
+    const prof = await profile(workerd.inspector, async () => {
+      for (let i = 0; i < n; i++) await request()
+    })
+    const used = process.cpuUsage(own)
+    const isolate = breakdown(prof)
+    return {
+      runtime: (cpuMs(workerd.runtime) - before.runtime) / n,
+      proxy: (cpuMs(workerd.proxy) - before.proxy) / n,
+      node: (nodes.reduce((t, p) => t + cpuMs(p.pid), 0) - nodeBefore) / n,
+      bench: (used.user + used.system) / 1000 / n,
+      worker: isolate.worker / n,
+      binding: isolate.binding / n,
+    }
+  }
+
+  // Warm-up: compile the code paths, open connections, load sharp.
+  for (let i = 0; i < 2; i++) await put()
+  for (let i = 0; i < 5; i++) await list()
+  walls.length = 0
+
+  const up = await measure(uploads, put)
+  const floor = await measure(uploads * 5, list)
+  const steps = await pureJsSteps(photo)
+
+  console.log(
+    `\n${uploads} uploads of a ${(photo.length / 1024 / 1024).toFixed(2)} MB 4000 × 3000 JPEG (EXIF orientation 6), ` +
+      `one at a time; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)}; ` +
+      `${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PGlite'}, ${process.env.REDIS_URL ? 'REDIS_URL' : 'embedded Redis'}`,
+  )
+  console.log(
+    `wall per upload: median ${ms(median(walls))}, min ${ms(Math.min(...walls))}, max ${ms(Math.max(...walls))}`,
+  )
+  console.log(
+    `CPU per upload, workerd running the Worker (upper bound: also the R2 simulator and binding plumbing): ${ms(up.runtime)}`,
+  )
+  console.log(
+    `  Worker isolate by V8 profile: own code ${ms(up.worker)}, Images binding client ${ms(up.binding)}`,
+  )
+  console.log(
+    `  elsewhere: wrangler's proxy workerd ${ms(up.proxy)} (local only), wrangler's Node with sharp ${ms(up.node)}, ` +
+      `this process (DB/Redis stand-ins) ${ms(up.bench)}`,
+  )
+  console.log(
+    `CPU per GET /api/v1/me/photos (floor of an authenticated request): workerd ${ms(floor.runtime)}, ` +
+      `Worker isolate by profile ${ms(floor.worker)}`,
+  )
+  console.log(
+    `Worker JS steps in Node's V8 (median of 20): header walk ${ms(steps.header)}, orientation rewrite (copy) ${ms(steps.orientation)}, ` +
+      `SHA-256 ${ms(steps.sha256)}, 32 × 32 PNG decode + blurhash ${ms(steps.blurhash)}`,
+  )
+  if (up.worker >= 50) {
+    console.error("the Worker's own CPU per upload is 50 ms or more (target: under 50 ms)")
+    process.exitCode = 1
+  }
+} catch (err) {
+  console.error('[bench] failed:', err instanceof Error ? err.message : err)
+  console.error(`[bench] wrangler's output is kept in ${wranglerLog}`)
+  keepLogs = true
+  process.exitCode = 1
+} finally {
+  await stop?.()
+  closeSync(logFd)
+  if (!keepLogs) rmSync(scratch, { recursive: true, force: true })
+}

@@ -1,0 +1,7 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './media.handlers'
+import * as routes from './media.routes'
+
+export const mediaRouter = createRouter()
+  .openapi(routes.getImage, handlers.getImage)
+  .openapi(routes.getAudio, handlers.getAudio)
