@@ -1,0 +1,8 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './voice-bio.handlers'
+import * as routes from './voice-bio.routes'
+
+export const voiceBioRouter = createRouter()
+  .openapi(routes.getVoiceBio, handlers.getVoiceBio)
+  .openapi(routes.putVoiceBio, handlers.putVoiceBio)
+  .openapi(routes.deleteVoiceBio, handlers.deleteVoiceBio)
