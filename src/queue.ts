@@ -1,6 +1,6 @@
 import type { Env } from './env'
 import { createServices } from './services'
-import { JobMessageSchema, markJobDead, retryDelaySeconds, runJob } from './services/jobs'
+import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/jobs'
 
 /**
  * Queue consumer for both the jobs queue and its dead-letter queue (wrangler.toml binds both
@@ -24,8 +24,8 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
         msg.ack()
         continue
       }
-      const outcome = await runJob(s, parsed.data, msg.attempts)
-      if (outcome === 'retry') msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+      const { outcome, delaySeconds } = await runJobDelivery(s, parsed.data, msg.attempts)
+      if (outcome === 'retry') msg.retry({ delaySeconds: delaySeconds ?? retryDelaySeconds(msg.attempts) })
       else msg.ack()
     } catch (err) {
       // Infrastructure failure (database unreachable): let the queue deliver it again later.

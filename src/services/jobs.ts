@@ -23,13 +23,56 @@ export class PermanentJobError extends Error {
   override name = 'PermanentJobError'
 }
 
+/**
+ * Thrown by a handler for a transient failure whose upstream said when to come back (an HTTP
+ * `Retry-After`): the retry waits at least that long, and longer if the backoff says so.
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message)
+  }
+}
+
 export type JobHandler = (s: Services, job: JobContext) => Promise<unknown>
+
+/**
+ * Called once when a job will never succeed: it failed permanently, or the queue gave up after
+ * its last retry (dead letter). Lets a feature settle the state it shows its user (e.g. a
+ * verification stuck in "running") instead of leaving it pending forever.
+ */
+export type JobFinalFailureHandler = (
+  s: Services,
+  job: Omit<JobContext, 'attempt'>,
+  error: string,
+) => Promise<void>
 
 /**
  * Job types and their handlers. Features register theirs at module load
  * (`jobHandlers.set('verification.run', runVerification)`); the consumer dispatches on `type`.
  */
 export const jobHandlers = new Map<string, JobHandler>()
+
+/** Optional per-type {@link JobFinalFailureHandler}s, registered next to the handler. */
+export const jobFinalFailureHandlers = new Map<string, JobFinalFailureHandler>()
+
+/** Run a type's final-failure handler; its own failure is logged, never rethrown (the job is over). */
+async function settleFinalFailure(s: Services, job: Omit<JobContext, 'attempt'>, error: string) {
+  const settle = jobFinalFailureHandlers.get(job.type)
+  if (!settle) return
+  try {
+    await settle(s, job, error)
+  } catch (err) {
+    s.log.error('job.final_failure_handler_failed', {
+      jobId: job.id,
+      type: job.type,
+      error: describeError(err),
+    })
+  }
+}
 
 /**
  * Record a job and put it on the queue. The row is written first so the job is visible (and
@@ -60,6 +103,18 @@ type Outcome = 'succeeded' | 'retry' | 'failed' | 'skipped'
  * terminal state is skipped, and the transition to `running` is a single conditional UPDATE.
  */
 export async function runJob(s: Services, message: JobMessage, attempt: number): Promise<Outcome> {
+  return (await runJobDelivery(s, message, attempt)).outcome
+}
+
+/**
+ * {@link runJob}, plus how long to wait before the retry when the outcome is `retry`: the
+ * exponential backoff, or longer when the handler threw a {@link RetryLaterError}.
+ */
+export async function runJobDelivery(
+  s: Services,
+  message: JobMessage,
+  attempt: number,
+): Promise<{ outcome: Outcome; delaySeconds?: number }> {
   const now = s.clock.now()
   const [job] = await s.database.db
     .update(jobs)
@@ -68,7 +123,7 @@ export async function runJob(s: Services, message: JobMessage, attempt: number):
     .returning()
   if (!job) {
     s.log.info('job.skipped', { jobId: message.jobId, reason: 'unknown or already finished' })
-    return 'skipped'
+    return { outcome: 'skipped' }
   }
   const handler = jobHandlers.get(job.type)
   const finish = (values: Partial<typeof jobs.$inferInsert>) =>
@@ -83,39 +138,52 @@ export async function runJob(s: Services, message: JobMessage, attempt: number):
       finishedAt: s.clock.now(),
     })
     s.log.error('job.no_handler', { jobId: job.id, type: job.type })
-    return 'failed'
+    return { outcome: 'failed' }
   }
+  const context = { id: job.id, type: job.type, ownerId: job.ownerId, payload: job.payload }
   try {
-    const result = await handler(s, {
-      id: job.id,
-      type: job.type,
-      ownerId: job.ownerId,
-      payload: job.payload,
-      attempt,
-    })
+    const result = await handler(s, { ...context, attempt })
     await finish({ status: 'succeeded', result: result ?? null, error: null, finishedAt: s.clock.now() })
-    return 'succeeded'
+    return { outcome: 'succeeded' }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     if (err instanceof PermanentJobError) {
       await finish({ status: 'failed', error: message, finishedAt: s.clock.now() })
-      return 'failed'
+      await settleFinalFailure(s, context, message)
+      return { outcome: 'failed' }
     }
     // Back to `queued` with the error kept, so pollers see why it is being retried.
     await finish({ status: 'queued', error: message })
     s.log.warn('job.attempt_failed', { jobId: job.id, type: job.type, attempt, error: describeError(err) })
-    return 'retry'
+    const backoff = retryDelaySeconds(attempt)
+    const delaySeconds =
+      err instanceof RetryLaterError
+        ? Math.min(3600, Math.max(backoff, Math.ceil(err.retryAfterSeconds)))
+        : backoff
+    return { outcome: 'retry', delaySeconds }
   }
 }
 
 /** Called by the dead-letter consumer: the queue gave up on this job after its last retry. */
 export async function markJobDead(s: Services, message: JobMessage): Promise<void> {
   const now = s.clock.now()
-  await s.database.db
+  const [dead] = await s.database.db
     .update(jobs)
     .set({ status: 'dead', finishedAt: now, updatedAt: now })
     .where(and(eq(jobs.id, message.jobId), inArray(jobs.status, ['queued', 'running'])))
+    .returning({
+      id: jobs.id,
+      type: jobs.type,
+      ownerId: jobs.ownerId,
+      payload: jobs.payload,
+      error: jobs.error,
+    })
   s.log.error('job.dead', { jobId: message.jobId, type: message.type })
+  // Only the delivery that actually buried the job settles it: a redelivered dead letter does not.
+  if (dead) {
+    const { error, ...job } = dead
+    await settleFinalFailure(s, job, error ?? 'retries exhausted')
+  }
 }
 
 /**

@@ -1,0 +1,13 @@
+import { expireVerifications } from '../src/services/verification'
+import type { CronJob } from './registry'
+
+/**
+ * Hourly: selfie-verification attempts live three days (the reference's garbagerecords rule).
+ * Deleting the row queues its selfie for R2 deletion through the trigger in migrations/0005, so
+ * the storage clean-up cron removes the object. 500 per run keeps a run short; a backlog drains
+ * over the following hours.
+ */
+export const expireVerificationsJob: CronJob = {
+  name: 'expire-verifications',
+  run: async (s) => ({ processed: await expireVerifications(s, { batchSize: 500 }) }),
+}
