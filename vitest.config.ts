@@ -29,12 +29,19 @@ export default defineConfig({
                 SMTP_PASS: inject('smtpPass'),
                 SMTP_SECURE: 'none',
                 SMTP_FROM: 'Rapport <no-reply@rapport.test>',
+                OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
+                OPENAI_API_KEY: inject('openAiKey'),
+                OPENAI_MODEL: 'gpt-4.1',
               },
             },
           })),
         ],
         test: {
           name: 'workers',
+          // obscenity (src/lib/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
+          // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
+          // as wrangler does for the deployed Worker, gives the test runtime the same module.
+          deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.node.test.ts'],
           globalSetup: ['./test/setup/global-setup.ts'],

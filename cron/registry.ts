@@ -1,7 +1,10 @@
 import type { Services } from '../src/services'
+import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
+import { expireVerificationsJob } from './expire-verifications'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
+import { purgeStaleOnboardingsJob } from './purge-stale-onboardings'
 
 export interface CronJob {
   name: string
@@ -17,9 +20,9 @@ export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
   '* * * * *': [],
   // Every 10 minutes: R2 storage clean-up (media issue).
-  '*/10 * * * *': [],
-  // Hourly: inactivity deactivation.
-  '17 * * * *': [deactivateInactiveAccountsJob],
+  '*/10 * * * *': [cleanStorageJob],
+  // Hourly: inactivity deactivation, expired selfie verifications.
+  '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
   // Daily: garbage collection.
-  '43 3 * * *': [purgeFinishedJobsJob, collectGarbageJob],
+  '43 3 * * *': [purgeFinishedJobsJob, collectGarbageJob, purgeStaleOnboardingsJob],
 }

@@ -18,13 +18,20 @@ import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
 import { healthRouter } from './routes/health/health.index'
+import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
 import { operatorsRouter } from './routes/operators/operators.index'
+import { photosRouter } from './routes/photos/photos.index'
+import { placesRouter } from './routes/places/places.index'
+import { onboardingRouter } from './routes/onboarding/onboarding.index'
+import { profilesRouter } from './routes/profiles/profiles.index'
 import { rateLimitsRouter } from './routes/rate-limits/rate-limits.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
 import { tasksRouter } from './routes/tasks/tasks.index'
 import { tiersRouter } from './routes/tiers/tiers.index'
 import { usersAdminRouter } from './routes/users-admin/users-admin.index'
+import { verificationRouter } from './routes/verification/verification.index'
+import { voiceBioRouter } from './routes/voice-bio/voice-bio.index'
 
 export type App = Router
 
@@ -82,7 +89,13 @@ export function createApp(environment: Environment): App {
   app.use(accessLog)
   // Outermost after logging, so it also sees error responses (401s, problems) of credentialed requests.
   app.use(privateByDefault)
-  app.use(secureHeaders())
+  // Media is embedded by other origins (<img>, <audio> on the web app's origin), which the
+  // default Cross-Origin-Resource-Policy (same-origin) would block.
+  const apiSecurityHeaders = secureHeaders()
+  const mediaSecurityHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' })
+  app.use((c, next) =>
+    (c.req.path.startsWith('/media/') ? mediaSecurityHeaders : apiSecurityHeaders)(c, next),
+  )
   app.use((c, next) => configuredMiddleware(loadConfig(c.env)).cors(c, next))
   app.use((c, next) =>
     isUploadRoute(c.req.method, c.req.path)
@@ -97,12 +110,19 @@ export function createApp(environment: Environment): App {
   app.route('/', authRouter)
   app.route('/', meRouter)
   app.route('/', accountRouter)
+  app.route('/', onboardingRouter)
+  app.route('/', profilesRouter)
+  app.route('/', photosRouter)
+  app.route('/', placesRouter)
+  app.route('/', voiceBioRouter)
+  app.route('/', mediaRouter)
   app.route('/', operatorsRouter)
   app.route('/', adminBansRouter)
   app.route('/', rateLimitsRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)
+  app.route('/', verificationRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

@@ -4,6 +4,7 @@ import type { Env } from './env'
 import { handleQueue } from './queue'
 // Registers job handlers (jobHandlers.set) for the queue consumer, whatever routes an isolate served.
 import './services/tasks'
+import './services/verification'
 
 export { Conversation } from '../durable-objects/conversation'
 export { UserHub } from '../durable-objects/user-hub'

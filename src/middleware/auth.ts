@@ -78,6 +78,19 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 })
 
 /**
+ * Authenticate when the request carries a token, else go on anonymously (for pages anonymous
+ * visitors may see, like public profiles). A token that is present but invalid is still a 401:
+ * silently treating a signed-out client as anonymous would hide the problem from it.
+ *
+ * @example
+ * middleware: [optionalAuth] as const
+ */
+export const optionalAuth = createMiddleware<AppEnv>(async (c, next) => {
+  if (!bearerToken(c.req.raw.headers)) return next()
+  return requireAuth(c, next)
+})
+
+/**
  * Require one of `roles` (after requireAuth). Members asking for operator routes get 403.
  *
  * @example

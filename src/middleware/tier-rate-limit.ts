@@ -34,9 +34,14 @@ import type { AppEnv } from '../types'
  * IP even when a token is sent, since nothing there checks the token.
  */
 
-/** Health checks and the API docs are never limited (probes and humans reading docs). */
+/**
+ * Never limited: health checks and the API docs (probes and humans reading docs), and public
+ * media. Media keys are unguessable and immutable, each costs one R2 read, and a page of profiles
+ * loads dozens at once — a per-IP budget sized for API calls would break browsing (and everyone
+ * behind one NAT), while counting each would add a Redis round trip to every image.
+ */
 export function isRateLimitExempt(path: string): boolean {
-  return /^\/(health|docs|openapi\.json)(\/|$)/.test(path)
+  return /^\/(health|docs|openapi\.json|media)(\/|$)/.test(path)
 }
 
 /**

@@ -4,6 +4,7 @@ import IORedis from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
+import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startSmtpSink } from './smtp-sink'
 
 /**
@@ -66,7 +67,15 @@ export default async function setup(project: TestProject) {
   project.provide('smtpUser', smtpSink.user)
   project.provide('smtpPass', smtpSink.pass)
 
+  // OpenAI fake: the verification job calls it like the real API; tests script its answers per
+  // member (by the request's safety_identifier) through its control API.
+  const openAiKey = `sk-test-${randomBytes(12).toString('hex')}`
+  const openAi = await startOpenAiFake({ apiKey: openAiKey })
+  project.provide('openAiUrl', openAi.url)
+  project.provide('openAiKey', openAiKey)
+
   return async () => {
+    await openAi.close()
     await smtpSink.close()
     await stack.stop()
     await redis.flushdb().catch(() => {})
@@ -87,5 +96,7 @@ declare module 'vitest' {
     smtpApiUrl: string
     smtpUser: string
     smtpPass: string
+    openAiUrl: string
+    openAiKey: string
   }
 }

@@ -334,7 +334,11 @@ describe('garbage collection', () => {
   })
 
   it('runs daily through the Worker’s scheduled entry, next to the finished-jobs purge', async () => {
-    expect(schedule['43 3 * * *']!.map((j) => j.name)).toEqual(['purge-finished-jobs', 'collect-garbage'])
+    expect(schedule['43 3 * * *']!.map((j) => j.name)).toEqual([
+      'purge-finished-jobs',
+      'collect-garbage',
+      'purge-stale-onboardings',
+    ])
     const { gone, kept } = await fixtures()
     const controller = createScheduledController({ cron: '43 3 * * *', scheduledTime: Date.now() })
     await worker.scheduled(controller, env as Env)

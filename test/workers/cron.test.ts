@@ -48,6 +48,7 @@ describe('cron dispatch', () => {
     expect(again.jobs.map((j) => [j.name, j.ok])).toEqual([
       ['purge-finished-jobs', true],
       ['collect-garbage', true],
+      ['purge-stale-onboardings', true],
     ])
     expect(await s.database.db.select({ id: jobs.id }).from(jobs).where(inArray(jobs.id, ids))).toHaveLength(
       2,

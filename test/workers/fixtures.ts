@@ -1,4 +1,5 @@
-import { users } from '../../src/db/schema'
+import { desc, eq } from 'drizzle-orm'
+import { places, profiles, users } from '../../src/db/schema'
 import type { Role } from '../../src/lib/tokens'
 import { startSession } from '../../src/services/sessions'
 import { api, services } from './helpers'
@@ -49,4 +50,40 @@ export function call(
     },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   })
+}
+
+/**
+ * An onboarded member: an active account with a session (see {@link account}) and a finished
+ * profile in Sydney, straight into the database. `profile` overrides profile columns.
+ */
+export async function member(
+  opts: {
+    name?: string
+    user?: Partial<typeof users.$inferInsert>
+    profile?: Partial<typeof profiles.$inferInsert>
+  } = {},
+) {
+  const user = await account('member', { name: opts.name ?? 'Sam', ...opts.user })
+  const [place] = await s.database.db
+    .select()
+    .from(places)
+    .where(eq(places.countryCode, 'AU'))
+    .orderBy(desc(places.population))
+    .limit(1)
+  const [profile] = await s.database.db
+    .insert(profiles)
+    .values({
+      userId: user.id,
+      urlSlug: `sam-${tag()}`,
+      dateOfBirth: '1994-05-17',
+      placeId: place!.id,
+      latitude: place!.latitude,
+      longitude: place!.longitude,
+      gender: 'woman',
+      seekingGenders: ['man'],
+      onboardedAt: new Date(),
+      ...opts.profile,
+    })
+    .returning()
+  return { ...user, profile: profile!, place: place! }
 }

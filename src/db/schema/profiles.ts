@@ -148,6 +148,8 @@ export const places = pgTable(
   (t) => [
     uniqueIndex('places_label_key').on(t.label),
     index('places_search_key_trgm_idx').using('gin', sql`${t.searchKey} gin_trgm_ops`),
+    // Prefix matches (one- and two-letter queries) use this rather than the trigram index.
+    index('places_search_key_prefix_idx').using('btree', sql`${t.searchKey} text_pattern_ops`),
     check('places_latitude', sql`${t.latitude} between -90 and 90`),
     check('places_longitude', sql`${t.longitude} between -180 and 180`),
   ],
@@ -358,6 +360,8 @@ export const verifications = pgTable(
   },
   (t) => [
     index('verifications_expires_idx').on(t.expiresAt),
+    // The storage clean-up asks whether a queued selfie object is still referenced.
+    index('verifications_selfie_idx').on(t.selfieId),
     check('verifications_selfie_id', sql`${t.selfieId} ~ '^[0-9a-f]{64}$'`),
   ],
 )

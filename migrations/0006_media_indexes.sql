@@ -1,0 +1,2 @@
+CREATE INDEX "places_search_key_prefix_idx" ON "places" USING btree ("search_key" text_pattern_ops);--> statement-breakpoint
+CREATE INDEX "verifications_selfie_idx" ON "verifications" USING btree ("selfie_id");

@@ -1,0 +1,20 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import * as onboarding from '../../services/onboarding'
+import { getOwnProfile } from '../../services/profiles'
+import type { AppEnv } from '../../types'
+import type * as routes from './onboarding.routes'
+
+export const getOnboarding: RouteHandler<typeof routes.getOnboarding, AppEnv> = async (c) =>
+  c.json(await onboarding.onboardingState(c.get('services'), c.get('caller')!.userId), 200)
+
+export const updateOnboarding: RouteHandler<typeof routes.updateOnboarding, AppEnv> = async (c) =>
+  c.json(
+    await onboarding.updateOnboarding(c.get('services'), c.get('caller')!.userId, c.req.valid('json')),
+    200,
+  )
+
+export const finishOnboarding: RouteHandler<typeof routes.finishOnboarding, AppEnv> = async (c) => {
+  const s = c.get('services')
+  const { userId } = await onboarding.finishOnboarding(s, c.get('caller')!.userId)
+  return c.json(await getOwnProfile(s, userId, new URL(c.req.url).origin), 201)
+}
