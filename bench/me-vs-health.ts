@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRapport } from '../scripts/dev'
+import { signIn } from './client'
 
 /**
  * `npm run bench:auth`: what authentication costs per request. Starts Rapport as `npm run dev`
@@ -62,29 +63,6 @@ async function autocannon(
     non2xx: r.non2xx,
     errors: r.errors,
   }
-}
-
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as Record<string, unknown>
-}
-
-/** A fresh member signed in through the public API, the way a client would. */
-async function signIn(url: string): Promise<string> {
-  const email = `bench-${crypto.randomUUID().slice(0, 8)}@example.com`
-  const { challengeId } = await post(`${url}/api/v1/auth/otp`, { email })
-  const { accessToken } = await post(`${url}/api/v1/auth/otp/verify`, {
-    challengeId,
-    code: '000000',
-    client: 'mobile',
-  })
-  if (typeof accessToken !== 'string') throw new Error('sign-in returned no access token')
-  return accessToken
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'rapport-bench-auth-'))

@@ -8,6 +8,7 @@ import { encodeBlurhash } from '../src/lib/blurhash'
 import { readImageHeader, withoutOrientation } from '../src/lib/image-header'
 import { decodePng } from '../src/lib/png-pixels'
 import { startRapport } from '../scripts/dev'
+import { signIn } from './client'
 
 /**
  * `npm run bench:photos`: one 12-megapixel phone photo (4000 × 3000 JPEG, EXIF "rotate 90°")
@@ -227,28 +228,6 @@ function breakdown(p: Profile): { worker: number; binding: number } {
     out[inBinding ? 'binding' : 'worker'] += samplingMicros / 1000
   }
   return out
-}
-
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as Record<string, unknown>
-}
-
-async function signIn(url: string): Promise<string> {
-  const email = `bench-${crypto.randomUUID().slice(0, 8)}@example.com`
-  const { challengeId } = await post(`${url}/api/v1/auth/otp`, { email })
-  const { accessToken } = await post(`${url}/api/v1/auth/otp/verify`, {
-    challengeId,
-    code: '000000',
-    client: 'mobile',
-  })
-  if (typeof accessToken !== 'string') throw new Error('sign-in returned no access token')
-  return accessToken
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!

@@ -9,6 +9,9 @@ import {
   checkPlausibleSize,
   probeAudio,
 } from '../src/lib/audio-probe'
+import { concatBytes } from '../src/lib/bytes'
+
+const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 
 /**
  * The audio probe on its own: exact parsing of every fixture against ffprobe's reading
@@ -33,15 +36,6 @@ function problemOf(bytes: Uint8Array): { problem: string; message: string } {
   throw new Error('expected the probe to refuse the file')
 }
 
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
 const indexOf = (b: Uint8Array, needle: number[], from = 0) => {
   outer: for (let i = from; i <= b.length - needle.length; i++) {

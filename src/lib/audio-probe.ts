@@ -1,3 +1,5 @@
+import { concatBytes } from './bytes'
+
 /**
  * Identify and vet an uploaded audio file by reading its bytes — container, codec, duration and
  * whether its size makes sense — without decoding it and without ffmpeg.
@@ -672,7 +674,7 @@ function parseOgg(b: Uint8Array): Parsed {
       pending.push(b.subarray(data, data + lace))
       data += lace
       if (lace < 255) {
-        takePacket(pending.length === 1 ? pending[0]! : concat(pending))
+        takePacket(pending.length === 1 ? pending[0]! : concatBytes(pending))
         pending = []
       }
     }
@@ -706,16 +708,6 @@ function parseOgg(b: Uint8Array): Parsed {
     metadataBytes,
     junkBytes: b.length - at,
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { crc32 } from './bytes'
+
 /**
  * What an uploaded image *claims* to be — format, pixel dimensions, EXIF orientation — read from
  * its container structure without decoding a single pixel, so a file declaring 20,000 × 20,000
@@ -119,21 +121,6 @@ export function withoutOrientation(bytes: Uint8Array, header: ImageHeader): Uint
     new DataView(copy.buffer, copy.byteOffset).setUint32(end, crc32(copy.subarray(start + 4, end)), false)
   }
   return copy
-}
-
-let crcTable: Uint32Array | undefined
-function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256)
-    for (let n = 0; n < 256; n++) {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      crcTable[n] = c >>> 0
-    }
-  }
-  let crc = 0xffffffff
-  for (const byte of data) crc = crcTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
 }
 
 /**

@@ -1,5 +1,6 @@
 import jpegJs from 'jpeg-js'
 import webpDataUrl from '../fixtures/images/photo-160x120.webp?inline'
+import { concatBytes, crc32 } from '../../src/lib/bytes'
 
 /**
  * Image files for the upload tests, built in the test itself so every case (sizes, EXIF
@@ -70,21 +71,6 @@ export function pixel(
   return [image.data[o]!, image.data[o + 1]!, image.data[o + 2]!]
 }
 
-let crcTable: Uint32Array | undefined
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256)
-    for (let n = 0; n < 256; n++) {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      crcTable[n] = c >>> 0
-    }
-  }
-  let crc = 0xffffffff
-  for (const b of bytes) crc = crcTable[(crc ^ b) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
-}
-
 function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length)
   const v = new DataView(out.buffer)
@@ -92,16 +78,6 @@ function pngChunk(type: string, data: Uint8Array): Uint8Array {
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i)
   out.set(data, 8)
   v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)))
-  return out
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
   return out
 }
 
@@ -132,7 +108,7 @@ export async function png(
   v.setUint32(0, opts.declare?.width ?? width)
   v.setUint32(4, opts.declare?.height ?? height)
   ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit truecolour, deflate, adaptive filters, no interlace
-  return concat([
+  return concatBytes([
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     pngChunk('IHDR', ihdr),
     ...(opts.orientation ? [pngChunk('eXIf', exifOrientation(opts.orientation).subarray(6))] : []),
@@ -209,11 +185,11 @@ export function webpDeclaring(width: number, height: number): Uint8Array {
   const w = width - 1
   const h = height - 1
   vp8x.set([w & 0xff, (w >> 8) & 0xff, w >> 16, h & 0xff, (h >> 8) & 0xff, h >> 16], 12)
-  const body = concat([new TextEncoder().encode('WEBP'), vp8x, vp8])
+  const body = concatBytes([new TextEncoder().encode('WEBP'), vp8x, vp8])
   const header = new Uint8Array(8)
   header.set([0x52, 0x49, 0x46, 0x46])
   new DataView(header.buffer).setUint32(4, body.length, true)
-  return concat([header, body])
+  return concatBytes([header, body])
 }
 
 /**

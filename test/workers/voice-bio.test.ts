@@ -8,6 +8,9 @@ import { type AudioFixture, audioFixtures } from '../fixtures/audio'
 import { uniqueIp } from './auth-helpers'
 import { account } from './fixtures'
 import { api, origin, problem, services } from './helpers'
+import { concatBytes } from '../../src/lib/bytes'
+
+const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 
 const s = services()
 const path = '/api/v1/me/voice-bio'
@@ -55,16 +58,6 @@ function junk(n: number, seed = 0x9e3779b9): Uint8Array {
     x ^= x >>> 17
     x ^= x << 5
     out[i] = x & 0xff
-  }
-  return out
-}
-
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
   }
   return out
 }
