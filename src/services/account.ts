@@ -1,5 +1,19 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lt, lte, or } from 'drizzle-orm'
-import { bans, exportTokens, jobs, refreshTokens, sessions, signInChallenges, users } from '../db/schema'
+import {
+  bans,
+  exportTokens,
+  jobs,
+  photos,
+  profiles,
+  refreshTokens,
+  searchPreferences,
+  sessions,
+  signInChallenges,
+  skips,
+  users,
+  verifications,
+  voiceBios,
+} from '../db/schema'
 import { randomToken, sha256Hex } from '../lib/crypto'
 import { ApiError } from '../lib/errors'
 import { describeError } from '../lib/log'
@@ -132,6 +146,16 @@ export interface AccountExport {
   jobs: JsonRow[]
   /** Bans against the account's email address, lifted and expired ones included. */
   bans: JsonRow[]
+  /** The dating profile (or onboarding draft), every column; null before onboarding starts. */
+  datingProfile: JsonRow | null
+  searchPreferences: JsonRow | null
+  /** Photo and voice-bio records (the files themselves are linked from the profile). */
+  photos: JsonRow[]
+  voiceBio: JsonRow | null
+  /** The selfie-verification attempt, with the model's answer. */
+  verification: JsonRow | null
+  /** People the member skipped or reported, with the reasons they gave. */
+  skips: JsonRow[]
 }
 
 const jsonRow = (row: Record<string, unknown>): JsonRow =>
@@ -235,6 +259,24 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       .from(bans)
       .where(and(eq(bans.kind, 'email'), eq(bans.value, profile.email)))
       .orderBy(desc(bans.createdAt))
+    const [datingProfile] = await tx.select().from(profiles).where(eq(profiles.userId, userId))
+    const [preferences] = await tx
+      .select()
+      .from(searchPreferences)
+      .where(eq(searchPreferences.userId, userId))
+    const photoRows = await tx.select().from(photos).where(eq(photos.userId, userId)).orderBy(photos.position)
+    const [voiceBio] = await tx.select().from(voiceBios).where(eq(voiceBios.userId, userId))
+    const [verification] = await tx.select().from(verifications).where(eq(verifications.userId, userId))
+    const skipRows = await tx
+      .select({
+        objectId: skips.objectId,
+        reported: skips.reported,
+        reportReason: skips.reportReason,
+        createdAt: skips.createdAt,
+      })
+      .from(skips)
+      .where(eq(skips.subjectId, userId))
+      .orderBy(desc(skips.createdAt))
     return {
       format: 'rapport.account-export',
       version: 1,
@@ -245,6 +287,12 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       exportTokens: tokenRows.map(jsonRow),
       jobs: jobRows.map(jsonRow),
       bans: banRows.map(jsonRow),
+      datingProfile: datingProfile ? jsonRow(datingProfile) : null,
+      searchPreferences: preferences ? jsonRow(preferences) : null,
+      photos: photoRows.map(jsonRow),
+      voiceBio: voiceBio ? jsonRow(voiceBio) : null,
+      verification: verification ? jsonRow(verification) : null,
+      skips: skipRows.map(jsonRow),
     } satisfies AccountExport
   })
   if (!exported) throw new ApiError('not_found', 'This export link is unknown, used or expired')

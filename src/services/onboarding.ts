@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
-import { photos, places, profiles, searchPreferences, users } from '../db/schema'
+import { photos, places, profiles, searchPreferences, users, voiceBios } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { distanceKm } from '../lib/geo'
 import { forgetAccount } from './account-cache'
@@ -124,7 +124,14 @@ export async function updateOnboarding(
       .where(and(eq(profiles.userId, userId), isNull(profiles.onboardedAt)))
   }
   if (patch.name !== undefined) {
-    await s.database.db.update(users).set({ name: patch.name, updatedAt: now }).where(eq(users.id, userId))
+    // Guarded like the draft's fields: a request racing `finish` must not rename a live
+    // profile (after onboarding, renaming is a tier feature).
+    const [renamed] = await s.database.db
+      .update(users)
+      .set({ name: patch.name, updatedAt: now })
+      .where(and(eq(users.id, userId), eq(users.status, 'onboarding')))
+      .returning({ id: users.id })
+    if (!renamed) throw new ApiError('already_onboarded', 'This account has finished onboarding')
     await assignUrlSlug(s, userId, patch.name)
     await forgetAccount(s, userId)
   }
@@ -274,8 +281,8 @@ export async function finishOnboarding(
 }
 
 /**
- * Daily: drop onboarding drafts nobody touched for a week — their photos (whose files the
- * storage trigger queues for deletion), the draft profile and the name. The account itself
+ * Daily: drop onboarding drafts nobody touched for a week — their photos and voice bio (whose
+ * files the storage triggers queue for deletion), the draft profile and the name. The account itself
  * stays, so a member who comes back starts onboarding afresh with the same sign-in. At most
  * `batchSize` accounts per run; safe to run concurrently (rows are locked, others skipped).
  */
@@ -291,7 +298,11 @@ export async function purgeStaleOnboardings(s: Services, opts: { batchSize: numb
           lt(users.createdAt, cutoff),
           sql`coalesce((select ${profiles.updatedAt} from ${profiles} where ${profiles.userId} = ${users.id}), ${users.createdAt}) < ${cutoff}`,
           sql`not exists (select 1 from ${photos} where ${photos.userId} = ${users.id} and ${photos.createdAt} >= ${cutoff})`,
-          sql`(${users.name} is not null or exists (select 1 from ${profiles} where ${profiles.userId} = ${users.id}) or exists (select 1 from ${photos} where ${photos.userId} = ${users.id}))`,
+          sql`not exists (select 1 from ${voiceBios} where ${voiceBios.userId} = ${users.id} and ${voiceBios.createdAt} >= ${cutoff})`,
+          sql`(${users.name} is not null
+            or exists (select 1 from ${profiles} where ${profiles.userId} = ${users.id})
+            or exists (select 1 from ${photos} where ${photos.userId} = ${users.id})
+            or exists (select 1 from ${voiceBios} where ${voiceBios.userId} = ${users.id}))`,
         ),
       )
       .limit(opts.batchSize)
@@ -299,6 +310,7 @@ export async function purgeStaleOnboardings(s: Services, opts: { batchSize: numb
     const ids = stale.map((r) => r.userId)
     if (ids.length === 0) return ids
     await tx.delete(photos).where(inArray(photos.userId, ids))
+    await tx.delete(voiceBios).where(inArray(voiceBios.userId, ids))
     await tx.delete(profiles).where(inArray(profiles.userId, ids))
     await tx.update(users).set({ name: null, updatedAt: s.clock.now() }).where(inArray(users.id, ids))
     return ids

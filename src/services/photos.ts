@@ -15,6 +15,7 @@ import { describeError } from '../lib/log'
 import { mediaUrl } from '../lib/media-url'
 import { decodePng } from '../lib/png-pixels'
 import type { Services } from '.'
+import { refreshVerificationLevel } from './verification-level'
 
 /**
  * Member photos: validation before any decode, processing on the Cloudflare Images binding,
@@ -517,6 +518,8 @@ export async function putPhoto(
       .returning({ ...getTableColumns(photos), created: sql<boolean>`(xmax = 0)` })
     if (!row) throw new Error('photo upsert returned no row')
     const { created, ...photo } = row
+    // A replaced photo is no longer verified: the level may have rested on it.
+    if (!created) await refreshVerificationLevel(s, userId)
     return { photo, created }
   } catch (err) {
     await queueImageDeletions(
@@ -543,6 +546,7 @@ export async function deletePhoto(s: Services, userId: string, position: number)
     .where(and(eq(photos.userId, userId), eq(photos.position, position)))
     .returning({ id: photos.id })
   if (deleted.length === 0) throw new ApiError('not_found', `There is no photo at position ${position}`)
+  await refreshVerificationLevel(s, userId)
 }
 
 /**

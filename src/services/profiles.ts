@@ -27,6 +27,7 @@ import {
   fieldError,
 } from './profile-fields'
 import { assignUrlSlug } from './slugs'
+import { refreshVerificationLevel } from './verification-level'
 import { type Features, tierFeatures } from './tiers'
 import { VoiceBioSchema, getVoiceBio, voiceBioView } from './voice-bio'
 import type { Services } from '.'
@@ -92,10 +93,20 @@ export const tierGatedFields = {
   browseInvisibly: 'invisibleBrowsing',
 } as const satisfies Record<string, keyof Features>
 
+/** The values tier-gated settings start at; setting one back to its default needs no feature. */
+const gatedFieldDefaults = {
+  showMyLocation: true,
+  showMyAge: true,
+  showMyLookingFor: true,
+  hideMeFromStrangers: false,
+  browseInvisibly: false,
+  theme: null,
+} as const
+
 export const ProfilePatchSchema = z
   .object({
     name: NameSchema,
-    about: AboutSchema,
+    about: AboutSchema.nullable(),
     occupation: ShortTextSchema,
     education: ShortTextSchema,
     heightCm: z.number().int().min(50).max(300).nullable(),
@@ -251,7 +262,7 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
 
 /**
  * Edit the caller's profile. Everything is validated first (text rules, place, tier features),
- * then written in one statement, so a refused request changes nothing. Changing gender or
+ * then written in one transaction, so a refused request changes nothing. Changing gender or
  * ethnicity drops the matching verified flag; a new name gets a new URL slug.
  *
  * @example
@@ -264,8 +275,13 @@ export async function updateOwnProfile(
   apiOrigin: string,
 ): Promise<OwnProfile> {
   const features = await tierFeatures(s, caller.tierId)
+  // Going back to a default is always allowed, so a member whose tier lapsed can undo settings
+  // (hidden age, hide-from-strangers, colours) they can no longer change otherwise.
   const locked = Object.entries(tierGatedFields).filter(
-    ([field, feature]) => field in patch && !features[feature],
+    ([field, feature]) =>
+      field in patch &&
+      !features[feature] &&
+      patch[field as keyof ProfilePatch] !== gatedFieldDefaults[field as keyof typeof gatedFieldDefaults],
   )
   if (locked.length > 0) {
     throw new ApiError('tier_required', `Your tier cannot change: ${locked.map(([f]) => f).join(', ')}`, {
@@ -289,7 +305,7 @@ export async function updateOwnProfile(
 
   const { name, location: _location, theme, ...columns } = patch
   const changes: Partial<typeof profiles.$inferInsert> = { ...columns }
-  if (patch.about !== undefined) changes.about = patch.about === '' ? null : patch.about
+  if (patch.about !== undefined) changes.about = patch.about ? patch.about : null
   if (patch.gender !== undefined && patch.gender !== current.profile.gender) changes.verifiedGender = false
   if (patch.ethnicity !== undefined && patch.ethnicity !== current.profile.ethnicity) {
     changes.verifiedEthnicity = false
@@ -306,17 +322,21 @@ export async function updateOwnProfile(
   }
 
   const now = s.clock.now()
-  if (Object.keys(changes).length > 0) {
-    await s.database.db
+  // The slug goes first: it is the one step that can still be refused (409 when every candidate
+  // is taken), and then nothing else has been written. The rest is one transaction.
+  if (name !== undefined) await assignUrlSlug(s, caller.userId, name)
+  const db = s.database.db
+  await db.batch([
+    db
       .update(profiles)
       .set({ ...changes, updatedAt: now })
-      .where(eq(profiles.userId, caller.userId))
-  }
-  if (name !== undefined) {
-    await s.database.db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))
-    await assignUrlSlug(s, caller.userId, name)
-    await forgetAccount(s, caller.userId)
-  }
+      .where(eq(profiles.userId, caller.userId)),
+    ...(name !== undefined
+      ? [db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))]
+      : []),
+  ])
+  if (changes.verifiedGender === false) await refreshVerificationLevel(s, caller.userId)
+  if (name !== undefined) await forgetAccount(s, caller.userId)
   return getOwnProfile(s, caller.userId, apiOrigin)
 }
 
@@ -333,7 +353,8 @@ function profileKey(idOrSlug: string) {
  * Another member's profile as `viewer` may see it (null viewer = anonymous). The reference's
  * rules, in order: self-view always works; the profile must be live (onboarded, active, not
  * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
- * only public profiles; a member who skipped the viewer is hidden from them; "hide me from
+ * only public profiles, and not those hiding from strangers or asking for any verification
+ * (an anonymous visitor is both a stranger and unverified); a member who skipped the viewer is hidden from them; "hide me from
  * strangers" hides the profile from anyone the member has not messaged; a viewer whose
  * verification is below the member's privacy level is refused (403 `verification_required`)
  * unless the member has messaged them. Every other refusal is a 404, exactly like an unknown
@@ -357,7 +378,8 @@ export async function viewProfile(
   if (!isSelf) {
     if (row.status !== 'active') throw notFound()
     if (!viewer) {
-      if (!p.publicProfile) throw notFound()
+      // Anonymous visitors are the strangest of strangers and verified at no level.
+      if (!p.publicProfile || p.hideMeFromStrangers || p.privacyVerificationLevel !== 'none') throw notFound()
     } else {
       const [relation] = await s.database.db
         .select({

@@ -702,6 +702,8 @@ async function settleAttempt(
     | { status: 'failure'; reason: FailureReason; result: StoredResult }
     | {
         status: 'success'
+        /** What the model checked: a field edited while the job ran is not marked verified. */
+        claims: Claims
         ethnicityVerified: boolean
         sentPhotoIds: string[]
         verifiedPhotoIds: string[]
@@ -724,10 +726,16 @@ async function settleAttempt(
     await tx
       .update(profiles)
       .set({
-        verificationLevel: outcome.verifiedPhotoIds.length > 0 ? 'photos' : 'basics',
+        // Basics (and so any level) rest on the gender the model saw; if the member changed it
+        // while the job ran, nothing about gender is verified.
+        verificationLevel: sql`case when ${profiles.gender} = ${outcome.claims.gender} then ${
+          outcome.verifiedPhotoIds.length > 0 ? 'photos' : 'basics'
+        } else 'none' end::verification_level`,
         verifiedAge: true,
-        verifiedGender: true,
-        verifiedEthnicity: outcome.ethnicityVerified,
+        verifiedGender: sql`${profiles.gender} = ${outcome.claims.gender}`,
+        verifiedEthnicity: outcome.ethnicityVerified
+          ? sql`${profiles.ethnicity} is not distinct from ${outcome.claims.ethnicity}`
+          : false,
         updatedAt: now,
       })
       .where(eq(profiles.userId, job.userId))
@@ -831,6 +839,7 @@ export async function runVerification(s: Services, job: JobContext): Promise<unk
   const verifiedPhotoIds = verdict.verifiedPhotoIndexes.map((i) => sent[i]!.id)
   const settled = await settleAttempt(s, ids, {
     status: 'success',
+    claims,
     ethnicityVerified: claims.ethnicity !== null,
     sentPhotoIds: sent.map((p) => p.id),
     verifiedPhotoIds,

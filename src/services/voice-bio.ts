@@ -121,9 +121,15 @@ export async function putVoiceBio(
   const info = inspectVoiceBio(bytes)
   const id = newMediaId()
   const objectKey = `${id}.${info.extension}`
-  await s.env.AUDIO_BUCKET.put(objectKey, bytes, {
-    httpMetadata: { contentType: info.contentType, cacheControl: immutableCacheControl },
-  })
+  try {
+    await s.env.AUDIO_BUCKET.put(objectKey, bytes, {
+      httpMetadata: { contentType: info.contentType, cacheControl: immutableCacheControl },
+    })
+  } catch (err) {
+    throw new ApiError('service_unavailable', 'Storing the recording failed; try again shortly', {
+      cause: err,
+    })
+  }
   const values = {
     id,
     objectKey,

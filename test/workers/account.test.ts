@@ -4,14 +4,17 @@ import {
   bans,
   exportTokens,
   jobs,
+  photos,
   refreshTokens,
   sessions,
   signInChallenges,
+  skips,
   users,
 } from '../../src/db/schema'
 import { sha256Hex } from '../../src/lib/crypto'
 import { startSession } from '../../src/services/sessions'
 import { api, problem, services } from './helpers'
+import { member as onboardedMember } from './fixtures'
 
 const s = services()
 const ip = '203.0.113.9'
@@ -141,6 +144,32 @@ async function issueExportToken(auth: Record<string, string>) {
 }
 
 describe('data export', () => {
+  it('includes the dating profile, photos, voice bio, search preferences and skips', async () => {
+    const me = await onboardedMember({ profile: { about: 'Exported bio' } })
+    const other = await onboardedMember()
+    await s.database.db
+      .insert(skips)
+      .values({ subjectId: me.id, objectId: other.id, reported: true, reportReason: 'rude' })
+    await s.database.db.insert(photos).values({
+      id: 'ef'.repeat(32),
+      userId: me.id,
+      position: 1,
+      blurhash: 'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
+      width: 900,
+      height: 900,
+      contentHash: 'x',
+    })
+    const { token } = await issueExportToken({ Authorization: `Bearer ${me.token}` })
+    const data = (await (await api(`/api/v1/me/export/${token}`)).json()) as Record<string, unknown>
+    expect(data).toMatchObject({
+      datingProfile: { userId: me.id, about: 'Exported bio', urlSlug: me.profile.urlSlug },
+      photos: [{ id: 'ef'.repeat(32), position: 1 }],
+      voiceBio: null,
+      verification: null,
+      skips: [{ objectId: other.id, reported: true, reportReason: 'rude' }],
+    })
+  })
+
   it('issues a ten-minute token stored only as a hash', async () => {
     const { user, auth } = await member()
     const { token, expiresAt } = await issueExportToken(auth)

@@ -1,6 +1,14 @@
 import { desc, eq, inArray, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { photos, places, profiles, searchPreferences, storageDeletions, users } from '../../src/db/schema'
+import {
+  photos,
+  places,
+  profiles,
+  searchPreferences,
+  storageDeletions,
+  users,
+  voiceBios,
+} from '../../src/db/schema'
 import { defaultAgeRange, defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/onboarding'
 import { signIn } from './auth-helpers'
 import { call, member } from './fixtures'
@@ -267,7 +275,18 @@ describe('purging stale onboardings', () => {
       height: 900,
       contentHash: 'x',
     })
+    const voiceId = 'cd'.repeat(32)
+    await s.database.db.insert(voiceBios).values({
+      userId: stale.id,
+      id: voiceId,
+      objectKey: `${voiceId}.m4a`,
+      contentType: 'audio/mp4',
+      codec: 'aac',
+      durationMs: 5000,
+      bytes: 40_000,
+    })
     const weekAgo = new Date(Date.now() - 8 * 86_400_000)
+    await s.database.db.update(voiceBios).set({ createdAt: weekAgo }).where(eq(voiceBios.userId, stale.id))
     await s.database.db.update(users).set({ createdAt: weekAgo }).where(eq(users.id, stale.id))
     await s.database.db.update(profiles).set({ updatedAt: weekAgo }).where(eq(profiles.userId, stale.id))
     await s.database.db.update(photos).set({ createdAt: weekAgo }).where(eq(photos.userId, stale.id))
@@ -293,6 +312,13 @@ describe('purging stale onboardings', () => {
       .from(storageDeletions)
       .where(sql`${storageDeletions.objectKey} like ${'%' + photoId + '%'}`)
     expect(queued).toHaveLength(3)
+    expect(await s.database.db.select().from(voiceBios).where(eq(voiceBios.userId, stale.id))).toHaveLength(0)
+    expect(
+      await s.database.db
+        .select()
+        .from(storageDeletions)
+        .where(eq(storageDeletions.objectKey, `${voiceId}.m4a`)),
+    ).toHaveLength(1)
 
     // The member can start again.
     const restart = await call('GET', '/api/v1/onboarding', stale.token)

@@ -59,6 +59,13 @@ describe("another member's profile", () => {
     await expectHidden(await view(closed.id))
   })
 
+  it('is hidden from anonymous visitors when it hides from strangers or asks for verification', async () => {
+    const hiding = await member({ profile: { publicProfile: true, hideMeFromStrangers: true } })
+    const careful = await member({ profile: { publicProfile: true, privacyVerificationLevel: 'basics' } })
+    await expectHidden(await view(hiding.id))
+    await expectHidden(await view(careful.profile.urlSlug!))
+  })
+
   it('is refused when the member is deactivated or deleted, but not to themself', async () => {
     const viewer = await member()
     const away = await member({ user: { status: 'deactivated', deactivatedAt: new Date() } })

@@ -1,6 +1,7 @@
 import { desc, eq, ne } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { places, profiles, tiers, users } from '../../src/db/schema'
+import { photos, places, profiles, tiers, users } from '../../src/db/schema'
+import { signIn } from './auth-helpers'
 import { call, member } from './fixtures'
 import { problem, services } from './helpers'
 
@@ -79,7 +80,7 @@ describe('my profile', () => {
       publicProfile: true,
     })
 
-    const cleared = await edit(me.token, { occupation: null, religion: null, about: '' })
+    const cleared = await edit(me.token, { occupation: null, religion: null, about: null })
     expect(await cleared.json()).toMatchObject({
       occupation: null,
       religion: null,
@@ -168,8 +169,13 @@ describe('my profile', () => {
     expect(p.errors?.map((e) => e.path).sort()).toEqual(['json.browseInvisibly', 'json.name', 'json.theme'])
     const [row] = await s.database.db.select().from(profiles).where(eq(profiles.userId, me.id))
     expect(row!.occupation).toBeNull()
-    for (const field of ['showMyAge', 'showMyLocation', 'showMyLookingFor', 'hideMeFromStrangers']) {
-      expect((await edit(me.token, { [field]: false })).status).toBe(403)
+    for (const change of [
+      { showMyAge: false },
+      { showMyLocation: false },
+      { showMyLookingFor: false },
+      { hideMeFromStrangers: true },
+    ]) {
+      expect((await edit(me.token, change)).status).toBe(403)
     }
   })
 
@@ -204,7 +210,58 @@ describe('my profile', () => {
     expect(((await reset.json()) as { theme: unknown }).theme).toBeNull()
   })
 
+  it('lets a member whose tier lapsed put gated settings back to their defaults, and only that', async () => {
+    const me = await member({
+      profile: {
+        showMyAge: false,
+        hideMeFromStrangers: true,
+        themeTitleColor: '#111111',
+        themeBodyColor: '#222222',
+        themeBackgroundColor: '#333333',
+      },
+    })
+    const back = await edit(me.token, { showMyAge: true, hideMeFromStrangers: false, theme: null })
+    expect(back.status, await back.clone().text()).toBe(200)
+    expect(await back.json()).toMatchObject({ showMyAge: true, hideMeFromStrangers: false, theme: null })
+    expect((await edit(me.token, { showMyAge: false })).status).toBe(403)
+  })
+
+  it('drops the verification level when what it rested on changes', async () => {
+    const me = await member({
+      profile: { verificationLevel: 'photos', verifiedAge: true, verifiedGender: true },
+    })
+    const id = 'ab'.repeat(32)
+    await s.database.db.insert(photos).values({
+      id,
+      userId: me.id,
+      position: 1,
+      blurhash: 'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
+      width: 900,
+      height: 900,
+      contentHash: id,
+      verified: true,
+    })
+    const level = async () =>
+      (await s.database.db.select().from(profiles).where(eq(profiles.userId, me.id)))[0]!.verificationLevel
+    expect((await call('DELETE', '/api/v1/me/photos/1', me.token)).status).toBe(204)
+    expect(await level()).toBe('basics')
+    const changed = await edit(me.token, { gender: 'non-binary' })
+    expect(((await changed.json()) as { verification: unknown }).verification).toMatchObject({
+      level: 'none',
+      gender: false,
+      age: true,
+    })
+  })
+
   it('needs a finished onboarding and a token', async () => {
+    const { accessToken } = await signIn()
+    for (const res of [
+      await call('GET', '/api/v1/me/profile', accessToken),
+      await edit(accessToken, { about: 'Still onboarding' }),
+    ]) {
+      expect(res.status).toBe(409)
+      expect((await problem(res)).code).toBe('onboarding_required')
+    }
     expect((await call('GET', '/api/v1/me/profile')).status).toBe(401)
     expect((await call('PATCH', '/api/v1/me/profile', undefined, { about: 'x' })).status).toBe(401)
     expect((await call('GET', '/api/v1/me/profile', 'not-a-token')).status).toBe(401)

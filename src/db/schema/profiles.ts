@@ -366,12 +366,13 @@ export const verifications = pgTable(
   ],
 )
 
-/** Every selfie hash ever used, and by whom: another member's selfie is refused. */
+/**
+ * Every selfie hash ever used, and by whom: another member's selfie is refused. Kept (with the
+ * owner cleared) when the account is deleted, so a deleted account's selfie cannot verify a new one.
+ */
 export const selfieHashes = pgTable('selfie_hashes', {
   hash: text('hash').primaryKey(),
-  userId: uuid('user_id')
-    .notNull()
-    .references(() => users.id, { onDelete: 'cascade' }),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 })
 

@@ -94,6 +94,18 @@ export const AccountExportSchema = z
     exportTokens: Rows.openapi({ description: 'When export links were issued and used' }),
     jobs: Rows.openapi({ description: 'Background jobs the account owns' }),
     bans: Rows.openapi({ description: 'Bans against the email address, lifted and expired ones included' }),
+    datingProfile: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'The dating profile or onboarding draft, every column' }),
+    searchPreferences: z.record(z.string(), z.unknown()).nullable(),
+    photos: Rows.openapi({ description: 'Photo records (ids name the stored files)' }),
+    voiceBio: z.record(z.string(), z.unknown()).nullable(),
+    verification: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "The selfie-verification attempt with the model's answer" }),
+    skips: Rows.openapi({ description: 'People skipped or reported, with the reasons given' }),
   })
   .openapi('AccountExport')
 

@@ -28,7 +28,7 @@ export const updateMyProfile = createRoute({
   tags,
   summary: 'Edit my profile',
   description:
-    'Any subset of fields; null clears an optional one. About: ≤ 10,000 characters without links, email addresses, phone numbers or payment handles. Name, occupation, education and about must not be rude. Changing gender or ethnicity resets its verified flag. Fields reserved for higher tiers answer 403 `tier_required` naming them.',
+    'Any subset of fields; null clears an optional one (about, occupation, education, height, the basics, theme). About: ≤ 10,000 characters without links, email addresses, phone numbers or payment handles. Name, occupation, education and about must not be rude. Changing gender or ethnicity resets its verified flag. Fields reserved for higher tiers answer 403 `tier_required` naming them.',
   security,
   middleware: [requireAuth, requireOnboarded] as const,
   request: { body: jsonBody(ProfilePatchSchema) },
@@ -41,7 +41,7 @@ export const viewProfile = createRoute({
   tags,
   summary: "Another member's profile, by id or URL slug",
   description:
-    'Anonymous visitors see only public profiles. Members do not see profiles of people who skipped them, nor of people hiding from strangers who have not messaged them (404, like an unknown id); a viewer verified below the member\'s privacy level gets 403 `verification_required` unless the member messaged them. Age, location and "looking for" are null when the member hides them.',
+    'Anonymous visitors see only public profiles that neither hide from strangers nor ask for verification. Members do not see profiles of people who skipped them, nor of people hiding from strangers who have not messaged them (404, like an unknown id); a viewer verified below the member\'s privacy level gets 403 `verification_required` unless the member messaged them. Age, location and "looking for" are null when the member hides them.',
   security: [{}, ...security],
   middleware: [optionalAuth] as const,
   request: {

@@ -66,7 +66,7 @@ export const uploadSelfie = createRoute({
   },
   responses: {
     200: state('Selfie stored; the attempt is `uploading-photo`'),
-    ...errorResponses(401, 409, 413, 415, 422),
+    ...errorResponses(401, 409, 413, 415, 422, 503),
   },
 })
 

@@ -61,7 +61,7 @@ export const putVoiceBio = createRoute({
   responses: {
     200: { description: 'Replaced my voice bio', content: json },
     201: { description: 'Stored my first voice bio', content: json },
-    ...errorResponses(401, 403, 413, 415, 422),
+    ...errorResponses(401, 403, 413, 415, 422, 503),
   },
 })
 
