@@ -2,6 +2,7 @@ import type { Env } from './env'
 import type { Logger } from './lib/log'
 import type { Services } from './services'
 import type { AccountSummary } from './services/account-cache'
+import type { LimitDecision } from './services/rate-limit'
 
 /** The authenticated caller, set by the auth middleware (accounts issue) when a token is valid. */
 export interface Caller {
@@ -21,5 +22,10 @@ export interface AppEnv {
     caller?: Caller
     /** The caller's account (cached ≤ 60 s), set by requireAuth. */
     account?: AccountSummary
+    /**
+     * The caller's rate limit for this route, counted by requireAuth in its Redis round trip with
+     * the tier the token names; tierRateLimit uses it when that tier is still the account's.
+     */
+    preLimit?: { route: string; tierId: string | null; identity: string; decision: Promise<LimitDecision> }
   }
 }

@@ -8,6 +8,12 @@ export interface AccessClaims extends JWTPayload {
   sid: string
   role: Role
   token_type: 'access'
+  /**
+   * The account's tier when the token was issued: a hint that lets authentication count the
+   * tier's rate limit in the same Redis round trip as the revocation check. The account summary
+   * stays the authority; a stale hint (tier changed since) only costs a second round trip.
+   */
+  tier?: string | null
 }
 
 const encoder = new TextEncoder()
@@ -40,11 +46,16 @@ function keyFor(jwt: Config['jwt']): Promise<CryptoKey> {
  */
 export async function signAccessToken(
   jwt: Config['jwt'],
-  subject: { userId: string; sessionId: string; role: Role },
+  subject: { userId: string; sessionId: string; role: Role; tierId?: string | null },
   now: Date,
 ): Promise<{ token: string; expiresIn: number }> {
   const iat = Math.floor(now.getTime() / 1000)
-  const token = await new SignJWT({ sid: subject.sessionId, role: subject.role, token_type: 'access' })
+  const token = await new SignJWT({
+    sid: subject.sessionId,
+    role: subject.role,
+    tier: subject.tierId ?? null,
+    token_type: 'access',
+  })
     .setProtectedHeader({ alg: jwt.algorithm, typ: 'JWT' })
     .setSubject(subject.userId)
     .setIssuer(jwt.issuer)
@@ -75,5 +86,6 @@ export async function verifyAccessToken(token: string, jwt: Config['jwt']): Prom
   const role = payload.role ?? 'member'
   if (role !== 'member' && role !== 'moderator' && role !== 'admin' && role !== 'bot')
     throw new Error('bad role')
-  return { ...payload, role } as AccessClaims
+  const tier = typeof payload.tier === 'string' ? payload.tier : null
+  return { ...payload, role, tier } as AccessClaims
 }

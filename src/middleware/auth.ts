@@ -8,7 +8,9 @@ import {
   loadAccountSummary,
   readAuthState,
 } from '../services/account-cache'
+import { limitFor } from '../services/rate-limit-rules'
 import { isSessionRevokedInDatabase } from '../services/sessions'
+import { isRateLimitExempt, routeTemplate } from './tier-rate-limit'
 import type { AppEnv, Caller } from '../types'
 
 /** WebSocket clients in browsers cannot set headers, so they offer `bearer.<token>` as a subprotocol. */
@@ -39,10 +41,23 @@ async function resolveCaller(
   c: Context<AppEnv>,
   userId: string,
   sessionId: string,
+  tierHint: string | null,
 ): Promise<AccountSummary | null> {
   const s = c.get('services')
   try {
-    const { revoked, cached } = await readAuthState(s, sessionId, userId)
+    // The route's rate limit rides in the same round trip, counted under the tier the token
+    // names (tierRateLimit recounts in the rare case the account's tier has changed since).
+    let limit: Parameters<typeof readAuthState>[3]
+    let route: string | undefined
+    if (!isRateLimitExempt(c.req.path)) {
+      route = routeTemplate(c)
+      limit = { rule: await limitFor(s, tierHint, route), identity: `user:${userId}` }
+    }
+    const state = await readAuthState(s, sessionId, userId, limit)
+    if (state.limit && route && limit) {
+      c.set('preLimit', { route, tierId: tierHint, identity: limit.identity, decision: state.limit })
+    }
+    const { revoked, cached } = state
     if (revoked) return null
     if (cached) return cached
     const loaded = await loadAccountSummary(s, userId)
@@ -70,7 +85,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   } catch {
     throw unauthorized('The access token is invalid or expired')
   }
-  const account = await resolveCaller(c, claims.sub, claims.sid)
+  const account = await resolveCaller(c, claims.sub, claims.sid, claims.tier ?? null)
   if (!account) throw unauthorized('The session has ended; sign in again')
   c.set('account', account)
   c.set('caller', { userId: account.id, sessionId: claims.sid, role: account.role })

@@ -153,8 +153,14 @@ export const tierRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const route = routeTemplate(c)
   const caller = c.get('caller')
   const identity = caller ? `user:${caller.userId}` : `ip:${c.get('clientIp')}`
-  const rule = await limitFor(s, caller ? (c.get('account')?.tierId ?? null) : null, route)
-  const decision = await consumeLimit(s, rule, identity)
+  const tierId = caller ? (c.get('account')?.tierId ?? null) : null
+  const pre = c.get('preLimit')
+  // Counted already by requireAuth, in its Redis round trip, when the token's tier is still the
+  // account's; otherwise (tier changed since the token was issued, Redis fallback) count here.
+  const decision =
+    pre && pre.route === route && pre.identity === identity && pre.tierId === tierId
+      ? await pre.decision
+      : await consumeLimit(s, await limitFor(s, tierId, route), identity)
   const headers = limitHeaders([decision])
   if (!decision.success) {
     block(identity, route, decision)

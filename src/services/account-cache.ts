@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { tiers, users } from '../db/schema'
 import type { Role } from '../lib/tokens'
+import { type LimitDecision, type LimitRule, queueLimit } from './rate-limit'
 import type { Services } from '.'
 
 /**
@@ -51,20 +52,33 @@ export async function loadAccountSummary(s: Services, userId: string): Promise<A
 }
 
 /**
- * One Redis round trip: is the session revoked, and the cached summary if there is one.
- * Throws when Redis cannot answer; the caller falls back to Postgres.
+ * One Redis round trip: is the session revoked, and the cached summary if there is one — and,
+ * when `limit` is given, the caller's rate limit for the route, counted in the same pipeline
+ * (its decision arrives through `limit.decision`). Throws when Redis cannot answer; the caller
+ * falls back to Postgres.
  */
 export async function readAuthState(
   s: Services,
   sessionId: string,
   userId: string,
-): Promise<{ revoked: boolean; cached: AccountSummary | null }> {
-  const [revoked, cached] = await s.redis
-    .pipeline()
-    .get(revokedKey(sessionId))
-    .get<AccountSummary>(accountKey(userId))
-    .exec<[unknown, AccountSummary | null]>()
-  return { revoked: revoked !== null, cached: cached ?? null }
+  limit?: { rule: LimitRule; identity: string },
+): Promise<{ revoked: boolean; cached: AccountSummary | null; limit?: Promise<LimitDecision> }> {
+  const pipeline = s.redis.pipeline().get(revokedKey(sessionId)).get<AccountSummary>(accountKey(userId))
+  const queued = limit ? queueLimit(s, pipeline, limit.rule, limit.identity) : undefined
+  let results
+  try {
+    results = await pipeline.exec({ keepErrors: true })
+  } catch (err) {
+    queued?.settle(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+  queued?.settle(results)
+  const [revoked, cached] = results as [
+    { result: unknown; error?: string },
+    { result: AccountSummary | null; error?: string },
+  ]
+  if (revoked.error || cached.error) throw new Error(`auth state: ${revoked.error ?? cached.error}`)
+  return { revoked: revoked.result !== null, cached: cached.result ?? null, limit: queued?.decision }
 }
 
 /** Store a summary for the next requests; failures only cost a cache miss later. */

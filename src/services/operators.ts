@@ -68,6 +68,7 @@ export async function loginWithPassword(
           role: users.role,
           status: users.status,
           passwordHash: users.passwordHash,
+          tierId: users.tierId,
         })
         .from(users)
         .where('email' in who ? eq(users.email, who.email) : eq(users.username, who.username))
@@ -108,7 +109,7 @@ export async function loginWithPassword(
 
   const tokens = await startSession(
     s,
-    { id: user.id, role: user.role },
+    { id: user.id, role: user.role, tierId: user.tierId },
     { client: 'web', device: input.device?.slice(0, 256) ?? null, ip: input.ip },
   )
   const now = s.clock.now()

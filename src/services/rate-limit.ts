@@ -30,8 +30,7 @@ const limitersByClient = new WeakMap<Services['redis'], Map<string, Ratelimit>>(
 const ephemeral = new Map<string, number>()
 
 function limiterFor(s: Services, rule: LimitRule): Ratelimit {
-  const algorithm = rule.algorithm ?? 'fixed'
-  const key = `${rule.name}|${rule.limit}|${rule.periodSeconds}|${algorithm}`
+  const key = ruleKey(rule)
   // Per Redis client: a limiter holds the client it was built with, and one isolate can serve
   // several configurations (tests point some requests at a dead Redis).
   let limiters = limitersByClient.get(s.redis)
@@ -41,24 +40,31 @@ function limiterFor(s: Services, rule: LimitRule): Ratelimit {
   }
   let limiter = limiters.get(key)
   if (!limiter) {
-    const window = `${rule.periodSeconds} s` as const
-    limiter = new Ratelimit({
-      redis: s.redis,
-      limiter:
-        algorithm === 'sliding'
-          ? Ratelimit.slidingWindow(rule.limit, window)
-          : Ratelimit.fixedWindow(rule.limit, window),
-      prefix: `rl:${rule.name}`,
-      ephemeralCache: ephemeral,
-      analytics: false,
-      // The library's default (5 s) *allows* a request whose Redis call is slow: under load that
-      // silently lifts every limit, and it ignores RATE_LIMIT_FAIL_MODE=closed. 0 disables that race;
-      // failures reach consumeLimit, which applies the configured fail mode.
-      timeout: 0,
-    })
+    limiter = buildLimiter(s.redis, rule)
     limiters.set(key, limiter)
   }
   return limiter
+}
+
+const ruleKey = (rule: LimitRule) =>
+  `${rule.name}|${rule.limit}|${rule.periodSeconds}|${rule.algorithm ?? 'fixed'}`
+
+function buildLimiter(redis: Services['redis'], rule: LimitRule): Ratelimit {
+  const window = `${rule.periodSeconds} s` as const
+  return new Ratelimit({
+    redis,
+    limiter:
+      (rule.algorithm ?? 'fixed') === 'sliding'
+        ? Ratelimit.slidingWindow(rule.limit, window)
+        : Ratelimit.fixedWindow(rule.limit, window),
+    prefix: `rl:${rule.name}`,
+    ephemeralCache: ephemeral,
+    analytics: false,
+    // The library's default (5 s) *allows* a request whose Redis call is slow: under load that
+    // silently lifts every limit, and it ignores RATE_LIMIT_FAIL_MODE=closed. 0 disables that race;
+    // failures reach consumeLimit, which applies the configured fail mode.
+    timeout: 0,
+  })
 }
 
 let lastFailOpenWarning = 0
@@ -68,8 +74,16 @@ let lastFailOpenWarning = 0
  * warn at most once a minute) or fail closed (503).
  */
 export async function consumeLimit(s: Services, rule: LimitRule, identity: string): Promise<LimitDecision> {
+  return decide(s, rule, limiterFor(s, rule).limit(identity))
+}
+
+async function decide(
+  s: Services,
+  rule: LimitRule,
+  pending: ReturnType<Ratelimit['limit']>,
+): Promise<LimitDecision> {
   try {
-    const r = await limiterFor(s, rule).limit(identity)
+    const r = await pending
     return { rule, success: r.success, limit: r.limit, remaining: Math.max(0, r.remaining), reset: r.reset }
   } catch (err) {
     if (s.config.rateLimit.failMode === 'closed') {
@@ -89,6 +103,75 @@ export async function consumeLimit(s: Services, rule: LimitRule, identity: strin
       reset: now + rule.periodSeconds * 1000,
     }
   }
+}
+
+type Pipeline = ReturnType<Services['redis']['pipeline']>
+type PipelineResults = { result?: unknown; error?: string }[]
+
+/**
+ * A Redis client for @upstash/ratelimit whose script calls ride on someone else's pipeline, so a
+ * limit can be counted in the same round trip as other reads (authentication's revocation check
+ * and account summary). The library calls EVALSHA synchronously from `limit()`; while the
+ * pipeline is open that call is queued on it, and answered when the caller hands over the
+ * pipeline's results. Anything after that (the NOSCRIPT fallback to EVAL, or a library version
+ * that calls later) goes to Redis directly: slower, never wrong.
+ */
+class PipelinedScripts {
+  private readonly queued: { index: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] =
+    []
+  private open = true
+
+  constructor(
+    private readonly redis: Services['redis'],
+    private readonly pipeline: Pipeline,
+  ) {}
+
+  evalsha(sha: string, keys: string[], args: unknown[]): Promise<unknown> {
+    if (!this.open) return this.redis.evalsha(sha, keys, args)
+    return new Promise((resolve, reject) => {
+      this.queued.push({ index: this.pipeline.length(), resolve, reject })
+      this.pipeline.evalsha(sha, keys, args)
+    })
+  }
+
+  eval(script: string, keys: string[], args: unknown[]): Promise<unknown> {
+    return this.redis.eval(script, keys, args)
+  }
+
+  /** Answer the queued calls from the pipeline's results (`exec({ keepErrors: true })`), or fail them all. */
+  settle(results: PipelineResults | Error): void {
+    this.open = false
+    for (const { index, resolve, reject } of this.queued) {
+      if (results instanceof Error) reject(results)
+      else if (results[index]?.error) reject(new Error(results[index]!.error))
+      else resolve(results[index]?.result)
+    }
+  }
+}
+
+/**
+ * Queue a limit check on `pipeline` instead of sending it on its own. Call `settle` with the
+ * pipeline's results (from `exec({ keepErrors: true })`) or the error that stopped it; the
+ * decision then resolves, with the same fail-open/closed policy as {@link consumeLimit}.
+ *
+ * @example
+ * const p = s.redis.pipeline().get(a)
+ * const limit = queueLimit(s, p, rule, `user:${id}`)
+ * limit.settle(await p.exec({ keepErrors: true }))
+ * const decision = await limit.decision
+ */
+export function queueLimit(
+  s: Services,
+  pipeline: Pipeline,
+  rule: LimitRule,
+  identity: string,
+): { decision: Promise<LimitDecision>; settle(results: PipelineResults | Error): void } {
+  const scripts = new PipelinedScripts(s.redis, pipeline)
+  const limiter = buildLimiter(scripts as unknown as Services['redis'], rule)
+  const decision = decide(s, rule, limiter.limit(identity))
+  // A caller that ends up not needing the decision must not leave a rejection unhandled.
+  decision.catch(() => {})
+  return { decision, settle: (results) => scripts.settle(results) }
 }
 
 /** Identities built from personal data (emails) are hashed before they become Redis keys. */

@@ -22,7 +22,7 @@ export interface IssuedTokens {
  */
 export async function startSession(
   s: Services,
-  user: { id: string; role: Role },
+  user: { id: string; role: Role; tierId?: string | null },
   meta: { client: ClientKind; device?: string | null; ip: string },
 ): Promise<IssuedTokens> {
   const now = s.clock.now()
@@ -49,7 +49,11 @@ export async function startSession(
     }),
   ])
   await trimSessions(s, user.id)
-  const access = await signAccessToken(s.config.jwt, { userId: user.id, sessionId, role: user.role }, now)
+  const access = await signAccessToken(
+    s.config.jwt,
+    { userId: user.id, sessionId, role: user.role, tierId: user.tierId },
+    now,
+  )
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, refreshExpiresAt, sessionId }
 }
 
@@ -64,7 +68,7 @@ export async function rotateRefreshToken(s: Services, presented: string, ip: str
     .select({
       token: refreshTokens,
       session: sessions,
-      user: { id: users.id, role: users.role, status: users.status },
+      user: { id: users.id, role: users.role, status: users.status, tierId: users.tierId },
     })
     .from(refreshTokens)
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
@@ -104,7 +108,7 @@ export async function rotateRefreshToken(s: Services, presented: string, ip: str
   ])
   const access = await signAccessToken(
     s.config.jwt,
-    { userId: found.user.id, sessionId: found.session.id, role: found.user.role },
+    { userId: found.user.id, sessionId: found.session.id, role: found.user.role, tierId: found.user.tierId },
     now,
   )
   return {

@@ -5,6 +5,7 @@ import { rateLimitRules, tiers, users } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
 import { startSession } from '../../src/services/sessions'
+import { forgetAccount } from '../../src/services/account-cache'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, uniqueIp } from './auth-helpers'
 
@@ -198,17 +199,36 @@ describe('what rate limiting costs in Redis', () => {
     expect(after.commands - before.commands).toBe(1)
   })
 
-  it('adds one round trip to an authenticated request, next to authentication’s one', async () => {
+  it('counts an authenticated request in authentication’s own round trip', async () => {
     const tier = await newTier([])
     const m = await member(tier.id)
     const { env, stats } = taggedRedis()
     expect((await fetchWith(env, '/api/v1/me', bearer(m.token))).status).toBe(200)
     const before = await stats()
-    expect((await fetchWith(env, '/api/v1/me', bearer(m.token))).status).toBe(200)
+    const res = await fetchWith(env, '/api/v1/me', bearer(m.token))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('RateLimit-Remaining')).toBe(String(s.config.rateLimit.defaultLimit - 2))
     const after = await stats()
-    expect(after.requests - before.requests).toBe(2)
-    // Authentication's pipeline (revocation marker + account summary) and the limiter's script.
+    // One pipeline: revocation marker, account summary and the limiter's script.
+    expect(after.requests - before.requests).toBe(1)
     expect(after.commands - before.commands).toBe(3)
+  })
+
+  it('recounts under the new tier when the tier changed after the token was issued', async () => {
+    const m = await member(null)
+    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 5 }])
+    await s.database.db.update(users).set({ tierId: tier.id }).where(eq(users.id, m.id))
+    await forgetAccount(s, m.id)
+    const { env, stats } = taggedRedis()
+    // The first request also caches the account summary (one more write).
+    expect((await fetchWith(env, '/api/v1/me', bearer(m.token))).status).toBe(200)
+    const before = await stats()
+    const res = await fetchWith(env, '/api/v1/me', bearer(m.token))
+    expect(res.status).toBe(200)
+    // The token still names no tier: its guess is discarded and the new tier's rule applies.
+    expect(res.headers.get('RateLimit-Limit')).toBe('5')
+    expect(res.headers.get('RateLimit-Remaining')).toBe('3')
+    expect((await stats()).requests - before.requests).toBe(2)
   })
 
   it('refuses a blocked identity without any Redis call while the block lasts', async () => {
