@@ -14,7 +14,7 @@ export const migrationsFolder = fileURLToPath(new URL('../migrations', import.me
  */
 export async function applyMigrations(
   databaseUrl: string,
-): Promise<{ applied: number; disposableDomains: number; places: number }> {
+): Promise<{ applied: number; disposableDomains: number; places: number; questions: number }> {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -45,9 +45,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2)
   }
   applyMigrations(url).then(
-    ({ applied, disposableDomains, places }) =>
+    ({ applied, disposableDomains, places, questions }) =>
       console.log(
-        `db:migrate: ${applied} migration(s) applied; ${disposableDomains} disposable email domains and ${places} places synced`,
+        `db:migrate: ${applied} migration(s) applied; ${disposableDomains} disposable email domains, ${places} places and ${questions} personality questions synced`,
       ),
     (err: unknown) => {
       console.error('db:migrate failed:', err instanceof Error ? err.message : err)

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import disposableDomains from 'disposable-email-domains-js/dist/dict/disposable_email_blocklist.json' with { type: 'json' }
+import { syncPersonality } from './seed-personality'
 import { syncPlaces } from './seed-places'
 
 /**
@@ -9,7 +10,7 @@ import { syncPlaces } from './seed-places'
  */
 export async function syncReferenceData(
   client: pg.Client,
-): Promise<{ disposableDomains: number; places: number }> {
+): Promise<{ disposableDomains: number; places: number; questions: number }> {
   const domains = [
     ...new Set((disposableDomains as string[]).map((d) => d.trim().toLowerCase()).filter(Boolean)),
   ]
@@ -27,5 +28,7 @@ export async function syncReferenceData(
   }
   // The world-cities dataset (scripts/places-data.ts); a no-op when this version is already loaded.
   const { places } = await syncPlaces(client)
-  return { disposableDomains: domains.length, places }
+  // The personality question bank (scripts/personality-data.ts); likewise versioned.
+  const { questions } = await syncPersonality(client)
+  return { disposableDomains: domains.length, places, questions }
 }

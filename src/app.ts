@@ -24,6 +24,7 @@ import { operatorsRouter } from './routes/operators/operators.index'
 import { photosRouter } from './routes/photos/photos.index'
 import { placesRouter } from './routes/places/places.index'
 import { onboardingRouter } from './routes/onboarding/onboarding.index'
+import { personalityRouter } from './routes/personality/personality.index'
 import { profilesRouter } from './routes/profiles/profiles.index'
 import { rateLimitsRouter } from './routes/rate-limits/rate-limits.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
@@ -112,6 +113,7 @@ export function createApp(environment: Environment): App {
   app.route('/', accountRouter)
   app.route('/', onboardingRouter)
   app.route('/', profilesRouter)
+  app.route('/', personalityRouter)
   app.route('/', photosRouter)
   app.route('/', placesRouter)
   app.route('/', voiceBioRouter)

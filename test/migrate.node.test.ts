@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyMigrations } from '../scripts/migrate'
+import { questions } from '../scripts/personality-data'
 
 const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const dbName = `rapport_migrate_${randomBytes(4).toString('hex')}`
@@ -24,10 +25,12 @@ describe('db:migrate', () => {
     expect(first.applied).toBeGreaterThan(0)
     expect(first.disposableDomains).toBeGreaterThan(1000)
     expect(first.places).toBeGreaterThan(40_000)
+    expect(first.questions).toBe(questions.length)
     expect(await applyMigrations(dbUrl)).toEqual({
       applied: 0,
       disposableDomains: first.disposableDomains,
       places: first.places,
+      questions: first.questions,
     })
 
     const client = new pg.Client({ connectionString: dbUrl })

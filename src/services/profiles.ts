@@ -350,7 +350,8 @@ function profileKey(idOrSlug: string) {
 }
 
 /**
- * Another member's profile as `viewer` may see it (null viewer = anonymous). The reference's
+ * The profile row behind `idOrSlug` if `viewer` (null = anonymous) may see it, else the error
+ * they get (shared by every route that shows something of another member). The reference's
  * rules, in order: self-view always works; the profile must be live (onboarded, active, not
  * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
  * only public profiles, and not those hiding from strangers or asking for any verification
@@ -361,14 +362,13 @@ function profileKey(idOrSlug: string) {
  * id, so a hidden profile's existence does not leak.
  *
  * @example
- * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ * const row = await visibleProfileRow(s, { userId: caller.userId }, 'alex-7')
  */
-export async function viewProfile(
+export async function visibleProfileRow(
   s: Services,
   viewer: { userId: string } | null,
   idOrSlug: string,
-  apiOrigin: string,
-): Promise<ProfileView> {
+): Promise<ProfileRow> {
   const row = await loadProfileRow(s, profileKey(idOrSlug))
   const notFound = () => new ApiError('not_found', 'No such profile')
   if (!row || !row.profile.onboardedAt || row.deletedAt) throw notFound()
@@ -401,7 +401,25 @@ export async function viewProfile(
       }
     }
   }
+  return row
+}
 
+/**
+ * Another member's profile as `viewer` may see it (null viewer = anonymous), under the rules of
+ * {@link visibleProfileRow}.
+ *
+ * @example
+ * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ */
+export async function viewProfile(
+  s: Services,
+  viewer: { userId: string } | null,
+  idOrSlug: string,
+  apiOrigin: string,
+): Promise<ProfileView> {
+  const row = await visibleProfileRow(s, viewer, idOrSlug)
+  const p = row.profile
+  const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
   return {
     ...view,

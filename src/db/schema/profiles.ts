@@ -11,6 +11,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  real,
   serial,
   smallint,
   text,
@@ -212,6 +213,15 @@ export const profiles = pgTable(
     /** Set by moderation (bot-like reports, risky places): blocks chat and search until verified. */
     verificationRequired: boolean('verification_required').notNull().default(false),
     shadowBannedAt: timestamp('shadow_banned_at', { withTimezone: true }),
+    /**
+     * Personality (docs/personality.md §5): per-trait presence/absence sums over the member's
+     * answers, the number of yes/no answers, and the weighted unit vector (traits + 1 values)
+     * used for match %. Null until the first answer.
+     */
+    personality: real('personality').array(),
+    presenceScore: real('presence_score').array(),
+    absenceScore: real('absence_score').array(),
+    answerCount: integer('answer_count').notNull().default(0),
     onboardedAt: timestamp('onboarded_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
