@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRapport } from '../scripts/dev'
 import { signIn } from './client'
+import { bundleFrameNamer, cpuMs, descendants, hotFunctions, profile, workerdProcesses } from './profile'
 
 /**
  * `npm run bench:auth`: what authentication costs per request. Starts Rapport as `npm run dev`
@@ -18,12 +19,19 @@ import { signIn } from './client'
  *
  * autocannon runs as its own process so it does not share an event loop with the Neon and
  * Upstash stand-ins, which run in this one.
+ *
+ * With BENCH_PROFILE=1 it then loads /health and /me once more (`BENCH_PROFILE_SECONDS`, default
+ * 5) while taking a V8 CPU profile of the Worker's isolate (bench/profile.ts) and reading the CPU
+ * time of wrangler's processes, and prints CPU per request and the hottest functions of each.
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
 const port = 8900 + Math.floor(Math.random() * 90)
 const connections = 50
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const targetRatio = 0.5
+const profileSeconds = Number(process.env.BENCH_PROFILE_SECONDS ?? 5)
+const profileTop = Number(process.env.BENCH_PROFILE_TOP ?? 25)
+const samplingMicros = 250
 
 interface Result {
   requestsPerSecond: number
@@ -62,6 +70,75 @@ async function autocannon(
     total: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors,
+  }
+}
+
+/** CPU per request of wrangler dev's processes and this one while `load` runs. */
+async function processCpu(
+  workerd: { runtime: number; proxy: number },
+  nodes: { pid: number }[],
+  load: () => Promise<Result>,
+): Promise<string> {
+  const nodeCpu = () => nodes.reduce((t, p) => t + cpuMs(p.pid), 0)
+  const before = { runtime: cpuMs(workerd.runtime), proxy: cpuMs(workerd.proxy), node: nodeCpu() }
+  const own = process.cpuUsage()
+  const r = await load()
+  const used = process.cpuUsage(own)
+  const per = (x: number) => `${(x / r.total).toFixed(2)} ms`
+  return (
+    `${r.requestsPerSecond.toFixed(0)} req/s; CPU per request: workerd runtime ${per(cpuMs(workerd.runtime) - before.runtime)}, ` +
+    `workerd proxy ${per(cpuMs(workerd.proxy) - before.proxy)}, wrangler's Node ${per(nodeCpu() - before.node)}, ` +
+    `stand-ins (this process) ${per((used.user + used.system) / 1000)}`
+  )
+}
+
+/**
+ * Where the CPU goes per request: process CPU of wrangler dev's processes (/proc) and a V8 CPU
+ * profile of the Worker's isolate, while autocannon loads one route.
+ */
+async function profileRoutes(url: string, publicPort: number, auth: Record<string, string>) {
+  const workerd = await workerdProcesses(publicPort)
+  const nodes = descendants().filter((p) => p.comm.startsWith('node'))
+  const namer = await bundleFrameNamer(root)
+  for (const [name, path, headers] of [
+    ['GET /health', '/health', {}],
+    ['GET /api/v1/me', '/api/v1/me', auth],
+  ] as const) {
+    const plain = await processCpu(workerd, nodes, () => autocannon(`${url}${path}`, profileSeconds, headers))
+    console.log(`\n[profile] ${name} without the profiler: ${plain}`)
+    const before = {
+      runtime: cpuMs(workerd.runtime),
+      proxy: cpuMs(workerd.proxy),
+      node: nodes.reduce((t, p) => t + cpuMs(p.pid), 0),
+      bench: process.cpuUsage(),
+    }
+    let r: Result | undefined
+    const prof = await profile(
+      workerd.inspector,
+      async () => {
+        r = await autocannon(`${url}${path}`, profileSeconds, headers)
+      },
+      samplingMicros,
+    )
+    const n = r!.total
+    const bench = process.cpuUsage(before.bench)
+    const per = (x: number) => `${(x / n).toFixed(2)} ms`
+    const hot = hotFunctions(prof, profileTop, namer)
+    console.log(
+      `\n[profile] ${name}: ${n} requests in ${profileSeconds} s (${r!.requestsPerSecond.toFixed(0)} req/s)`,
+    )
+    console.log(
+      `[profile] CPU per request: workerd runtime ${per(cpuMs(workerd.runtime) - before.runtime)}, ` +
+        `workerd proxy ${per(cpuMs(workerd.proxy) - before.proxy)}, ` +
+        `wrangler's Node ${per(nodes.reduce((t, p) => t + cpuMs(p.pid), 0) - before.node)}, ` +
+        `stand-ins (this process) ${per((bench.user + bench.system) / 1000)}; ` +
+        `Worker isolate by profile ${per((hot.busy * samplingMicros) / 1000)} (${samplingMicros} µs samples)`,
+    )
+    const pct = (x: number) => `${((x / hot.busy) * 100).toFixed(1).padStart(5)} %`
+    console.log('[profile] self time:')
+    for (const [fn, count] of hot.self) console.log(`  ${pct(count)}  ${fn}`)
+    console.log('[profile] total time (on the stack):')
+    for (const [fn, count] of hot.total) console.log(`  ${pct(count)}  ${fn}`)
   }
 }
 
@@ -116,6 +193,7 @@ try {
   console.log(
     `/me ÷ /health/ready: ${((me.requestsPerSecond / ready.requestsPerSecond) * 100).toFixed(0)} % (what auth adds beyond its I/O)`,
   )
+  if (process.env.BENCH_PROFILE === '1') await profileRoutes(rapport.url, port, auth)
   if ([health, me, ready].some((r) => r.non2xx > 0 || r.errors > 0)) {
     console.error(`some requests failed; wrangler's output is kept in ${wranglerLog}`)
     keepLogs = true

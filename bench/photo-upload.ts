@@ -1,14 +1,13 @@
-import { execFileSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import jpegJs from 'jpeg-js'
-import WebSocket from 'ws'
 import { encodeBlurhash } from '../src/lib/blurhash'
 import { readImageHeader, withoutOrientation } from '../src/lib/image-header'
 import { decodePng } from '../src/lib/png-pixels'
 import { startRapport } from '../scripts/dev'
 import { signIn } from './client'
+import { type Profile, cpuMs, descendants, parents, profile, workerdProcesses } from './profile'
 
 /**
  * `npm run bench:photos`: one 12-megapixel phone photo (4000 × 3000 JPEG, EXIF "rotate 90°")
@@ -38,9 +37,7 @@ import { signIn } from './client'
  */
 const port = 8990 + Math.floor(Math.random() * 9)
 const uploads = Number(process.env.BENCH_UPLOADS ?? 10)
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim())
 const samplingMicros = 1000
-const workerTarget = 'core:user:rapport'
 
 /** A photo-like 4000 × 3000 JPEG: smooth gradients, mild noise, quality 85, EXIF orientation 6. */
 function phonePhoto(): Uint8Array<ArrayBuffer> {
@@ -66,157 +63,10 @@ function phonePhoto(): Uint8Array<ArrayBuffer> {
   return new Uint8Array(jpegJs.encode({ width, height, data, exifBuffer: exif } as never, 85).data)
 }
 
-interface Proc {
-  pid: number
-  comm: string
-}
-
-/** Every process below this one, from /proc. */
-function descendants(): Proc[] {
-  const parent = new Map<number, number>()
-  const comm = new Map<number, string>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const close = stat.lastIndexOf(')')
-      comm.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close))
-      parent.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]))
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const out: Proc[] = []
-  for (const [pid, name] of comm) {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === process.pid) {
-        out.push({ pid, comm: name })
-        break
-      }
-    }
-  }
-  return out
-}
-
-/** TCP ports a process listens on: its socket inodes matched against /proc/<pid>/net/tcp{,6}. */
-function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>()
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const link = readlinkSync(`/proc/${pid}/fd/${fd}`)
-      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1))
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports: number[] = []
-  for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/)
-      // State 0A = LISTEN; field 9 is the inode.
-      if (f[3] === '0A' && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16))
-    }
-  }
-  return ports
-}
-
-/**
- * The two workerd processes of `wrangler dev`: the runtime that runs the Worker (its DevTools
- * endpoint lists `core:user:rapport`) and the proxy on the public port, which also serves
- * wrangler's DevTools proxy. workerd allows one DevTools session per isolate and wrangler's proxy
- * holds it, so profiling goes through that proxy — found among the proxy process's own
- * listening ports, not assumed to be :9229 (another `wrangler dev` on the machine may have it).
- */
-async function workerdProcesses(
-  publicPort: number,
-): Promise<{ runtime: number; proxy: number; inspector: string }> {
-  const json = async (port: number) => {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(1000) })
-      return res.ok ? ((await res.json()) as { id: string; webSocketDebuggerUrl: string }[]) : undefined
-    } catch {
-      return undefined
-    }
-  }
-  let runtime: number | undefined
-  let proxy: { pid: number; inspector: string } | undefined
-  for (const { pid } of descendants().filter((p) => p.comm === 'workerd')) {
-    const ports = listeningPorts(pid)
-    if (ports.includes(publicPort)) {
-      for (const port of ports.filter((p) => p !== publicPort)) {
-        const target = (await json(port))?.[0]
-        if (target) proxy = { pid, inspector: target.webSocketDebuggerUrl }
-      }
-    } else {
-      for (const port of ports) {
-        if ((await json(port))?.some((t) => t.id === workerTarget)) runtime = pid
-      }
-    }
-  }
-  if (runtime === undefined || !proxy) throw new Error("could not find wrangler dev's workerd processes")
-  return { runtime, proxy: proxy.pid, inspector: proxy.inspector }
-}
-
-/** User + system CPU of a process, in milliseconds. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1000
-}
-
-interface ProfileNode {
-  id: number
-  callFrame: { functionName: string; url: string }
-  children?: number[]
-}
-interface Profile {
-  nodes: ProfileNode[]
-  samples: number[]
-}
-
-/** A minimal DevTools-protocol client: Profiler.start … stop around `work`. */
-async function profile(inspector: string, work: () => Promise<void>): Promise<Profile> {
-  const ws = new WebSocket(inspector)
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve)
-    ws.once('error', reject)
-  })
-  let nextId = 0
-  const pending = new Map<number, (result: unknown) => void>()
-  ws.on('message', (data) => {
-    const message = JSON.parse(String(data)) as { id?: number; result?: unknown }
-    if (message.id === undefined) return
-    pending.get(message.id)?.(message.result)
-    pending.delete(message.id)
-  })
-  let closed: Error | undefined
-  ws.on('close', () => {
-    closed = new Error('the DevTools connection closed')
-    for (const reject of pending.values()) reject(closed)
-  })
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve, reject) => {
-      if (closed) return reject(closed)
-      const id = ++nextId
-      pending.set(id, (result) => (result instanceof Error ? reject(result) : resolve(result)))
-      ws.send(JSON.stringify({ id, method, params }))
-    })
-  try {
-    await send('Profiler.enable')
-    await send('Profiler.setSamplingInterval', { interval: samplingMicros })
-    await send('Profiler.start')
-    await work()
-    return ((await send('Profiler.stop')) as { profile: Profile }).profile
-  } finally {
-    ws.close()
-  }
-}
-
 /** Estimated on-CPU milliseconds of the isolate by what it was doing: the Worker, or the binding's client. */
 function breakdown(p: Profile): { worker: number; binding: number } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of p.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+  const parent = parents(p)
   const out = { worker: 0, binding: 0 }
   for (const sample of p.samples) {
     if (byId.get(sample)!.callFrame.functionName === '(idle)') continue
@@ -336,9 +186,13 @@ try {
     const before = { runtime: cpuMs(workerd.runtime), proxy: cpuMs(workerd.proxy) }
     const nodeBefore = nodes.reduce((t, p) => t + cpuMs(p.pid), 0)
     const own = process.cpuUsage()
-    const prof = await profile(workerd.inspector, async () => {
-      for (let i = 0; i < n; i++) await request()
-    })
+    const prof = await profile(
+      workerd.inspector,
+      async () => {
+        for (let i = 0; i < n; i++) await request()
+      },
+      samplingMicros,
+    )
     const used = process.cpuUsage(own)
     const isolate = breakdown(prof)
     return {

@@ -44,16 +44,26 @@ export function isRateLimitExempt(path: string): boolean {
   return /^\/(health|docs|openapi\.json|media)(\/|$)/.test(path)
 }
 
+const templates = new WeakMap<object, string>()
+const openApiPath = (path: string) => path.replace(/:([A-Za-z_][\w-]*)/g, '{$1}')
+
 /**
  * The matched route as a template in the OpenAPI spelling (`GET /api/v1/x/{id}`). HEAD requests
  * are served by GET routes and count as GET.
  */
 export function routeTemplate(c: Context<AppEnv>): string {
   const route = matchedRoutes(c)[c.req.routeIndex]
-  const method =
-    route && route.method !== 'ALL' ? route.method : c.req.method === 'HEAD' ? 'GET' : c.req.method
-  const path = (route?.path ?? c.req.path).replace(/:([A-Za-z_][\w-]*)/g, '{$1}')
-  return `${method.toUpperCase()} ${path}`
+  if (route && route.method !== 'ALL') {
+    // A matched route's template never changes: computed once per route per isolate.
+    let template = templates.get(route)
+    if (template === undefined) {
+      template = `${route.method.toUpperCase()} ${openApiPath(route.path)}`
+      templates.set(route, template)
+    }
+    return template
+  }
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method
+  return `${method.toUpperCase()} ${openApiPath(route?.path ?? c.req.path)}`
 }
 
 interface Block {

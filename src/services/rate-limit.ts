@@ -109,44 +109,84 @@ type Pipeline = ReturnType<Services['redis']['pipeline']>
 type PipelineResults = { result?: unknown; error?: string }[]
 
 /**
- * A Redis client for @upstash/ratelimit whose script calls ride on someone else's pipeline, so a
- * limit can be counted in the same round trip as other reads (authentication's revocation check
- * and account summary). The library calls EVALSHA synchronously from `limit()`; while the
- * pipeline is open that call is queued on it, and answered when the caller hands over the
- * pipeline's results. Anything after that (the NOSCRIPT fallback to EVAL, or a library version
- * that calls later) goes to Redis directly: slower, never wrong.
+ * A pipeline's share of one limit check: the script calls @upstash/ratelimit made while the
+ * pipeline was open, answered when the caller hands over the pipeline's results.
  */
 class PipelinedScripts {
   private readonly queued: { index: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] =
     []
-  private open = true
 
-  constructor(
-    private readonly redis: Services['redis'],
-    private readonly pipeline: Pipeline,
-  ) {}
+  constructor(private readonly pipeline: Pipeline) {}
 
   evalsha(sha: string, keys: string[], args: unknown[]): Promise<unknown> {
-    if (!this.open) return this.redis.evalsha(sha, keys, args)
     return new Promise((resolve, reject) => {
       this.queued.push({ index: this.pipeline.length(), resolve, reject })
       this.pipeline.evalsha(sha, keys, args)
     })
   }
 
-  eval(script: string, keys: string[], args: unknown[]): Promise<unknown> {
-    return this.redis.eval(script, keys, args)
-  }
-
   /** Answer the queued calls from the pipeline's results (`exec({ keepErrors: true })`), or fail them all. */
   settle(results: PipelineResults | Error): void {
-    this.open = false
     for (const { index, resolve, reject } of this.queued) {
       if (results instanceof Error) reject(results)
       else if (results[index]?.error) reject(new Error(results[index]!.error))
       else resolve(results[index]?.result)
     }
   }
+}
+
+/**
+ * A Redis client for @upstash/ratelimit whose script calls can ride on someone else's pipeline,
+ * so a limit can be counted in the same round trip as other reads (authentication's revocation
+ * check and account summary). The library calls EVALSHA synchronously from `limit()`; while
+ * {@link ScriptRouter.through} runs, that call is queued on the pipeline. Anything outside it (the
+ * NOSCRIPT fallback to EVAL, or a library version that calls later) goes to Redis directly:
+ * slower, never wrong. One router (and one limiter on it) per Redis client and rule per isolate,
+ * like {@link limiterFor}'s: building a Ratelimit on every request was measurable on /me.
+ */
+class ScriptRouter {
+  private target: PipelinedScripts | undefined
+
+  constructor(private readonly redis: Services['redis']) {}
+
+  evalsha(sha: string, keys: string[], args: unknown[]): Promise<unknown> {
+    return this.target ? this.target.evalsha(sha, keys, args) : this.redis.evalsha(sha, keys, args)
+  }
+
+  eval(script: string, keys: string[], args: unknown[]): Promise<unknown> {
+    return this.redis.eval(script, keys, args)
+  }
+
+  /** Run `fn` (synchronous) with script calls queued on `scripts`' pipeline. */
+  through<T>(scripts: PipelinedScripts, fn: () => T): T {
+    this.target = scripts
+    try {
+      return fn()
+    } finally {
+      this.target = undefined
+    }
+  }
+}
+
+const pipelinedByClient = new WeakMap<
+  Services['redis'],
+  Map<string, { router: ScriptRouter; limiter: Ratelimit }>
+>()
+
+function pipelinedLimiterFor(s: Services, rule: LimitRule): { router: ScriptRouter; limiter: Ratelimit } {
+  let limiters = pipelinedByClient.get(s.redis)
+  if (!limiters) {
+    limiters = new Map()
+    pipelinedByClient.set(s.redis, limiters)
+  }
+  const key = ruleKey(rule)
+  let entry = limiters.get(key)
+  if (!entry) {
+    const router = new ScriptRouter(s.redis)
+    entry = { router, limiter: buildLimiter(router as unknown as Services['redis'], rule) }
+    limiters.set(key, entry)
+  }
+  return entry
 }
 
 /**
@@ -166,9 +206,13 @@ export function queueLimit(
   rule: LimitRule,
   identity: string,
 ): { decision: Promise<LimitDecision>; settle(results: PipelineResults | Error): void } {
-  const scripts = new PipelinedScripts(s.redis, pipeline)
-  const limiter = buildLimiter(scripts as unknown as Services['redis'], rule)
-  const decision = decide(s, rule, limiter.limit(identity))
+  const scripts = new PipelinedScripts(pipeline)
+  const { router, limiter } = pipelinedLimiterFor(s, rule)
+  const decision = decide(
+    s,
+    rule,
+    router.through(scripts, () => limiter.limit(identity)),
+  )
   // A caller that ends up not needing the decision must not leave a rejection unhandled.
   decision.catch(() => {})
   return { decision, settle: (results) => scripts.settle(results) }
