@@ -386,6 +386,16 @@ export const selfieHashes = pgTable('selfie_hashes', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 })
 
+/** The two ends of a directed relation between members; either account's deletion removes it. */
+const memberPair = () => ({
+  subjectId: uuid('subject_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  objectId: uuid('object_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+})
+
 /**
  * `subject` skipped (hid) `object`; with a reason it is also a report. Read both ways: a skip
  * in either direction hides each from the other. Routes come with the discovery issue.
@@ -393,12 +403,7 @@ export const selfieHashes = pgTable('selfie_hashes', {
 export const skips = pgTable(
   'skips',
   {
-    subjectId: uuid('subject_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    objectId: uuid('object_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...memberPair(),
     reported: boolean('reported').notNull().default(false),
     reportReason: text('report_reason'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -413,12 +418,7 @@ export const skips = pgTable(
 export const messaged = pgTable(
   'messaged',
   {
-    subjectId: uuid('subject_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    objectId: uuid('object_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...memberPair(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
