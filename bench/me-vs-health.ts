@@ -10,10 +10,12 @@ import { bundleFrameNamer, cpuMs, descendants, hotFunctions, profile, workerdPro
 /**
  * `npm run bench:auth`: what authentication costs per request. Starts Rapport as `npm run dev`
  * does (embedded PostgreSQL and Redis in a scratch directory unless DATABASE_URL / REDIS_URL are
- * set), signs a member in through the API (`@example.com` + `000000`, allowed locally), then runs
+ * set) but with wrangler's DevTools inspector detached — the CLI's inspector forwards four events
+ * per outbound fetch to wrangler's Node process, CPU no deployed Worker spends (BENCH_INSPECTOR=1
+ * measures with it, as `npm run dev` runs) — signs a member in through the API (`@example.com` + `000000`, allowed locally), then runs
  * autocannon — 50 connections, 10 s — against `GET /health` (no auth, no I/O) and the
- * authenticated `GET /api/v1/me` (JWT verification, a Redis revocation check, one Postgres
- * query), one after the other, then `GET /health/ready` (the same PostgreSQL and Redis round
+ * authenticated `GET /api/v1/me` (JWT verification and one Upstash pipeline: revocation,
+ * account summary, rate limit), one after the other, then `GET /health/ready` (the same PostgreSQL and Redis round
  * trips, no auth) as a reference. Prints req/s and p50/p99 latency and the /me ÷ /health ratio;
  * exits non-zero when /me serves less than half of /health's throughput.
  *
@@ -158,6 +160,9 @@ try {
     // round trip is part of what /me costs) without ever refusing.
     vars: { DEFAULT_RATE_LIMIT_LIMIT: '1000000' },
     wranglerOutput: logFd,
+    // BENCH_INSPECTOR=1 measures under the CLI's DevTools inspector, as `npm run dev` runs; the
+    // profiling pass needs the inspector too.
+    withoutInspector: process.env.BENCH_INSPECTOR !== '1' && process.env.BENCH_PROFILE !== '1',
     log: (line) => console.log(`[bench] ${line}`),
   })
   stop = rapport.stop

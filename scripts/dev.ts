@@ -41,6 +41,12 @@ export interface RapportOptions {
   wranglerOutput?: 'inherit' | 'ignore' | number
   /** Progress lines ("PostgreSQL: …"); `[rapport]`-prefixed console lines by default. */
   log?: (line: string) => void
+  /**
+   * Run the Worker through wrangler's programmatic API with the DevTools inspector off
+   * (scripts/wrangler-dev-api.ts) instead of the CLI, for benchmarks: the CLI's inspector costs
+   * CPU per subrequest in wrangler's Node process that production does not have.
+   */
+  withoutInspector?: boolean
   /** Called when wrangler exits, whoever stopped it. */
   onExit?: (code: number | null) => void
   /**
@@ -178,18 +184,22 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   // Fail before starting wrangler, naming every bad variable, rather than on the first request.
   parseConfig({ ENVIRONMENT: 'local', ...devVars, ...vars })
 
-  const args = [
-    'wrangler',
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--persist-to',
-    join(dataDir, 'wrangler'),
-  ]
-  for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
-  args.push('--show-interactive-dev-session=false')
+  const args = opts.withoutInspector
+    ? ['tsx', 'scripts/wrangler-dev-api.ts', String(port), join(dataDir, 'wrangler'), JSON.stringify(vars)]
+    : [
+        'wrangler',
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--persist-to',
+        join(dataDir, 'wrangler'),
+      ]
+  if (!opts.withoutInspector) {
+    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
+    args.push('--show-interactive-dev-session=false')
+  }
   const output = opts.wranglerOutput ?? 'inherit'
   // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
   const wrangler = spawn('npx', args, {
