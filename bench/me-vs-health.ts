@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRapport } from '../scripts/dev'
-import { signIn } from './client'
+import { benchRun, signIn } from './client'
 import { bundleFrameNamer, cpuMs, descendants, hotFunctions, profile, workerdProcesses } from './profile'
 
 /**
@@ -144,28 +143,23 @@ async function profileRoutes(url: string, publicPort: number, auth: Record<strin
   }
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'rapport-bench-auth-'))
-const wranglerLog = join(scratch, 'wrangler.log')
-const logFd = openSync(wranglerLog, 'w')
-let stop: (() => Promise<void>) | undefined
-let keepLogs = false
-try {
+await benchRun('rapport-bench-auth-', async (run) => {
   const rapport = await startRapport({
     port,
-    dataDir: scratch,
+    dataDir: run.dir,
     databaseUrl: process.env.DATABASE_URL,
     redisUrl: process.env.REDIS_URL,
     embeddedRedis: process.env.EMBEDDED_REDIS,
     // One member sends thousands of requests a minute here: keep the limiter counting (its Redis
     // round trip is part of what /me costs) without ever refusing.
     vars: { DEFAULT_RATE_LIMIT_LIMIT: '1000000' },
-    wranglerOutput: logFd,
+    wranglerOutput: run.logFd,
     // BENCH_INSPECTOR=1 measures under the CLI's DevTools inspector, as `npm run dev` runs; the
     // profiling pass needs the inspector too.
     withoutInspector: process.env.BENCH_INSPECTOR !== '1' && process.env.BENCH_PROFILE !== '1',
     log: (line) => console.log(`[bench] ${line}`),
   })
-  stop = rapport.stop
+  run.stop = rapport.stop
   const token = await signIn(rapport.url)
   const auth = { Authorization: `Bearer ${token}` }
   const check = await fetch(`${rapport.url}/api/v1/me`, { headers: auth })
@@ -200,21 +194,12 @@ try {
   )
   if (process.env.BENCH_PROFILE === '1') await profileRoutes(rapport.url, port, auth)
   if ([health, me, ready].some((r) => r.non2xx > 0 || r.errors > 0)) {
-    console.error(`some requests failed; wrangler's output is kept in ${wranglerLog}`)
-    keepLogs = true
+    console.error(`some requests failed; wrangler's output is kept in ${run.wranglerLog}`)
+    run.keepLogs = true
     process.exitCode = 1
   }
   if (ratio < targetRatio) {
     console.error('below the target')
     process.exitCode = 1
   }
-} catch (err) {
-  console.error('[bench] failed:', err instanceof Error ? err.message : err)
-  console.error(`[bench] wrangler's output is kept in ${wranglerLog}`)
-  keepLogs = true
-  process.exitCode = 1
-} finally {
-  await stop?.()
-  closeSync(logFd)
-  if (!keepLogs) rmSync(scratch, { recursive: true, force: true })
-}
+})

@@ -1,12 +1,10 @@
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { cpus, loadavg } from 'node:os'
 import jpegJs from 'jpeg-js'
 import { encodeBlurhash } from '../src/lib/blurhash'
 import { readImageHeader, withoutOrientation } from '../src/lib/image-header'
 import { decodePng } from '../src/lib/png-pixels'
 import { startRapport } from '../scripts/dev'
-import { signIn } from './client'
+import { benchRun, signIn } from './client'
 import { type Profile, cpuMs, descendants, parents, profile, workerdProcesses } from './profile'
 
 /**
@@ -135,27 +133,22 @@ async function pureJsSteps(photo: Uint8Array<ArrayBuffer>) {
   }
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'rapport-bench-photos-'))
-const wranglerLog = join(scratch, 'wrangler.log')
-const logFd = openSync(wranglerLog, 'w')
-let stop: (() => Promise<void>) | undefined
-let keepLogs = false
-try {
+await benchRun('rapport-bench-photos-', async (run) => {
   console.log('[bench] encoding a 4000 × 3000 JPEG …')
   const photo = phonePhoto()
   console.log(`[bench] ${(photo.length / 1024 / 1024).toFixed(2)} MB`)
 
   const rapport = await startRapport({
     port,
-    dataDir: scratch,
+    dataDir: run.dir,
     databaseUrl: process.env.DATABASE_URL,
     redisUrl: process.env.REDIS_URL,
     embeddedRedis: process.env.EMBEDDED_REDIS,
     vars: { DEFAULT_RATE_LIMIT_LIMIT: '1000000', LOG_LEVEL: 'warn' },
-    wranglerOutput: logFd,
+    wranglerOutput: run.logFd,
     log: (line) => console.log(`[bench] ${line}`),
   })
-  stop = rapport.stop
+  run.stop = rapport.stop
   const workerd = await workerdProcesses(port)
   console.log(
     `[bench] workerd: runtime ${workerd.runtime}, proxy ${workerd.proxy}, DevTools ${workerd.inspector}`,
@@ -244,13 +237,4 @@ try {
     console.error("the Worker's own CPU per upload is 50 ms or more (target: under 50 ms)")
     process.exitCode = 1
   }
-} catch (err) {
-  console.error('[bench] failed:', err instanceof Error ? err.message : err)
-  console.error(`[bench] wrangler's output is kept in ${wranglerLog}`)
-  keepLogs = true
-  process.exitCode = 1
-} finally {
-  await stop?.()
-  closeSync(logFd)
-  if (!keepLogs) rmSync(scratch, { recursive: true, force: true })
-}
+})

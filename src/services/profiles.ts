@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm'
 import { messaged, places, profiles, skips, users, verificationLevelValues } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { ageOn } from '../lib/geo'
+import { isUuid } from '../lib/ids'
 import { forgetAccount } from './account-cache'
 import { PhotoSchema, listPhotos, photoView } from './photos'
 import { findPlaceByLabel } from './places'
@@ -344,8 +345,8 @@ const levelRank = (level: (typeof verificationLevelValues)[number]) => verificat
 
 /** What `idOrSlug` names: a member id (uuid) or a URL slug (slugs never look like ids). */
 function profileKey(idOrSlug: string) {
-  return z.uuid().safeParse(idOrSlug).success
-    ? eq(profiles.userId, idOrSlug)
+  return isUuid(idOrSlug)
+    ? eq(profiles.userId, idOrSlug.toLowerCase())
     : eq(profiles.urlSlug, idOrSlug.toLowerCase())
 }
 

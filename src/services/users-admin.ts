@@ -7,6 +7,7 @@ import { forgetAccount } from './account-cache'
 import { deleteAccount } from './account'
 import { revokeUserSessions } from './sessions'
 import { isUniqueViolation } from './tiers'
+import { isUuid } from '../lib/ids'
 import type { Services } from '.'
 
 /**
@@ -56,15 +57,13 @@ const columns = {
   updatedAt: users.updatedAt,
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * Path segments name an account by id or by username: members have no username until they pick
  * one, operators are known by theirs. A UUID cannot be a username (usernames have no hyphens),
  * so the two never collide.
  */
 function byIdOrUsername(idOrUsername: string): SQL {
-  return uuidPattern.test(idOrUsername)
+  return isUuid(idOrUsername)
     ? eq(users.id, idOrUsername.toLowerCase())
     : eq(users.username, idOrUsername.toLowerCase())
 }
