@@ -222,6 +222,9 @@ export const profiles = pgTable(
     presenceScore: real('presence_score').array(),
     absenceScore: real('absence_score').array(),
     answerCount: integer('answer_count').notNull().default(0),
+    /** When the last unread-intros / unread-chats email went out (notifications cron). */
+    introsNotifiedAt: timestamp('intros_notified_at', { withTimezone: true }),
+    chatsNotifiedAt: timestamp('chats_notified_at', { withTimezone: true }),
     onboardedAt: timestamp('onboarded_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -254,6 +257,13 @@ export const searchPreferences = pgTable(
     minAge: smallint('min_age').notNull(),
     maxAge: smallint('max_age').notNull(),
     maxDistanceKm: integer('max_distance_km'),
+    /**
+     * The one-way filters (orientation, ethnicity, height, has photo, the basics, messaged,
+     * skipped, club …) as one validated JSON object: only the searcher reads them, so they never
+     * need an index. The mutual conditions above stay columns because other people's searches
+     * read them.
+     */
+    filters: jsonb('filters').notNull().default({}),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -387,7 +397,7 @@ export const selfieHashes = pgTable('selfie_hashes', {
 })
 
 /** The two ends of a directed relation between members; either account's deletion removes it. */
-const memberPair = () => ({
+export const memberPair = () => ({
   subjectId: uuid('subject_id')
     .notNull()
     .references(() => users.id, { onDelete: 'cascade' }),
@@ -411,6 +421,9 @@ export const skips = pgTable(
   (t) => [
     primaryKey({ columns: [t.subjectId, t.objectId] }),
     index('skips_object_idx').on(t.objectId, t.subjectId),
+    index('skips_reported_object_idx')
+      .on(t.objectId, t.createdAt)
+      .where(sql`${t.reported}`),
   ],
 )
 
