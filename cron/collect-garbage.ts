@@ -1,14 +1,19 @@
 import { collectAccountGarbage } from '../src/services/account'
+import { purgeExpiredModerationTokens } from '../src/services/moderation'
 import type { CronJob } from './registry'
 
 /**
  * Daily: delete spent sign-in challenges, refresh tokens, sessions, export tokens and old bans
- * (rules in {@link collectAccountGarbage}), at most 5 000 rows per table per run.
+ * (rules in {@link collectAccountGarbage}) and expired moderation links, at most 5 000 rows per
+ * table per run.
  */
 export const collectGarbageJob: CronJob = {
   name: 'collect-garbage',
   run: async (s) => {
-    const deleted = await collectAccountGarbage(s, { batchSize: 5000 })
+    const deleted = {
+      ...(await collectAccountGarbage(s, { batchSize: 5000 })),
+      moderationTokens: await purgeExpiredModerationTokens(s, { batchSize: 5000 }),
+    }
     s.log.info('gc.run', { ...deleted })
     return { processed: Object.values(deleted).reduce((a, b) => a + b, 0) }
   },

@@ -3,6 +3,7 @@ import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
 import { expireVerificationsJob } from './expire-verifications'
+import { notifyUnreadJob } from './notify-unread'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
 import { purgeStaleOnboardingsJob } from './purge-stale-onboardings'
 
@@ -18,7 +19,7 @@ export interface CronJob {
  */
 export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
-  '* * * * *': [],
+  '* * * * *': [notifyUnreadJob],
   // Every 10 minutes: R2 storage clean-up (media issue).
   '*/10 * * * *': [cleanStorageJob],
   // Hourly: inactivity deactivation, expired selfie verifications.

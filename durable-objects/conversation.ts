@@ -1,40 +1,507 @@
-import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
+import { type Services, createServices } from '../src/services'
+import {
+  type ChatMessage,
+  maxHistoryPage,
+  maxResumeMessages,
+  messagesAfter,
+  messagesBefore,
+  pairOf,
+  toChatMessage,
+} from '../src/services/chat/history'
+import { markConversationRead, reactToMessage } from '../src/services/chat/read'
+import { type ChatError, SendThrottle, isClientId, isReactionEmoji } from '../src/services/chat/rules'
+import {
+  type Ack,
+  type PairFacts,
+  checkIntro,
+  findAck,
+  loadPairFacts,
+  standingRefusal,
+  writeMessage,
+} from '../src/services/chat/send'
+import { tierFeatures } from '../src/services/tiers'
+import { describeError } from '../src/lib/log'
+import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
+
+/** What `send` takes: over RPC from the REST route, or from a socket's `send` frame. */
+export interface SendInput {
+  senderId: string
+  clientId: string
+  body: string
+  /** A voice message's object in the audio bucket (already stored). */
+  audioKey?: string
+}
+
+/** `created` is false when the client id had been used: `ack` is then the original message's. */
+export type SendResult =
+  { ok: true; ack: Ack; created: boolean } | { ok: false; error: ChatError & { clientId: string } }
+
+/** The UserHub RPC surface this object calls (durable-objects/user-hub.ts, docs/chat-protocol.md). */
+interface HubRpc {
+  deliver(frame: ServerFrame): Promise<void>
+  trackConversation(name: string, open: boolean): Promise<void>
+}
+
+/** How long the pair's facts (standing, skips, who wrote first) are trusted without asking again. */
+const factsTtlMs = 5_000
+/** At most one "is typing" hint per member per this interval reaches their peer's inbox socket. */
+const typingHintIntervalMs = 3_000
+/** Recent acknowledgements kept in memory, so a resend is answered without a database round trip. */
+const rememberedAcks = 1_000
+/** A resume sends at most this many pages of {@link maxResumeMessages}; then `complete: false`. */
+const maxResumePages = 20
+
+type Frame = { type: string; [field: string]: unknown }
+
+const isSeq = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min
 
 /**
  * One Durable Object per pair of members (named by their two ids in sorted order, see
- * `conversationName`), holding both members' sockets for that conversation. Because every
- * socket of the pair lands in the same object, sends are naturally serialized: the object
- * processes one event at a time, which is what later lets it hand out gap-free sequence
- * numbers.
+ * `conversationName`), holding both members' sockets for that conversation.
  *
- * Today it implements the connection lifecycle: a `hello` frame listing who is connected,
- * `presence` frames to the other member when someone joins or leaves, and an error for frames
- * it does not understand. Messages, acks and resume arrive with the chat protocol.
+ * **Postgres is the record, this object is the traffic controller.** A message is acknowledged
+ * only after the statement that stores it committed (src/services/chat/send.ts), and nothing
+ * the object keeps in memory is needed for correctness: the pair's facts (cached a few seconds),
+ * recent acknowledgements (for cheap resends) and hub stubs are all rebuilt lazily after the
+ * runtime evicts the object, hibernates it, or restarts it. Sockets survive hibernation with
+ * their identity in the attachment; a client whose socket did not survive reconnects and sends
+ * `resume` with the last sequence number it saw.
+ *
+ * **Ordering.** A Durable Object handles one event at a time, but only until it awaits something
+ * other than its own storage: a `fetch` to Postgres lets the next frame in. Sends (and resumes)
+ * therefore run one after another on {@link serial}, so sequence numbers are broadcast in the
+ * order they were assigned and a resume never interleaves with a live message.
+ *
+ * The protocol (every frame, with examples) is in docs/chat-protocol.md, "Conversation socket".
  */
 export class Conversation extends HibernatingSocketObject {
-  protected async onConnect(ws: WebSocket, identity: SocketIdentity): Promise<void> {
-    const connected = [
-      ...new Set(this.sockets().map((s) => (s.deserializeAttachment() as SocketIdentity).userId)),
-    ]
-    this.send(ws, { type: 'hello', userId: identity.userId, connected })
-    this.broadcastPresence(identity.userId, true, ws)
+  private services?: Services
+  private facts: { value: PairFacts; at: number } | null = null
+  private factsLoading: Promise<PairFacts> | null = null
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly acks = new Map<string, Ack>()
+  private readonly hubs = new Map<string, HubRpc>()
+  private readonly typingHintAt = new Map<string, number>()
+  private readonly throttle = new SendThrottle()
+
+  // ---------------------------------------------------------------------------------------------
+  // RPC (REST routes, UserHub)
+
+  /**
+   * Send a message from `senderId` to the other member: the same pipeline as a socket `send`
+   * frame, broadcasting to every socket of both members. Also the socket-send helper (two
+   * arguments), which the base class names `send` too.
+   */
+  // The RPC signature goes last: TypeScript types the RPC stub from an overloaded method's last one.
+  override send(ws: WebSocket, frame: ServerFrame): void
+  override send(input: SendInput): Promise<SendResult>
+  override send(a: SendInput | WebSocket, frame?: ServerFrame): Promise<SendResult> | void {
+    if (frame !== undefined) return this.sendFrame(a as WebSocket, frame)
+    return this.accept(a as SendInput)
   }
 
-  protected async onFrame(ws: WebSocket, _identity: SocketIdentity, frame: { type: string }): Promise<void> {
-    this.send(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
+  /** Mark the conversation read by `readerId` (up to `upToSeq`, default all) and send the receipt. */
+  async markRead(readerId: string, upToSeq?: number): Promise<{ readSeq: number }> {
+    return { readSeq: await this.read(readerId, upToSeq ?? null) }
+  }
+
+  /** Close `userId`'s sockets of `sessionId` (all of theirs when null): the session was revoked. */
+  async closeSessions(userId: string, sessionId: string | null, code: number, reason: string): Promise<void> {
+    this.closeSocketsOf(userId, sessionId, code, reason)
+  }
+
+  /** Drop the cached pair facts, e.g. right after a skip, so the next frame sees it. */
+  async forgetFacts(): Promise<void> {
+    this.facts = null
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Socket lifecycle
+
+  protected async onConnect(ws: WebSocket, identity: SocketIdentity): Promise<void> {
+    const peerId = this.peerOf(identity.userId)
+    const [mine, peers] = [this.sockets({ userId: identity.userId }), this.sockets({ userId: peerId })]
+    if (mine.length === 1) this.toHub(identity.userId, (hub) => hub.trackConversation(this.name(), true))
+    const [meVisible, peerVisible] = await Promise.all([
+      this.presenceVisible(identity.userId),
+      this.presenceVisible(peerId),
+    ])
+    const connected = peers.length > 0 && peerVisible ? [identity.userId, peerId] : [identity.userId]
+    this.sendFrame(ws, { type: 'hello', userId: identity.userId, connected })
+    if (meVisible) this.broadcastPresence(identity.userId, true, ws)
   }
 
   protected async onDisconnect(ws: WebSocket, identity: SocketIdentity): Promise<void> {
     // A member with another tab still open has not left.
     if (this.sockets({ userId: identity.userId, except: ws }).length === 0) {
-      this.broadcastPresence(identity.userId, false, ws)
+      this.toHub(identity.userId, (hub) => hub.trackConversation(this.name(), false))
+      if (await this.presenceVisible(identity.userId)) this.broadcastPresence(identity.userId, false, ws)
     }
+  }
+
+  /** Whether another member may see `userId` come and go here: not across a skip, not when shadow-banned. */
+  private async presenceVisible(userId: string): Promise<boolean> {
+    try {
+      const facts = await this.pairFacts()
+      return !facts.skipped && facts.members.get(userId)?.shadowBanned === false
+    } catch {
+      return false
+    }
+  }
+
+  /** Whether `userId` holds a socket here (the UserHub checks the conversations it counts as presence). */
+  async hasSockets(userId: string): Promise<boolean> {
+    return this.sockets({ userId }).length > 0
+  }
+
+  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: Frame): Promise<void> {
+    try {
+      await this.handle(ws, identity.userId, frame)
+    } catch (err) {
+      // Postgres unreachable, most likely. Nothing was acknowledged, so the client may retry
+      // (a send with the same clientId can never be stored twice).
+      this.s.log.error('chat.frame_failed', { frameType: frame.type, error: describeError(err) })
+      this.sendFrame(ws, {
+        type: 'error',
+        code: 'unavailable',
+        frameType: frame.type,
+        ...(typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {}),
+        message: 'Something went wrong on our side; try again shortly',
+      })
+    }
+  }
+
+  private async handle(ws: WebSocket, userId: string, frame: Frame): Promise<void> {
+    switch (frame.type) {
+      case 'send': {
+        if (!isClientId(frame.clientId))
+          return this.invalid(ws, frame, 'clientId', 'a string of 1–128 characters')
+        if (typeof frame.body !== 'string' || frame.body === '') {
+          return this.invalid(ws, frame, 'body', 'a non-empty string')
+        }
+        const result = await this.accept({ senderId: userId, clientId: frame.clientId, body: frame.body }, ws)
+        if (!result.ok) this.sendFrame(ws, { type: 'error', ...result.error })
+        return
+      }
+      case 'resume':
+        if (!isSeq(frame.afterSeq)) return this.invalid(ws, frame, 'afterSeq', 'an integer ≥ 0')
+        return this.serial(() => this.resume(ws, userId, frame.afterSeq as number))
+      case 'history': {
+        const before = frame.beforeSeq ?? null
+        if (before !== null && !isSeq(before, 1))
+          return this.invalid(ws, frame, 'beforeSeq', 'an integer ≥ 1')
+        const messages = await messagesBefore(this.s, userId, this.peerOf(userId), before, maxHistoryPage)
+        this.sendFrame(ws, {
+          type: 'history',
+          beforeSeq: before,
+          messages,
+          more: messages.length === maxHistoryPage,
+        })
+        return
+      }
+      case 'typing':
+        return this.typing(userId)
+      case 'read': {
+        const seq = frame.seq ?? null
+        if (seq !== null && !isSeq(seq)) return this.invalid(ws, frame, 'seq', 'an integer ≥ 0')
+        await this.read(userId, seq)
+        return
+      }
+      case 'react':
+        return this.react(ws, userId, frame)
+      default:
+        this.sendFrame(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * The send pipeline: dedup → standing (verification, skips, recipient gone, length) → intro
+   * rules → one-statement write → acknowledgement and delivery. Refusals are answered, never
+   * thrown; a database failure is (the socket gets `unavailable`, REST a 500).
+   */
+  private accept(input: SendInput, origin?: WebSocket): Promise<SendResult> {
+    // Judged on arrival, before queueing: a burst is refused at once rather than queued.
+    const waitMs = this.throttle.take(input.senderId, Date.now())
+    if (waitMs > 0) {
+      const error = {
+        code: 'rate-limited',
+        subreason: 'slow-down',
+        retryAfter: Math.ceil(waitMs / 1000),
+        message: 'You are sending messages faster than anyone can read them; wait a moment',
+        clientId: input.clientId,
+      } as const
+      return Promise.resolve({ ok: false, error })
+    }
+    return this.serial(async () => {
+      const { senderId, clientId, body } = input
+      const recipientId = this.peerOf(senderId)
+      const key = `${senderId}\n${clientId}`
+      const remembered = this.acks.get(key)
+      if (remembered) {
+        if (origin) this.sendFrame(origin, { type: 'ack', ...remembered })
+        return { ok: true, ack: remembered, created: false }
+      }
+
+      const facts = await this.pairFacts()
+      let refusal = standingRefusal(facts, senderId, recipientId, body)
+      const sender = facts.members.get(senderId)
+      const recipient = facts.members.get(recipientId)
+      const isIntro = !recipient?.messagedVisibly
+      if (!refusal && isIntro && sender) {
+        refusal = await checkIntro(this.s, {
+          sender,
+          body,
+          voice: input.audioKey !== undefined,
+          newConversation: !sender.messaged,
+        })
+      }
+      if (refusal) {
+        // A resend of a message stored before the rules turned (a skip since, a counter bumped by
+        // the first attempt) is still that message: it keeps its acknowledgement.
+        const stored = await findAck(this.s, senderId, recipientId, clientId)
+        if (!stored) return { ok: false, error: { ...refusal, clientId } }
+        return this.acknowledge(key, stored, false, origin)
+      }
+
+      const hidden = sender!.shadowBanned
+      const written = await writeMessage(this.s, {
+        senderId,
+        recipientId,
+        clientId,
+        body,
+        audioKey: input.audioKey ?? null,
+        isIntro,
+        hidden,
+      })
+      if (!written.created) return this.acknowledge(key, written.ack, false, origin)
+      sender!.messaged = true
+      if (!hidden) sender!.messagedVisibly = true
+
+      const { memberA, memberB } = pairOf(senderId, recipientId)
+      const message = toChatMessage(this.s, {
+        memberA,
+        memberB,
+        seq: written.ack.seq,
+        senderId,
+        clientId,
+        body,
+        audioKey: input.audioKey ?? null,
+        isIntro,
+        hiddenFromRecipient: hidden,
+        reaction: null,
+        reactedAt: null,
+        createdAt: new Date(written.ack.createdAt),
+      })
+      const result = this.acknowledge(key, written.ack, true, origin)
+      this.deliver(senderId, recipientId, message, hidden, written.recipientInbox, origin)
+      return result
+    })
+  }
+
+  private acknowledge(key: string, ack: Ack, created: boolean, origin?: WebSocket): SendResult {
+    this.acks.set(key, ack)
+    if (this.acks.size > rememberedAcks) this.acks.delete(this.acks.keys().next().value!)
+    if (origin) this.sendFrame(origin, { type: 'ack', ...ack })
+    return { ok: true, ack, created }
+  }
+
+  /**
+   * After the commit: the sender's other sockets and (unless the sender is shadow-banned) the
+   * recipient's conversation sockets get the message; the recipient's inbox socket gets it with
+   * the inbox entry's box and unread count.
+   */
+  private deliver(
+    senderId: string,
+    recipientId: string,
+    message: ChatMessage,
+    hidden: boolean,
+    inbox: { box: 'intros' | 'chats'; unread: number } | null,
+    origin?: WebSocket,
+  ) {
+    const frame = { type: 'message', message }
+    for (const ws of this.sockets({ userId: senderId, except: origin })) this.sendFrame(ws, frame)
+    if (hidden) return
+    for (const ws of this.sockets({ userId: recipientId })) this.sendFrame(ws, frame)
+    if (inbox) {
+      this.toHub(recipientId, (hub) => hub.deliver({ type: 'message', peerId: senderId, message, ...inbox }))
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Other frames
+
+  /** Everything after `afterSeq` the member may see, in order, then `resumed`. */
+  private async resume(ws: WebSocket, userId: string, afterSeq: number) {
+    const peerId = this.peerOf(userId)
+    let last = afterSeq
+    let complete = false
+    for (let page = 0; page < maxResumePages && !complete; page++) {
+      const batch = await messagesAfter(this.s, userId, peerId, last, maxResumeMessages)
+      for (const message of batch) this.sendFrame(ws, { type: 'message', message })
+      if (batch.length > 0) last = batch[batch.length - 1]!.seq
+      complete = batch.length < maxResumeMessages
+    }
+    this.sendFrame(ws, { type: 'resumed', lastSeq: last, complete })
+  }
+
+  /**
+   * Typing hints go to the peer's conversation sockets and (throttled) their inbox socket. Not
+   * stored; silently dropped for shadow-banned senders, blocked pairs and departed peers.
+   */
+  private async typing(userId: string) {
+    const peerId = this.peerOf(userId)
+    const facts = await this.pairFacts()
+    const me = facts.members.get(userId)
+    if (!me?.live || me.shadowBanned || facts.skipped || !facts.members.get(peerId)?.live) return
+    for (const ws of this.sockets({ userId: peerId })) this.sendFrame(ws, { type: 'typing', userId })
+    const now = Date.now()
+    if (now - (this.typingHintAt.get(userId) ?? 0) >= typingHintIntervalMs) {
+      this.typingHintAt.set(userId, now)
+      this.toHub(peerId, (hub) => hub.deliver({ type: 'typing', peerId: userId }))
+    }
+  }
+
+  /**
+   * Move the reader's marker; tell their own sockets (other devices clear the badge), and — when
+   * the marker moved, the receipt's recipient's tier has `readReceipts` and the reader is not
+   * shadow-banned — send the peer a read receipt.
+   */
+  private async read(readerId: string, upToSeq: number | null): Promise<number> {
+    const peerId = this.peerOf(readerId)
+    const result = await markConversationRead(this.s, readerId, peerId, upToSeq)
+    for (const ws of this.sockets({ userId: readerId })) {
+      this.sendFrame(ws, { type: 'read-marker', seq: result.readSeq })
+    }
+    if (!result.advanced) return result.readSeq
+    const facts = await this.pairFacts()
+    const reader = facts.members.get(readerId)
+    const peer = facts.members.get(peerId)
+    if (!reader || reader.shadowBanned || facts.skipped || !peer) return result.readSeq
+    if (!(await tierFeatures(this.s, peer.tierId)).readReceipts) return result.readSeq
+    const receipt = { type: 'read', seq: result.readSeq, readAt: result.readAt }
+    for (const ws of this.sockets({ userId: peerId })) this.sendFrame(ws, receipt)
+    this.toHub(peerId, (hub) => hub.deliver({ type: 'read', peerId: readerId, seq: result.readSeq }))
+    return result.readSeq
+  }
+
+  /** One emoji (or '' to clear) on a message the peer sent; both members' sockets hear of it. */
+  private async react(ws: WebSocket, userId: string, frame: Frame) {
+    if (!isSeq(frame.seq, 1)) return this.invalid(ws, frame, 'seq', 'an integer ≥ 1')
+    if (typeof frame.emoji !== 'string' || !isReactionEmoji(frame.emoji)) {
+      return this.invalid(ws, frame, 'emoji', "one emoji, or '' to clear")
+    }
+    const peerId = this.peerOf(userId)
+    const facts = await this.pairFacts()
+    const me = facts.members.get(userId)
+    if (!me?.live || facts.skipped) {
+      return this.sendFrame(ws, {
+        type: 'error',
+        code: 'blocked',
+        seq: frame.seq,
+        message: 'You cannot react here',
+      })
+    }
+    const emoji = frame.emoji === '' ? null : frame.emoji
+    // A shadow-banned member's reaction is echoed to them only and never stored: the stored
+    // reaction is part of the message both members load.
+    if (!(await reactToMessage(this.s, userId, peerId, frame.seq, emoji, !me.shadowBanned))) {
+      return this.sendFrame(ws, {
+        type: 'error',
+        code: 'not-found',
+        seq: frame.seq,
+        message: 'You can react only to a message the other member sent',
+      })
+    }
+    const reaction = { type: 'reaction', seq: frame.seq, emoji, userId }
+    for (const socket of this.sockets({ userId })) this.sendFrame(socket, reaction)
+    if (me.shadowBanned) return
+    for (const socket of this.sockets({ userId: peerId })) this.sendFrame(socket, reaction)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private get s(): Services {
+    return (this.services ??= createServices(this.env))
+  }
+
+  /** The object's name, `conversationName(a, b)`: who this conversation is between. */
+  private name(): string {
+    const name = this.ctx.id.name
+    if (!name || !/^[0-9a-f-]{36}:[0-9a-f-]{36}$/.test(name)) {
+      throw new Error('Conversation objects must be addressed by conversationName(a, b)')
+    }
+    return name
+  }
+
+  private peerOf(userId: string): string {
+    const [a, b] = this.name().split(':') as [string, string]
+    if (userId === a) return b
+    if (userId === b) return a
+    throw new Error('Not a member of this conversation')
+  }
+
+  /** The pair's facts, from memory when younger than {@link factsTtlMs}; one load at a time. */
+  private pairFacts(): Promise<PairFacts> {
+    if (this.facts && Date.now() - this.facts.at < factsTtlMs) return Promise.resolve(this.facts.value)
+    if (!this.factsLoading) {
+      const [a, b] = this.name().split(':') as [string, string]
+      const at = Date.now()
+      this.factsLoading = loadPairFacts(this.s, a, b)
+        .then((value) => {
+          this.facts = { value, at }
+          return value
+        })
+        .finally(() => {
+          this.factsLoading = null
+        })
+    }
+    return this.factsLoading
+  }
+
+  /** Run `task` after every task queued before it (a failed task does not block the next). */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Call a member's UserHub without holding up this object: in order per member (one stub each,
+   * and calls on one stub arrive in order), failures logged. A failed stub is replaced.
+   */
+  private toHub(userId: string, call: (hub: HubRpc) => Promise<void>) {
+    let hub = this.hubs.get(userId)
+    if (!hub) {
+      hub = this.env.USER_HUB.getByName(userId) as unknown as HubRpc
+      this.hubs.set(userId, hub)
+    }
+    this.ctx.waitUntil(
+      call(hub).catch((err: unknown) => {
+        this.hubs.delete(userId)
+        this.s.log.warn('chat.hub_call_failed', { userId, error: describeError(err) })
+      }),
+    )
+  }
+
+  private invalid(ws: WebSocket, frame: Frame, path: string, expected: string) {
+    this.sendFrame(ws, {
+      type: 'error',
+      code: 'invalid_frame',
+      frameType: frame.type,
+      ...(typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {}),
+      path,
+      message: `${path} must be ${expected}`,
+    })
   }
 
   private broadcastPresence(userId: string, online: boolean, origin: WebSocket) {
     for (const other of this.sockets({ except: origin })) {
       if ((other.deserializeAttachment() as SocketIdentity).userId !== userId) {
-        this.send(other, { type: 'presence', userId, online })
+        this.sendFrame(other, { type: 'presence', userId, online })
       }
     }
   }

@@ -11,10 +11,27 @@ export interface SocketIdentity {
   userId: string
   sessionId: string
   connectedAt: number
+  /** When the access token presented at upgrade expires (seconds since the epoch), if known. */
+  exp?: number
 }
 
 /** Headers the Worker sets after authenticating the upgrade; clients never reach a DO directly. */
-export const identityHeaders = { userId: 'X-Rapport-User-Id', sessionId: 'X-Rapport-Session-Id' } as const
+export const identityHeaders = {
+  userId: 'X-Rapport-User-Id',
+  sessionId: 'X-Rapport-Session-Id',
+  tokenExpiry: 'X-Rapport-Token-Exp',
+} as const
+
+/**
+ * Close codes Rapport's sockets use (4000–4999 is the application range). A client that sees
+ * either should get a fresh access token (refreshing, or signing in again) and reconnect.
+ */
+export const closeCodes = {
+  /** A frame arrived after the access token presented at upgrade had expired. */
+  tokenExpired: 4001,
+  /** The session was revoked (sign-out, another device's "sign out everywhere", ban, deletion). */
+  sessionRevoked: 4003,
+} as const
 
 /** The subprotocol Rapport's sockets speak; echoed back when the client offered it. */
 export const protocolName = 'rapport.v1'
@@ -45,7 +62,13 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
     if (!userId || !sessionId) return new Response('missing identity', { status: 400 })
 
     const { 0: client, 1: server } = new WebSocketPair()
-    const identity: SocketIdentity = { userId, sessionId, connectedAt: Date.now() }
+    const exp = Number(request.headers.get(identityHeaders.tokenExpiry))
+    const identity: SocketIdentity = {
+      userId,
+      sessionId,
+      connectedAt: Date.now(),
+      ...(Number.isFinite(exp) && exp > 0 ? { exp } : {}),
+    }
     // Tags let us find a user's sockets with ctx.getWebSockets(userId) after hibernation.
     this.ctx.acceptWebSocket(server, [userId])
     server.serializeAttachment(identity)
@@ -58,15 +81,21 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const identity = ws.deserializeAttachment() as SocketIdentity
+    // Authentication happened once, at upgrade; a socket must not outlive the token it was opened
+    // with by more than one frame. The client reconnects with a fresh token.
+    if (identity.exp !== undefined && Date.now() >= identity.exp * 1000) {
+      this.closeSocket(ws, closeCodes.tokenExpired, 'access token expired')
+      return
+    }
     if (typeof message !== 'string') {
-      this.send(ws, { type: 'error', code: 'binary_not_supported' })
+      this.sendFrame(ws, { type: 'error', code: 'binary_not_supported' })
       return
     }
     let frame: unknown
     try {
       frame = JSON.parse(message)
     } catch {
-      this.send(ws, { type: 'error', code: 'malformed_frame' })
+      this.sendFrame(ws, { type: 'error', code: 'malformed_frame' })
       return
     }
     if (
@@ -74,7 +103,7 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
       frame === null ||
       typeof (frame as { type?: unknown }).type !== 'string'
     ) {
-      this.send(ws, { type: 'error', code: 'malformed_frame' })
+      this.sendFrame(ws, { type: 'error', code: 'malformed_frame' })
       return
     }
     await this.onFrame(ws, identity, frame as { type: string })
@@ -88,24 +117,72 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
     } catch {
       // Already closed by the runtime.
     }
+    if (this.departed.has(ws)) return
+    this.departed.add(ws)
     await this.onDisconnect(ws, ws.deserializeAttachment() as SocketIdentity)
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
+    if (this.departed.has(ws)) return
+    this.departed.add(ws)
     await this.onDisconnect(ws, ws.deserializeAttachment() as SocketIdentity)
   }
 
-  /** Sockets other than `except`, optionally only one user's. Survives hibernation (runtime-held). */
+  /**
+   * Open sockets other than `except`, optionally only one user's. Survives hibernation (the
+   * runtime holds them); sockets on their way out are left out.
+   */
   protected sockets(opts: { userId?: string; except?: WebSocket } = {}): WebSocket[] {
-    return this.ctx.getWebSockets(opts.userId).filter((ws) => ws !== opts.except)
+    return this.ctx
+      .getWebSockets(opts.userId)
+      .filter((ws) => ws !== opts.except && ws.readyState === WebSocket.OPEN && !this.departed.has(ws))
   }
 
-  protected send(ws: WebSocket, frame: ServerFrame): void {
+  /**
+   * Close one member's sockets: those of `sessionId`, or all of them when it is null. For session
+   * revocation (the UserHub relays it to every conversation the member has open).
+   */
+  protected closeSocketsOf(userId: string, sessionId: string | null, code: number, reason: string): number {
+    let closed = 0
+    for (const ws of this.sockets({ userId })) {
+      const identity = ws.deserializeAttachment() as SocketIdentity
+      if (sessionId !== null && identity.sessionId !== sessionId) continue
+      this.closeSocket(ws, code, reason)
+      closed++
+    }
+    return closed
+  }
+
+  /**
+   * Close a socket from this side and run the departure logic now: the runtime does not deliver
+   * a close event for a close the object started itself.
+   */
+  protected closeSocket(ws: WebSocket, code: number, reason: string): void {
+    if (this.departed.has(ws)) return
+    this.departed.add(ws)
+    try {
+      ws.close(code, reason)
+    } catch {
+      // Already closed.
+    }
+    this.ctx.waitUntil(this.onDisconnect(ws, ws.deserializeAttachment() as SocketIdentity))
+  }
+
+  /** Sockets whose departure has been handled, so a late close or error event does not repeat it. */
+  private readonly departed = new WeakSet<WebSocket>()
+
+  /** Send one frame; a socket that has gone away is skipped (its close event cleans up). */
+  protected sendFrame(ws: WebSocket, frame: ServerFrame): void {
     try {
       ws.send(JSON.stringify(frame))
     } catch {
       // The peer went away between lookup and send; its close event cleans up.
     }
+  }
+
+  /** {@link sendFrame} under its first name (UserHub uses it; Conversation's `send` is an RPC). */
+  protected send(ws: WebSocket, frame: ServerFrame): void {
+    this.sendFrame(ws, frame)
   }
 
   protected abstract onConnect(ws: WebSocket, identity: SocketIdentity): Promise<void>

@@ -17,21 +17,29 @@ import { accountRouter } from './routes/account/account.index'
 import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
+import { chatRouter } from './routes/chat/chat.index'
+import { conversationsRouter } from './routes/conversations/conversations.index'
+import { clubsRouter } from './routes/clubs/clubs.index'
 import { healthRouter } from './routes/health/health.index'
 import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
+import { moderationRouter } from './routes/moderation/moderation.index'
 import { operatorsRouter } from './routes/operators/operators.index'
 import { photosRouter } from './routes/photos/photos.index'
 import { placesRouter } from './routes/places/places.index'
 import { onboardingRouter } from './routes/onboarding/onboarding.index'
 import { personalityRouter } from './routes/personality/personality.index'
 import { profilesRouter } from './routes/profiles/profiles.index'
+import { skipsRouter } from './routes/skips/skips.index'
+import { statsRouter } from './routes/stats/stats.index'
 import { rateLimitsRouter } from './routes/rate-limits/rate-limits.index'
+import { searchRouter } from './routes/search/search.index'
 import { socketsRouter } from './routes/sockets/sockets.index'
 import { tasksRouter } from './routes/tasks/tasks.index'
 import { tiersRouter } from './routes/tiers/tiers.index'
 import { usersAdminRouter } from './routes/users-admin/users-admin.index'
 import { verificationRouter } from './routes/verification/verification.index'
+import { visitorsRouter } from './routes/visitors/visitors.index'
 import { voiceBioRouter } from './routes/voice-bio/voice-bio.index'
 
 export type App = Router
@@ -108,6 +116,8 @@ export function createApp(environment: Environment): App {
 
   app.route('/', healthRouter)
   app.route('/', socketsRouter)
+  app.route('/', chatRouter)
+  app.route('/', conversationsRouter)
   app.route('/', authRouter)
   app.route('/', meRouter)
   app.route('/', accountRouter)
@@ -121,10 +131,16 @@ export function createApp(environment: Environment): App {
   app.route('/', operatorsRouter)
   app.route('/', adminBansRouter)
   app.route('/', rateLimitsRouter)
+  app.route('/', searchRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)
   app.route('/', verificationRouter)
+  app.route('/', skipsRouter)
+  app.route('/', moderationRouter)
+  app.route('/', clubsRouter)
+  app.route('/', visitorsRouter)
+  app.route('/', statsRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

@@ -72,6 +72,23 @@ const configSchema = z
     // The reference's verification thresholds were tuned against gpt-4.1.
     OPENAI_MODEL: z.string().min(1).default('gpt-4.1'),
     OPENAI_TIMEOUT_MS: int(100, 600_000).default(45_000),
+    // Moderators who receive report emails: `addr[:weight]`, comma-separated; one is drawn per report.
+    REPORT_EMAILS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out: { address: string; weight: number }[] = []
+        const items = v.split(',').map((x) => x.trim())
+        for (const item of items.filter(Boolean)) {
+          const [address = '', weight = '1'] = item.split(/:(?=\d+$)/)
+          if (!z.email().safeParse(address).success || !/^[1-9]\d{0,3}$/.test(weight)) {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not address or address:weight (1-9999)` })
+            return z.NEVER
+          }
+          out.push({ address, weight: Number(weight) })
+        }
+        return out
+      }),
     // No static default: it depends on ENVIRONMENT (see shapeConfig). A TOML boolean in [vars]
     // arrives as a boolean, a secret or --var as a string.
     INACTIVITY_DEACTIVATION_DRY_RUN: z
@@ -145,6 +162,7 @@ function shapeConfig(v: z.output<typeof configSchema>) {
       model: v.OPENAI_MODEL,
       timeoutMs: v.OPENAI_TIMEOUT_MS,
     },
+    moderation: { reportEmails: v.REPORT_EMAILS },
     jobs: {
       // Dry run outside production: a local or staging stack holding a copy of real data must not
       // deactivate (and email) real people; production, where the job is meant to act, acts.

@@ -37,3 +37,9 @@ export function ageOn(dateOfBirth: string, now: Date): number {
   if (beforeBirthday) age -= 1
   return age
 }
+
+/** Age range the reference starts a member with: age ± (2 + (age − 18) / 5), within 18–99. */
+export function defaultAgeRange(age: number): { minAge: number; maxAge: number } {
+  const spread = 2 + Math.floor((age - 18) / 5)
+  return { minAge: Math.max(18, age - spread), maxAge: Math.min(99, age + spread) }
+}

@@ -340,6 +340,17 @@ function hasSolicitation(plain: string, joined: string): boolean {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Whether text contains a link or web address (bare domains and "example dot com" included), on
+ * the same normalised copy profile texts are checked on. Chat uses it for intros from new accounts.
+ *
+ * @example
+ * containsLink('see janedoe.xyz') // true
+ */
+export function containsLink(value: string): boolean {
+  return hasLink(stripMarks(normalise(value)))
+}
+
 function refuse(reason: TextRuleReason): TextVerdict {
   return { ok: false, reason, message: textRuleMessages[reason] }
 }

@@ -17,6 +17,7 @@ const uploadRoutes: { method: string; path: RegExp }[] = [
   { method: 'PUT', path: /^\/api\/v1\/me\/photos\/[^/]+$/ },
   { method: 'PUT', path: /^\/api\/v1\/me\/voice-bio$/ },
   { method: 'PUT', path: /^\/api\/v1\/me\/verification\/selfie$/ },
+  { method: 'PUT', path: /^\/api\/v1\/conversations\/[^/]+\/voice$/ },
 ]
 
 /** Whether a request is a media upload, which the app-wide body limit leaves to the route. */

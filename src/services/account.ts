@@ -3,15 +3,18 @@ import {
   bans,
   exportTokens,
   jobs,
+  memberClubs,
   photos,
   profiles,
   refreshTokens,
+  searchAnswerFilters,
   searchPreferences,
   sessions,
   signInChallenges,
   skips,
   users,
   verifications,
+  visits,
   voiceBios,
 } from '../db/schema'
 import { randomToken, sha256Hex } from '../lib/crypto'
@@ -22,6 +25,7 @@ import { revokeSessions, revokeUserSessions } from './sessions'
 import type { Services } from '.'
 import { forgetAccount } from './account-cache'
 import { deleteBounded } from '../db/bounded-delete'
+import { chatExport } from './chat/inbox'
 
 /**
  * The member's own account: deactivation, deletion, data export, and the two account crons
@@ -149,6 +153,8 @@ export interface AccountExport {
   /** The dating profile (or onboarding draft), every column; null before onboarding starts. */
   datingProfile: JsonRow | null
   searchPreferences: JsonRow | null
+  /** The member's Q&A search filters. */
+  searchAnswerFilters: JsonRow[]
   /** Photo and voice-bio records (the files themselves are linked from the profile). */
   photos: JsonRow[]
   voiceBio: JsonRow | null
@@ -156,6 +162,14 @@ export interface AccountExport {
   verification: JsonRow | null
   /** People the member skipped or reported, with the reasons they gave. */
   skips: JsonRow[]
+  /** One row per conversation: box, last message, unread count, read marker. */
+  inbox: JsonRow[]
+  /** Every message the member sent or can see, by conversation and sequence number. */
+  messages: JsonRow[]
+  /** The clubs the member is in, with when they joined. */
+  clubs: JsonRow[]
+  /** Profiles the member visited (the visit of theirs others see, unless invisible). */
+  visits: JsonRow[]
 }
 
 const jsonRow = (row: Record<string, unknown>): JsonRow =>
@@ -264,6 +278,11 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       .select()
       .from(searchPreferences)
       .where(eq(searchPreferences.userId, userId))
+    const answerFilterRows = await tx
+      .select()
+      .from(searchAnswerFilters)
+      .where(eq(searchAnswerFilters.userId, userId))
+      .orderBy(searchAnswerFilters.questionId)
     const photoRows = await tx.select().from(photos).where(eq(photos.userId, userId)).orderBy(photos.position)
     const [voiceBio] = await tx.select().from(voiceBios).where(eq(voiceBios.userId, userId))
     const [verification] = await tx.select().from(verifications).where(eq(verifications.userId, userId))
@@ -277,6 +296,22 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       .from(skips)
       .where(eq(skips.subjectId, userId))
       .orderBy(desc(skips.createdAt))
+    const chat = await chatExport(tx, userId)
+    const clubRows = await tx
+      .select({ name: memberClubs.clubName, joinedAt: memberClubs.joinedAt })
+      .from(memberClubs)
+      .where(eq(memberClubs.userId, userId))
+      .orderBy(desc(memberClubs.joinedAt))
+    const visitRows = await tx
+      .select({
+        objectId: visits.objectId,
+        invisible: visits.invisible,
+        createdAt: visits.createdAt,
+        updatedAt: visits.updatedAt,
+      })
+      .from(visits)
+      .where(eq(visits.subjectId, userId))
+      .orderBy(desc(visits.updatedAt))
     return {
       format: 'rapport.account-export',
       version: 1,
@@ -289,10 +324,15 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       bans: banRows.map(jsonRow),
       datingProfile: datingProfile ? jsonRow(datingProfile) : null,
       searchPreferences: preferences ? jsonRow(preferences) : null,
+      searchAnswerFilters: answerFilterRows.map(jsonRow),
       photos: photoRows.map(jsonRow),
       voiceBio: voiceBio ? jsonRow(voiceBio) : null,
       verification: verification ? jsonRow(verification) : null,
       skips: skipRows.map(jsonRow),
+      inbox: chat.inbox.map(jsonRow),
+      messages: chat.messages.map(jsonRow),
+      clubs: clubRows.map(jsonRow),
+      visits: visitRows.map(jsonRow),
     } satisfies AccountExport
   })
   if (!exported) throw new ApiError('not_found', 'This export link is unknown, used or expired')

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { photos, places, profiles, searchPreferences, users, voiceBios } from '../db/schema'
 import { ApiError } from '../lib/errors'
-import { distanceKm } from '../lib/geo'
+import { defaultAgeRange, distanceKm } from '../lib/geo'
 import { forgetAccount } from './account-cache'
 import { findPlaceByLabel } from './places'
 import { assertAcceptableText, assertAdult, fieldError } from './profile-fields'
@@ -136,12 +136,6 @@ export async function updateOnboarding(
     await forgetAccount(s, userId)
   }
   return onboardingState(s, userId)
-}
-
-/** Age range the reference starts a member with: age ± (2 + (age − 18) / 5), within 18–99. */
-export function defaultAgeRange(age: number): { minAge: number; maxAge: number } {
-  const spread = 2 + Math.floor((age - 18) / 5)
-  return { minAge: Math.max(18, age - spread), maxAge: Math.min(99, age + spread) }
 }
 
 /** Countries measuring people in feet and miles. */

@@ -237,8 +237,18 @@ async function tierRules(s: Services, tierId: string): Promise<Map<string, RateL
 }
 
 /**
+ * Routes whose limit on every tier (and without one) is tighter than the configured default,
+ * unless the tier has its own rule for the route: rules stay editable per tier, this is only
+ * what a tier without one gets.
+ */
+export const builtInRouteLimits: Record<string, Omit<LimitRule, 'name'>> = {
+  // Rebuilding a search result list is the most expensive read (the reference's 15 per 2 min).
+  'POST /api/v1/search': { limit: 15, periodSeconds: 120, algorithm: 'sliding' },
+}
+
+/**
  * The limit that applies to `route` for a member of `tierId`: the tier's rule when it has one,
- * otherwise `DEFAULT_RATE_LIMIT_LIMIT` per `DEFAULT_RATE_LIMIT_PERIOD` seconds (also for callers
+ * otherwise the route's {@link builtInRouteLimits} entry or `DEFAULT_RATE_LIMIT_LIMIT` per `DEFAULT_RATE_LIMIT_PERIOD` seconds (also for callers
  * without a tier, and anonymous ones). The returned `name` is the counter's Redis key prefix:
  * tier, algorithm and route, not the rule's display name, so renaming a rule keeps its counts.
  *
@@ -255,6 +265,8 @@ export async function limitFor(s: Services, tierId: string | null, route: string
       algorithm: rule.algorithm,
     }
   }
+  const builtIn = builtInRouteLimits[route]
+  if (builtIn) return { name: `d:${builtIn.algorithm}:${route}`, ...builtIn }
   const { defaultLimit, defaultPeriodSeconds } = s.config.rateLimit
   return {
     name: `d:fixed:${route}`,

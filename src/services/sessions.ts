@@ -3,6 +3,7 @@ import { refreshTokens, sessions, users } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { randomToken, sha256Hex } from '../lib/crypto'
 import { type Role, signAccessToken } from '../lib/tokens'
+import { closeCodes } from '../../durable-objects/hibernation'
 import { revokedKey } from './account-cache'
 import type { Services } from '.'
 
@@ -126,11 +127,13 @@ export async function rotateRefreshToken(s: Services, presented: string, ip: str
  */
 export async function revokeSessions(s: Services, sessionIds: string[], reason: string): Promise<void> {
   if (sessionIds.length === 0) return
-  await s.database.db
+  const revoked = await s.database.db
     .update(sessions)
     .set({ revokedAt: s.clock.now(), revokedReason: reason })
     .where(and(inArray(sessions.id, sessionIds), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id, userId: sessions.userId })
   await markRevoked(s, sessionIds)
+  await Promise.all(revoked.map((r) => closeSessionSockets(s, r.userId, r.id, reason)))
 }
 
 /** Revoke every live session of a user (ban, deletion, deactivation by inactivity). */
@@ -144,7 +147,23 @@ export async function revokeUserSessions(s: Services, userId: string, reason: st
     s,
     revoked.map((r) => r.id),
   )
+  if (revoked.length > 0) await closeSessionSockets(s, userId, null, reason)
   return revoked.length
+}
+
+/**
+ * Close the sockets of a revoked session (every session of the user when null): the user's
+ * UserHub closes its own and relays to each conversation the user has open. Sockets are
+ * authenticated once, at upgrade, so without this a revoked device would keep chatting. Awaited
+ * rather than left to `waitUntil`, because crons and queue consumers call this without a request
+ * context; a failure is logged, never thrown — the revocation itself already stands.
+ */
+async function closeSessionSockets(s: Services, userId: string, sessionId: string | null, reason: string) {
+  try {
+    await s.env.USER_HUB.getByName(userId).closeSessions(sessionId, closeCodes.sessionRevoked, reason)
+  } catch (err) {
+    s.log.warn('auth.socket_close_failed', { userId, error: String(err) })
+  }
 }
 
 async function markRevoked(s: Services, sessionIds: string[]) {

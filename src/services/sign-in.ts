@@ -5,9 +5,11 @@ import { emailDomain } from '../lib/email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../lib/crypto'
 import { forgetAccount } from './account-cache'
 import { findActiveBan } from './bans'
+import { assertAllowedClubName } from './clubs'
 import { isDisposableEmail } from './disposable-email'
 import { otpEmail, sendMail } from './mail'
 import { type ClientKind, type IssuedTokens, startSession } from './sessions'
+import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
 import type { Services } from '.'
 
 /**
@@ -52,8 +54,9 @@ async function deliverCode(s: Services, to: string, code: string, challengeId: s
  */
 export async function requestSignInCode(
   s: Services,
-  input: { email: string; emailDisplay: string; ip: string },
+  input: { email: string; emailDisplay: string; ip: string; answers?: SignUpAnswers; pendingClub?: string },
 ): Promise<{ challengeId: string; expiresAt: Date }> {
+  if (input.pendingClub) await assertAllowedClubName(s, input.pendingClub, 'json.pendingClub')
   const [existing] = await s.database.db
     .select({ id: users.id })
     .from(users)
@@ -76,6 +79,8 @@ export async function requestSignInCode(
     codeHash: await codeHash(s, id, code),
     ip: input.ip,
     expiresAt,
+    answers: input.answers?.length ? input.answers : null,
+    pendingClub: input.pendingClub ?? null,
     createdAt: s.clock.now(),
   })
   try {
@@ -211,6 +216,12 @@ export async function verifySignInCode(
     })
     .where(eq(users.id, user.id))
   await forgetAccount(s, user.id)
+  if (challenge.answers !== null || challenge.pendingClub !== null) {
+    // What the visitor did before signing up must never cost them the sign-in.
+    await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, challenge).catch(
+      (err: unknown) => s.log.error('sign_up.extras_failed', { userId: user.id, error: String(err) }),
+    )
+  }
   const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })
   return {
     ...tokens,

@@ -1,5 +1,5 @@
 import { and, asc, eq, exists, inArray, lte, or, sql } from 'drizzle-orm'
-import { photos, storageDeletions, verifications, voiceBios } from '../db/schema'
+import { messages, photos, storageDeletions, verifications, voiceBios } from '../db/schema'
 import { describeError } from '../lib/log'
 import type { Services } from '.'
 
@@ -10,12 +10,12 @@ import type { Services } from '.'
  *
  * Guarantees:
  * - **Never deletes an object still referenced.** Each key is re-checked against the tables that
- *   name objects (photos by the id inside the key, `voice_bios.object_key`, the `450-<selfie_id>.jpg`
- *   of verifications) right before deletion; a referenced key is dropped from the queue and
- *   kept. This covers an upload that queued its object after a write that looked failed but had
- *   in fact committed. (Should that very row be deleted while this run holds the key, the
- *   trigger's insert finds the key still queued and the run then drops it: the object is leaked,
- *   never wrongly deleted.)
+ *   name objects (photos by the id inside the key, `voice_bios.object_key`, voice messages'
+ *   `messages.audio_key`, the `450-<selfie_id>.jpg` of verifications) right before deletion; a
+ *   referenced key is dropped from the queue and kept. This covers an upload that queued its
+ *   object after a write that looked failed but had in fact committed. (Should that very row be
+ *   deleted while this run holds the key, the trigger's insert finds the key still queued and the
+ *   run then drops it: the object is leaked, never wrongly deleted.)
  * - **Queue rows go only after R2 confirmed.** Rows of a failed R2 call stay queued for the next
  *   run; deleting a key that is already gone is a no-op in R2, so a retry is harmless.
  * - **Overlapping runs do not collide.** A batch is claimed with `FOR UPDATE SKIP LOCKED` in a
@@ -104,11 +104,14 @@ async function cleanBatch(
           or(
             and(
               eq(d.bucket, 'audio'),
-              exists(
-                tx
-                  .select({ one })
-                  .from(voiceBios)
-                  .where(and(eq(voiceBios.id, keyId), eq(voiceBios.objectKey, d.objectKey))),
+              or(
+                exists(
+                  tx
+                    .select({ one })
+                    .from(voiceBios)
+                    .where(and(eq(voiceBios.id, keyId), eq(voiceBios.objectKey, d.objectKey))),
+                ),
+                exists(tx.select({ one }).from(messages).where(eq(messages.audioKey, d.objectKey))),
               ),
             ),
             and(

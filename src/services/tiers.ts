@@ -157,7 +157,13 @@ export async function cachedTiers(s: Services): Promise<Map<string, Tier>> {
  */
 export async function tierFeatures(s: Services, tierId: string | null | undefined): Promise<Features> {
   if (!tierId) return { ...defaultFeatures }
-  const tier = (await cachedTiers(s)).get(tierId)
+  let tier = (await cachedTiers(s)).get(tierId)
+  if (!tier) {
+    // A tier created in another isolate after this copy was loaded: the member holds its id, so
+    // it exists (or existed); look again rather than hand out the defaults for up to a minute.
+    forgetTiers()
+    tier = (await cachedTiers(s)).get(tierId)
+  }
   return resolveFeatures(tier?.features)
 }
 

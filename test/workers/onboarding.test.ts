@@ -9,7 +9,8 @@ import {
   users,
   voiceBios,
 } from '../../src/db/schema'
-import { defaultAgeRange, defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/onboarding'
+import { defaultAgeRange } from '../../src/lib/geo'
+import { defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/onboarding'
 import { signIn } from './auth-helpers'
 import { call, member } from './fixtures'
 import { problem, services } from './helpers'

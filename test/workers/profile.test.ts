@@ -230,7 +230,7 @@ describe('my profile', () => {
     const me = await member({
       profile: { verificationLevel: 'photos', verifiedAge: true, verifiedGender: true },
     })
-    const id = 'ab'.repeat(32)
+    const id = crypto.randomUUID().replaceAll('-', '').repeat(2)
     await s.database.db.insert(photos).values({
       id,
       userId: me.id,

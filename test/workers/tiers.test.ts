@@ -77,7 +77,23 @@ describe('the feature table', () => {
     expect(await tierFeatures(s, null)).toEqual(defaultFeatures)
     expect(await tierFeatures(s, crypto.randomUUID())).toEqual(defaultFeatures)
   })
+
+  it('sees a tier created elsewhere (another isolate, SQL) at once, not after the cache expires', async () => {
+    await cachedTiersLoaded()
+    const [fresh] = await s.database.db
+      .insert(tiers)
+      .values({ name: `elsewhere-${crypto.randomUUID().slice(0, 8)}`, features: { clubQuota: 77 } })
+      .returning()
+    expect((await tierFeatures(s, fresh!.id)).clubQuota).toBe(77)
+    await s.database.db.delete(tiers).where(eq(tiers.id, fresh!.id))
+  })
 })
+
+/** Load this isolate's tier copy now, so a row inserted afterwards is missing from it. */
+async function cachedTiersLoaded() {
+  forgetTiers()
+  await tierFeatures(s, crypto.randomUUID())
+}
 
 describe('public tier reads', () => {
   it('lists tiers oldest first and reads one by name, anonymously', async () => {

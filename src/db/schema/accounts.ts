@@ -97,7 +97,7 @@ export const users = pgTable(
     check('users_username_format', sql`${t.username} ~ '^[a-z0-9_]{2,30}$'`),
     check(
       'users_deactivation_reason',
-      sql`${t.deactivationReason} is null or ${t.deactivationReason} in ('user', 'inactivity', 'admin')`,
+      sql`${t.deactivationReason} is null or ${t.deactivationReason} in ('user', 'inactivity', 'admin', 'banned')`,
     ),
   ],
 )
@@ -119,6 +119,10 @@ export const signInChallenges = pgTable(
     ip: text('ip').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     consumedAt: timestamp('consumed_at', { withTimezone: true }),
+    /** Public-quiz answers given before signing up, applied at sign-in (src/services/sign-up-quiz.ts). */
+    answers: jsonb('answers'),
+    /** A club to join once signed in (the reference's `pending_club_name`). */
+    pendingClub: text('pending_club'),
     ...timestamps,
   },
   (t) => [index('sign_in_challenges_expires_idx').on(t.expiresAt)],

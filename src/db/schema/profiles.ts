@@ -225,6 +225,8 @@ export const profiles = pgTable(
     /** When the last unread-intros / unread-chats email went out (notifications cron). */
     introsNotifiedAt: timestamp('intros_notified_at', { withTimezone: true }),
     chatsNotifiedAt: timestamp('chats_notified_at', { withTimezone: true }),
+    /** When the member last looked at their visitors: later visits are "new". */
+    visitorsCheckedAt: timestamp('visitors_checked_at', { withTimezone: true }),
     onboardedAt: timestamp('onboarded_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

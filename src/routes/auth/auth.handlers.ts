@@ -48,7 +48,7 @@ function tokenResponse(c: C, tokens: IssuedTokens | SignedIn, client: 'web' | 'm
 }
 
 export const requestCode: RouteHandler<typeof routes.requestCode, AppEnv> = async (c) => {
-  const raw = c.req.valid('json').email
+  const { email: raw, answers, pendingClub } = c.req.valid('json')
   let email: string
   try {
     email = normalizeEmail(raw)
@@ -67,7 +67,13 @@ export const requestCode: RouteHandler<typeof routes.requestCode, AppEnv> = asyn
     [dailyRule(c, 'sign-in-request'), emailId],
   ])
   applyHeaders(c, headers)
-  const challenge = await requestSignInCode(s, { email, emailDisplay: raw.trim(), ip: c.get('clientIp') })
+  const challenge = await requestSignInCode(s, {
+    email,
+    emailDisplay: raw.trim(),
+    ip: c.get('clientIp'),
+    answers,
+    pendingClub,
+  })
   return c.json({ challengeId: challenge.challengeId, expiresAt: challenge.expiresAt.toISOString() }, 201)
 }
 

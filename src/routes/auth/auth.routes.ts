@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/openapi'
 import { requireAuth } from '../../middleware/auth'
+import { PendingClubSchema, SignUpAnswersSchema } from '../../services/sign-up-quiz'
 
 const tags = ['Sign-in']
 
@@ -47,9 +48,17 @@ export const requestCode = createRoute({
   description:
     'Creates a pending sign-in and emails a six-digit code valid 10 minutes. A new address becomes an account ' +
     'when the code is verified. Outside production, `@example.com` addresses use the code `000000` and get no ' +
-    'mail. Rate limited per IP and per email (3/min sends; 40/day).',
+    'mail. Rate limited per IP and per email (3/min sends; 40/day). `answers` (public-quiz answers, at most 50) ' +
+    'and `pendingClub` are kept with the sign-in and applied when the code is verified: answers never replace ' +
+    "ones the member already has, and a new member's personality is computed when onboarding finishes.",
   request: {
-    body: jsonBody(z.object({ email: z.string().max(254).openapi({ example: 'jane@gmail.com' }) })),
+    body: jsonBody(
+      z.object({
+        email: z.string().max(254).openapi({ example: 'jane@gmail.com' }),
+        answers: SignUpAnswersSchema.optional(),
+        pendingClub: PendingClubSchema.optional(),
+      }),
+    ),
   },
   responses: {
     201: { description: 'Code sent', content: { 'application/json': { schema: ChallengeSchema } } },

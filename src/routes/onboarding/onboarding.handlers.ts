@@ -1,6 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import * as onboarding from '../../services/onboarding'
 import { getOwnProfile } from '../../services/profiles'
+import { applyQuizAtOnboarding } from '../../services/sign-up-quiz'
 import type { AppEnv } from '../../types'
 import type * as routes from './onboarding.routes'
 
@@ -16,5 +17,6 @@ export const updateOnboarding: RouteHandler<typeof routes.updateOnboarding, AppE
 export const finishOnboarding: RouteHandler<typeof routes.finishOnboarding, AppEnv> = async (c) => {
   const s = c.get('services')
   const { userId } = await onboarding.finishOnboarding(s, c.get('caller')!.userId)
+  await applyQuizAtOnboarding(s, userId)
   return c.json(await getOwnProfile(s, userId, new URL(c.req.url).origin), 201)
 }

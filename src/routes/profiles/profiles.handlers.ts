@@ -1,5 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
+import { clubsOf } from '../../services/clubs'
 import * as profiles from '../../services/profiles'
+import { pushVisitor, recordVisit } from '../../services/visits'
 import type { AppEnv } from '../../types'
 import type * as routes from './profiles.routes'
 
@@ -23,14 +25,26 @@ export const updateMyProfile: RouteHandler<typeof routes.updateMyProfile, AppEnv
 }
 
 export const viewProfile: RouteHandler<typeof routes.viewProfile, AppEnv> = async (c) => {
+  const s = c.get('services')
   const caller = c.get('caller')
+  const account = c.get('account')
+  const origin = new URL(c.req.url).origin
   const view = await profiles.viewProfile(
-    c.get('services'),
+    s,
     caller ? { userId: caller.userId } : null,
     c.req.valid('param').idOrSlug,
-    new URL(c.req.url).origin,
+    origin,
   )
+  // Members (not anonymous visitors, not oneself) leave a visit; visible ones are pushed live.
+  const visitor = caller && account?.status === 'active' && !view.isSelf ? account : null
+  const [clubs, visit] = await Promise.all([
+    clubsOf(s, view.id, caller?.userId ?? null),
+    visitor ? recordVisit(s, { userId: visitor.id, tierId: visitor.tierId }, view.id) : null,
+  ])
+  if (visitor && visit && !visit.invisible) {
+    c.executionCtx.waitUntil(pushVisitor(s, view.id, visitor.id, origin))
+  }
   // Visibility depends on who asks: never let a shared cache answer for someone else.
   c.header('Cache-Control', 'private, no-store')
-  return c.json(view, 200)
+  return c.json({ ...view, clubs }, 200)
 }

@@ -2,9 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/openapi'
 import { requireOnboarded } from '../../middleware/account-status'
 import { optionalAuth, requireAuth } from '../../middleware/auth'
+import { ProfileClubSchema } from '../../services/clubs'
 import { OwnProfileSchema, ProfilePatchSchema, ProfileViewSchema } from '../../services/profiles'
 
 const tags = ['Profiles']
+const ProfileViewWithClubs = ProfileViewSchema.extend({
+  clubs: z.array(ProfileClubSchema).openapi({ description: 'Their clubs, the ones I am in too first' }),
+}).openapi('ProfileView')
 const security = [{ bearerAuth: [] }]
 
 const ownProfile = {
@@ -50,7 +54,7 @@ export const viewProfile = createRoute({
     }),
   },
   responses: {
-    200: { description: 'The profile', content: { 'application/json': { schema: ProfileViewSchema } } },
+    200: { description: 'The profile', content: { 'application/json': { schema: ProfileViewWithClubs } } },
     ...errorResponses(401, 403, 404, 422),
   },
 })

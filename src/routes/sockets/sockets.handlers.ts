@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
+import { decodeJwt } from 'jose'
 import { conversationName } from '../../../durable-objects/conversation'
 import { identityHeaders } from '../../../durable-objects/hibernation'
 import { bearerSubprotocolPrefix } from '../../middleware/auth'
@@ -28,13 +29,17 @@ async function forwardUpgrade(
     const value = incoming.get(name)
     if (value) headers.set(name, value)
   }
-  const protocols = (incoming.get('sec-websocket-protocol') ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p && !p.startsWith(bearerSubprotocolPrefix))
+  const offered = (incoming.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim())
+  const protocols = offered.filter((p) => p && !p.startsWith(bearerSubprotocolPrefix))
   if (protocols.length) headers.set('sec-websocket-protocol', protocols.join(', '))
   headers.set(identityHeaders.userId, caller.userId)
   headers.set(identityHeaders.sessionId, caller.sessionId)
+  // requireAuth verified the token; the object only needs its expiry, to close the socket after it.
+  const token =
+    /^Bearer\s+(\S+)$/i.exec(incoming.get('authorization') ?? '')?.[1] ??
+    offered.find((p) => p.startsWith(bearerSubprotocolPrefix))?.slice(bearerSubprotocolPrefix.length)
+  const exp = token ? decodeJwt(token).exp : undefined
+  if (exp) headers.set(identityHeaders.tokenExpiry, String(exp))
 
   const upgraded = await stub.fetch(new Request(c.req.url, { headers }))
   // A fetched Response has immutable headers; re-wrap it so response middleware can add theirs.

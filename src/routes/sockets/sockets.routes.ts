@@ -19,6 +19,7 @@ export const conversationSocket = createRoute({
     params: z.object({
       peerId: z
         .uuid()
+        .toLowerCase()
         .openapi({ description: 'The other member', example: '0f8fad5b-d9cb-469f-a165-70867728950e' }),
     }),
   },

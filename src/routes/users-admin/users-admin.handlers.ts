@@ -26,7 +26,7 @@ function present(user: AdminUser) {
     lastSignInAt: user.lastSignInAt?.toISOString() ?? null,
     lastOnlineAt: user.lastOnlineAt.toISOString(),
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
-    deactivationReason: user.deactivationReason as 'user' | 'inactivity' | 'admin' | null,
+    deactivationReason: user.deactivationReason as 'user' | 'inactivity' | 'admin' | 'banned' | null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   }

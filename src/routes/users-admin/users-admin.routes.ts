@@ -21,7 +21,7 @@ export const AdminUserSchema = z
     lastSignInAt: z.iso.datetime().nullable(),
     lastOnlineAt: z.iso.datetime(),
     deactivatedAt: z.iso.datetime().nullable(),
-    deactivationReason: z.enum(['user', 'inactivity', 'admin']).nullable(),
+    deactivationReason: z.enum(['user', 'inactivity', 'admin', 'banned']).nullable(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })

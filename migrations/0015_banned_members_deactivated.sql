@@ -1,0 +1,2 @@
+ALTER TABLE "users" DROP CONSTRAINT "users_deactivation_reason";--> statement-breakpoint
+ALTER TABLE "users" ADD CONSTRAINT "users_deactivation_reason" CHECK ("users"."deactivation_reason" is null or "users"."deactivation_reason" in ('user', 'inactivity', 'admin', 'banned'));

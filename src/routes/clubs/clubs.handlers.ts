@@ -1,0 +1,31 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import * as clubs from '../../services/clubs'
+import type { AppEnv } from '../../types'
+import type * as routes from './clubs.routes'
+
+export const joinClub: RouteHandler<typeof routes.joinClub, AppEnv> = async (c) => {
+  const account = c.get('account')!
+  const { club, joined } = await clubs.joinClub(
+    c.get('services'),
+    { userId: account.id, tierId: account.tierId },
+    c.req.valid('json').name,
+  )
+  return joined ? c.json({ ...club, joined }, 201) : c.json({ ...club, joined }, 200)
+}
+
+export const leaveClub: RouteHandler<typeof routes.leaveClub, AppEnv> = async (c) => {
+  await clubs.leaveClub(c.get('services'), c.get('caller')!.userId, c.req.valid('param').name)
+  return c.body(null, 204)
+}
+
+export const myClubs: RouteHandler<typeof routes.myClubs, AppEnv> = async (c) =>
+  c.json(await clubs.myClubs(c.get('services'), c.get('caller')!.userId, c.req.valid('query')), 200)
+
+export const searchClubs: RouteHandler<typeof routes.searchClubs, AppEnv> = async (c) =>
+  c.json(
+    { clubs: await clubs.searchClubs(c.get('services'), c.get('caller')!.userId, c.req.valid('query').q) },
+    200,
+  )
+
+export const topClubs: RouteHandler<typeof routes.topClubs, AppEnv> = async (c) =>
+  c.json({ clubs: await clubs.publicClubs(c.get('services'), c.req.valid('query').q) }, 200)

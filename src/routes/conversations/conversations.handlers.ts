@@ -1,0 +1,136 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { and, eq } from 'drizzle-orm'
+import { conversationName } from '../../../durable-objects/conversation'
+import { messages } from '../../db/schema'
+import { ApiError, type ErrorCode, errorCodes, errorTitles } from '../../lib/errors'
+import { mediaUrl } from '../../lib/media-url'
+import { problemContentType, problemType } from '../../lib/problem'
+import { readUpload } from '../../lib/upload'
+import type { Services } from '../../services'
+import { pairOf } from '../../services/chat/history'
+import type { ChatError, ChatErrorCode } from '../../services/chat/rules'
+import { queueAudioDeletion, storeVoiceMessage } from '../../services/chat/send'
+import type { AppEnv } from '../../types'
+import type * as routes from './conversations.routes'
+
+/** Socket error codes → problem codes (docs/chat-protocol.md lists both). */
+const problemCodes: Record<ChatErrorCode, ErrorCode> = {
+  blocked: 'blocked',
+  'not-found': 'not_found',
+  'too-long': 'message_too_long',
+  'rate-limited': 'rate_limited',
+  'not-unique': 'not_unique',
+  spam: 'spam',
+  'verification-required': 'verification_required',
+}
+
+/**
+ * A refusal as problem+json, with the fields the client needs to explain it (`subreason`,
+ * `usedCount`) and Retry-After for the daily intro limit.
+ */
+function refusal(c: Context<AppEnv>, error: ChatError) {
+  const code = problemCodes[error.code]
+  const status = errorCodes[code]
+  const body = {
+    type: problemType(code),
+    title: errorTitles[code],
+    status,
+    detail: error.message,
+    code,
+    requestId: c.get('requestId') ?? '',
+    ...(error.code === 'too-long' ? { errors: [{ path: 'json.body', message: error.message }] } : {}),
+    ...(error.subreason ? { subreason: error.subreason } : {}),
+    ...(error.usedCount !== undefined ? { usedCount: error.usedCount } : {}),
+  }
+  const headers: Record<string, string> = { 'content-type': problemContentType }
+  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
+  return c.body(JSON.stringify(body), status, headers)
+}
+
+function peerOf(c: Context<AppEnv>, peerId: string): string {
+  if (peerId === c.get('caller')!.userId) {
+    throw new ApiError('validation_failed', 'A conversation needs two different members', {
+      errors: [{ path: 'param.peerId', message: 'must not be your own id' }],
+    })
+  }
+  return peerId
+}
+
+export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
+  const me = c.get('caller')!.userId
+  const peerId = peerOf(c, c.req.valid('param').peerId)
+  const { clientId, body } = c.req.valid('json')
+  const result = await c.env.CONVERSATION.getByName(conversationName(me, peerId)).send({
+    senderId: me,
+    clientId,
+    body,
+  })
+  if (!result.ok) return refusal(c, result.error) as never
+  return c.json(result.ack, 201)
+}
+
+/** The stored voice message under this client id, if any, and its recording's key. */
+async function storedVoice(s: Services, me: string, peerId: string, clientId: string) {
+  const { memberA, memberB } = pairOf(me, peerId)
+  const [row] = await s.database.db
+    .select({ seq: messages.seq, createdAt: messages.createdAt, audioKey: messages.audioKey })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.memberA, memberA),
+        eq(messages.memberB, memberB),
+        eq(messages.senderId, me),
+        eq(messages.clientId, clientId),
+      ),
+    )
+  return row
+}
+
+export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AppEnv> = async (c) => {
+  const s = c.get('services')
+  const me = c.get('caller')!.userId
+  const peerId = peerOf(c, c.req.valid('param').peerId)
+  const { client_id: clientId } = c.req.valid('query')
+  const origin = new URL(c.req.url).origin
+  const respond = (row: { seq: number; createdAt: Date | string; audioKey: string | null }) =>
+    c.json(
+      {
+        clientId,
+        seq: row.seq,
+        createdAt: new Date(row.createdAt).toISOString(),
+        audioUrl: row.audioKey ? mediaUrl(s.config, origin, 'audio', row.audioKey) : null,
+      },
+      201,
+    )
+
+  const bytes = await readUpload(c)
+  // A resend after a lost response: answer from the row, without storing the recording again.
+  const before = await storedVoice(s, me, peerId, clientId)
+  if (before) return respond(before)
+
+  const audioKey = await storeVoiceMessage(s, bytes)
+  let result
+  try {
+    result = await c.env.CONVERSATION.getByName(conversationName(me, peerId)).send({
+      senderId: me,
+      clientId,
+      body: 'Voice message',
+      audioKey,
+    })
+  } catch (err) {
+    await queueAudioDeletion(s, audioKey)
+    throw err
+  }
+  if (!result.ok) {
+    await queueAudioDeletion(s, audioKey)
+    return refusal(c, result.error) as never
+  }
+  if (!result.created) {
+    // Lost a race with another upload under this client id: that one's recording is the message.
+    await queueAudioDeletion(s, audioKey)
+    const stored = await storedVoice(s, me, peerId, clientId)
+    if (stored) return respond(stored)
+  }
+  return respond({ seq: result.ack.seq, createdAt: result.ack.createdAt, audioKey })
+}

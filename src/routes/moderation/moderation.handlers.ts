@@ -1,0 +1,87 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { paginate } from '../../lib/pagination'
+import * as moderation from '../../services/moderation'
+import { isBanActive } from '../../services/bans'
+import type { AppEnv } from '../../types'
+import type * as routes from './moderation.routes'
+
+export const listReports: RouteHandler<typeof routes.listReports, AppEnv> = async (c) => {
+  const query = c.req.valid('query')
+  const { rows, total } = await moderation.listReports(c.get('services'), query)
+  return c.json(paginate(rows, total, query), 200)
+}
+
+export const shadowBan: RouteHandler<typeof routes.shadowBan, AppEnv> = async (c) =>
+  c.json(await moderation.setShadowBan(c.get('services'), c.req.valid('param').id, true), 200)
+
+export const liftShadowBan: RouteHandler<typeof routes.liftShadowBan, AppEnv> = async (c) =>
+  c.json(await moderation.setShadowBan(c.get('services'), c.req.valid('param').id, false), 200)
+
+export const banMember: RouteHandler<typeof routes.banMember, AppEnv> = async (c) => {
+  const s = c.get('services')
+  const { ban, revokedSessions } = await moderation.banMember(
+    s,
+    c.req.valid('param').id,
+    c.req.valid('json'),
+    c.get('caller')!,
+  )
+  return c.json(
+    {
+      id: ban.id,
+      kind: ban.kind,
+      value: ban.value,
+      reason: ban.reason,
+      active: isBanActive(ban, s.clock.now()),
+      expiresAt: ban.expiresAt?.toISOString() ?? null,
+      liftedAt: ban.liftedAt?.toISOString() ?? null,
+      createdBy: ban.createdBy,
+      createdAt: ban.createdAt.toISOString(),
+      revokedSessions,
+    },
+    201,
+  )
+}
+
+export const unbanMember: RouteHandler<typeof routes.unbanMember, AppEnv> = async (c) =>
+  c.json({ lifted: await moderation.unbanMember(c.get('services'), c.req.valid('param').id) }, 200)
+
+export const deletePhoto: RouteHandler<typeof routes.deletePhoto, AppEnv> = async (c) => {
+  await moderation.banAndDeletePhoto(c.get('services'), c.req.valid('param').photoId)
+  return c.body(null, 204)
+}
+
+const wantsHtml = (c: Context) => /text\/html/.test(c.req.header('accept') ?? '')
+const escape = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+const page = (body: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Rapport moderation</title></head><body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto">${body}</body></html>`
+
+export const showLink: RouteHandler<typeof routes.showLink, AppEnv> = async (c) => {
+  const link = await moderation.describeModerationLink(
+    c.get('services'),
+    c.req.valid('param').token,
+    new URL(c.req.url).origin,
+  )
+  if (!wantsHtml(c)) return c.json(link, 200)
+  const what =
+    link.action === 'ban'
+      ? `Ban <b>${escape(link.member.name ?? '')}</b> (${escape(link.member.email)}) for a month and sign them out.`
+      : `Delete this photo of <b>${escape(link.member.name ?? '')}</b> (${escape(link.member.email)}) and block the file:<br><img src="${escape(link.photo!.url)}" width="300">`
+  return c.html(
+    page(
+      `<p>${what}</p><p>Reason given: ${escape(link.reason ?? '')}</p><form method="post"><button type="submit">Confirm</button></form><p>The link works once and expires ${escape(link.expiresAt)}.</p>`,
+    ),
+    200,
+  )
+}
+
+export const useLink: RouteHandler<typeof routes.useLink, AppEnv> = async (c) => {
+  const result = await moderation.useModerationLink(c.get('services'), c.req.valid('param').token)
+  if (!wantsHtml(c)) return c.json(result, 200)
+  return c.html(
+    page(
+      `<p>Done: ${result.action === 'ban' ? 'the member is banned' : 'the photo is deleted and its file banned'}.</p>`,
+    ),
+    200,
+  )
+}

@@ -1,0 +1,7 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './stats.handlers'
+import * as routes from './stats.routes'
+
+export const statsRouter = createRouter()
+  .openapi(routes.activeMembers, handlers.activeMembers)
+  .openapi(routes.genders, handlers.genders)

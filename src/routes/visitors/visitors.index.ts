@@ -1,0 +1,8 @@
+import { createRouter } from '../../lib/router'
+import * as handlers from './visitors.handlers'
+import * as routes from './visitors.routes'
+
+export const visitorsRouter = createRouter()
+  .openapi(routes.listVisitors, handlers.listVisitors)
+  .openapi(routes.listVisited, handlers.listVisited)
+  .openapi(routes.markVisitorsChecked, handlers.markVisitorsChecked)

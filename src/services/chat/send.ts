@@ -1,0 +1,392 @@
+import { and, eq, sql } from 'drizzle-orm'
+import { messages, storageDeletions } from '../../db/schema'
+import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/audio-probe'
+import { ApiError } from '../../lib/errors'
+import { describeError } from '../../lib/log'
+import type { Services } from '..'
+import { immutableCacheControl, newMediaId } from '../photos'
+import { pairOf } from './history'
+import {
+  type ChatError,
+  type VerificationLevel,
+  dailyIntroLimits,
+  introHash,
+  introLimitSubreason,
+  isBodyTooLong,
+  isSpamIntro,
+  maxBodyChars,
+} from './rules'
+
+/**
+ * The write side of chat: what the Conversation Durable Object needs to know about a pair before
+ * accepting a message, and the one statement that stores it. Round trips are the budget here (a
+ * message should reach the other member within ~15 ms), so:
+ *
+ * - the pair's facts (both accounts' standing, skips, who has messaged whom) are one query, which
+ *   the Durable Object keeps for a few seconds ({@link loadPairFacts});
+ * - an intro's extra checks (reports, today's intros, uniqueness) are one more statement, and
+ *   only intros pay for it ({@link checkIntro});
+ * - the write is a single data-modifying CTE over Neon's HTTP endpoint ({@link writeMessage}):
+ *   one round trip, one implicit transaction, so the acknowledgement can only follow a commit.
+ */
+
+export interface MemberFacts {
+  id: string
+  role: 'member' | 'moderator' | 'admin' | 'bot'
+  /** Active, not deleted, onboarded: someone who can be written to. */
+  live: boolean
+  createdAt: Date
+  tierId: string | null
+  level: VerificationLevel
+  verificationRequired: boolean
+  shadowBanned: boolean
+  /** Has sent the other member at least one message. */
+  messaged: boolean
+  /**
+   * Has messaged the other member in a way they could see: false when every message so far was
+   * hidden from them (a shadow-banned sender's), so the other member's first message is still an
+   * intro, under the intro rules, as it would be if nothing had been sent.
+   */
+  messagedVisibly: boolean
+}
+
+export interface PairFacts {
+  /** Keyed by member id; a member missing here does not exist. */
+  members: Map<string, MemberFacts>
+  /** A skip in either direction. */
+  skipped: boolean
+}
+
+const bool = (v: unknown) => v === true || v === 't' || v === 'true'
+
+/**
+ * Both members' standing and the pair's relations, in one round trip.
+ *
+ * @example
+ * const facts = await loadPairFacts(s, alice, bob)
+ * facts.members.get(bob)?.live // false when Bob deactivated
+ */
+export async function loadPairFacts(s: Services, x: string, y: string): Promise<PairFacts> {
+  const { memberA, memberB } = pairOf(x, y)
+  const mine = (hidden: boolean) => sql`exists (select 1 from messages g where g.member_a = ${memberA}::uuid
+    and g.member_b = ${memberB}::uuid and g.sender_id = u.id and g.hidden_from_recipient = ${hidden})`
+  const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
+    select u.id, u.role, u.tier_id,
+      (u.status = 'active' and u.deleted_at is null and p.onboarded_at is not null) as live,
+      (extract(epoch from u.created_at) * 1000)::float8 as created_ms,
+      coalesce(p.verification_level::text, 'none') as level,
+      coalesce(p.verification_required, false) as verification_required,
+      (p.shadow_banned_at is not null) as shadow_banned,
+      exists (select 1 from messaged m where m.subject_id = u.id
+        and m.object_id = case when u.id = ${x}::uuid then ${y}::uuid else ${x}::uuid end) as messaged,
+      case when ${mine(false)} then true else not ${mine(true)} end as visible_or_none,
+      exists (select 1 from skips k where (k.subject_id = ${x}::uuid and k.object_id = ${y}::uuid)
+        or (k.subject_id = ${y}::uuid and k.object_id = ${x}::uuid)) as skipped
+    from users u left join profiles p on p.user_id = u.id
+    where u.id in (${x}::uuid, ${y}::uuid)`)
+  const members = new Map<string, MemberFacts>()
+  let skipped = false
+  for (const r of rows) {
+    skipped ||= bool(r.skipped)
+    members.set(String(r.id), {
+      id: String(r.id),
+      role: r.role as MemberFacts['role'],
+      live: bool(r.live),
+      createdAt: new Date(Number(r.created_ms)),
+      tierId: (r.tier_id as string | null) ?? null,
+      level: r.level as VerificationLevel,
+      verificationRequired: bool(r.verification_required),
+      shadowBanned: bool(r.shadow_banned),
+      messaged: bool(r.messaged),
+      messagedVisibly: bool(r.messaged) && bool(r.visible_or_none),
+    })
+  }
+  return { members, skipped }
+}
+
+/**
+ * The refusals that need only the pair's facts, in the reference's order: the sender must be
+ * allowed to chat (verification required, a skip either way, a recipient who is gone), and the
+ * body must fit. `null` = go on.
+ *
+ * @example
+ * const refusal = standingRefusal(facts, me, peer, 'hi')
+ */
+export function standingRefusal(
+  facts: PairFacts,
+  senderId: string,
+  recipientId: string,
+  body: string,
+): ChatError | null {
+  const sender = facts.members.get(senderId)
+  const recipient = facts.members.get(recipientId)
+  if (!recipient) return { code: 'not-found', message: 'No such member' }
+  if (sender?.verificationRequired && sender.level === 'none') {
+    return { code: 'verification-required', message: 'Verify your account to keep chatting' }
+  }
+  if (!sender?.live || !recipient.live || facts.skipped) {
+    return { code: 'blocked', message: 'You cannot message this member' }
+  }
+  if (isBodyTooLong(body)) {
+    return { code: 'too-long', message: `Messages may be at most ${maxBodyChars} characters` }
+  }
+  return null
+}
+
+/**
+ * An intro's checks, after {@link standingRefusal}: links from new accounts are spam; a member
+ * writing to someone new must be under today's intro limit; and the opener must never have been
+ * used on the platform before (voice messages skip the text rules). The limit's count, the report
+ * penalty and the uniqueness counter are one statement; the counter is bumped for every intro
+ * that reaches it (the reference's rule), whether or not it turns out unique.
+ *
+ * @example
+ * const refusal = await checkIntro(s, { sender, recipientId, body, voice: false, newConversation: true })
+ */
+export async function checkIntro(
+  s: Services,
+  input: { sender: MemberFacts; body: string; voice: boolean; newConversation: boolean },
+): Promise<ChatError | null> {
+  const { sender, body, voice, newConversation } = input
+  const now = s.clock.now()
+  if (!voice && isSpamIntro(body, sender.level, sender.createdAt, now)) {
+    return { code: 'spam', message: 'New accounts cannot send links to people they have not talked to yet' }
+  }
+  if (voice && !newConversation) return null
+  const hash = voice ? null : await introHash(body)
+  const base = dailyIntroLimits[sender.level]
+  const dayAgo = new Date(now.getTime() - 86_400_000)
+  const weekAgo = new Date(now.getTime() - 7 * 86_400_000)
+  // Intros today = people the sender wrote to first (a `messaged` row whose recipient had not
+  // written to them before). Reports = reported skips of the sender this week, bots excluded.
+  const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
+    with reports as (
+      select count(*)::int as n from skips k join users r on r.id = k.subject_id
+      where k.object_id = ${sender.id}::uuid and k.reported and k.created_at > ${weekAgo} and r.role <> 'bot'
+    ), intros as (
+      select count(*)::int as n, (extract(epoch from min(m.created_at)) * 1000)::float8 as oldest_ms
+      from messaged m
+      where m.subject_id = ${sender.id}::uuid and m.created_at > ${dayAgo}
+        and not exists (select 1 from messaged r where r.subject_id = m.object_id
+          and r.object_id = m.subject_id and r.created_at <= m.created_at)
+    ), allowed as (
+      select (not ${newConversation}::boolean or intros.n < (${base}::int >> least(reports.n, 30))) as ok
+      from intros, reports
+    ), used as (
+      insert into intro_hashes (hash, used_count, last_used_at)
+      select ${hash}::text, 1, ${now} from allowed where ok and ${hash}::text is not null
+      on conflict (hash) do update
+        set used_count = intro_hashes.used_count + 1, last_used_at = excluded.last_used_at
+      returning used_count
+    )
+    select allowed.ok, intros.oldest_ms, (select used_count from used) as used_count
+    from allowed, intros`)
+  const row = rows[0]!
+  if (!bool(row.ok)) {
+    // When today's oldest intro leaves the window; with none today (reports brought the limit to
+    // zero), try again tomorrow.
+    const retryAfter =
+      row.oldest_ms == null
+        ? 86_400
+        : Math.max(1, Math.ceil((Number(row.oldest_ms) + 86_400_000 - now.getTime()) / 1000))
+    return {
+      code: 'rate-limited',
+      message: 'You have written to as many new people as you can today',
+      subreason: introLimitSubreason(sender.level),
+      retryAfter,
+    }
+  }
+  const used = row.used_count == null ? 1 : Number(row.used_count)
+  if (used > 1) {
+    return {
+      code: 'not-unique',
+      message: 'Someone already opened with exactly that: say something only you would say',
+      usedCount: used - 1,
+    }
+  }
+  return null
+}
+
+export interface Ack {
+  clientId: string
+  seq: number
+  createdAt: string
+}
+
+export interface WrittenMessage {
+  ack: Ack
+  /** The recipient's inbox after the write (null when the message is hidden from them). */
+  recipientInbox: { box: 'intros' | 'chats'; unread: number } | null
+  /** False when the client id was already used: `ack` is the original message's. */
+  created: boolean
+}
+
+function pgCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string') return e.code
+  }
+  return undefined
+}
+
+/**
+ * Store a message and everything that moves with it in one statement (so one transaction and one
+ * round trip): the conversation's next sequence number (gap-free: a statement that fails takes
+ * its increment with it), the message row, both inbox entries, and the `messaged` relation.
+ *
+ * - The sender's inbox entry moves to `chats`, read up to this message.
+ * - The recipient's is created in `intros` and stays in its box on later messages (it becomes
+ *   `chats` when they reply: their own send moves it), unread + 1. A hidden message (shadow-banned
+ *   sender) leaves it untouched.
+ *
+ * The same client id again (`messages_client_id_key`) finds the original row instead: the
+ * statement fails as a whole on the unique index, so even a race leaves one row and no gap.
+ *
+ * @example
+ * const { ack } = await writeMessage(s, { senderId, recipientId, clientId: 'c1', body: 'hi', isIntro: true, hidden: false })
+ */
+export async function writeMessage(
+  s: Services,
+  m: {
+    senderId: string
+    recipientId: string
+    clientId: string
+    body: string
+    audioKey?: string | null
+    isIntro: boolean
+    hidden: boolean
+  },
+): Promise<WrittenMessage> {
+  const { memberA, memberB } = pairOf(m.senderId, m.recipientId)
+  const now = s.clock.now()
+  try {
+    const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
+      with conv as (
+        insert into conversations (member_a, member_b, last_seq, created_at)
+        values (${memberA}::uuid, ${memberB}::uuid, 1, ${now})
+        on conflict (member_a, member_b) do update set last_seq = conversations.last_seq + 1
+        returning last_seq
+      ), msg as (
+        insert into messages (member_a, member_b, seq, sender_id, client_id, body, audio_key, is_intro,
+          hidden_from_recipient, created_at)
+        select ${memberA}::uuid, ${memberB}::uuid, last_seq, ${m.senderId}::uuid, ${m.clientId}, ${m.body},
+          ${m.audioKey ?? null}::text, ${m.isIntro}::boolean, ${m.hidden}::boolean, ${now}
+        from conv
+        returning seq
+      ), mine as (
+        insert into inbox_entries (owner_id, peer_id, box, last_seq, last_sender_id, last_body, last_at,
+          unread_count, read_seq, read_at)
+        select ${m.senderId}::uuid, ${m.recipientId}::uuid, 'chats', seq, ${m.senderId}::uuid, ${m.body}, ${now},
+          0, seq, ${now}
+        from msg
+        on conflict (owner_id, peer_id) do update set box = 'chats', last_seq = excluded.last_seq,
+          last_sender_id = excluded.last_sender_id, last_body = excluded.last_body, last_at = excluded.last_at,
+          unread_count = 0, read_seq = excluded.read_seq, read_at = excluded.read_at
+      ), theirs as (
+        insert into inbox_entries (owner_id, peer_id, box, last_seq, last_sender_id, last_body, last_at, unread_count)
+        select ${m.recipientId}::uuid, ${m.senderId}::uuid, 'intros', seq, ${m.senderId}::uuid, ${m.body}, ${now}, 1
+        from msg where not ${m.hidden}::boolean
+        on conflict (owner_id, peer_id) do update set last_seq = excluded.last_seq,
+          last_sender_id = excluded.last_sender_id, last_body = excluded.last_body, last_at = excluded.last_at,
+          unread_count = inbox_entries.unread_count + 1
+        returning box::text, unread_count
+      ), relation as (
+        insert into messaged (subject_id, object_id, created_at)
+        select ${m.senderId}::uuid, ${m.recipientId}::uuid, ${now} from msg
+        on conflict do nothing
+      )
+      select (select seq from msg)::float8 as seq, theirs.box, theirs.unread_count
+      from (select 1) one left join theirs on true`)
+    const row = rows[0]!
+    return {
+      ack: { clientId: m.clientId, seq: Number(row.seq), createdAt: now.toISOString() },
+      recipientInbox:
+        row.box == null ? null : { box: row.box as 'intros' | 'chats', unread: Number(row.unread_count) },
+      created: true,
+    }
+  } catch (err) {
+    if (pgCode(err) !== '23505') throw err
+    const existing = await findAck(s, m.senderId, m.recipientId, m.clientId)
+    if (!existing) throw err
+    return { ack: existing, recipientInbox: null, created: false }
+  }
+}
+
+/**
+ * The acknowledgement of a message already stored under `clientId`, or null.
+ *
+ * @example
+ * await findAck(s, me, peer, 'c1') // { clientId: 'c1', seq: 7, createdAt: '…' }
+ */
+export async function findAck(
+  s: Services,
+  senderId: string,
+  recipientId: string,
+  clientId: string,
+): Promise<Ack | null> {
+  const { memberA, memberB } = pairOf(senderId, recipientId)
+  const [row] = await s.database.db
+    .select({ seq: messages.seq, createdAt: messages.createdAt })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.memberA, memberA),
+        eq(messages.memberB, memberB),
+        eq(messages.senderId, senderId),
+        eq(messages.clientId, clientId),
+      ),
+    )
+  return row ? { clientId, seq: Number(row.seq), createdAt: row.createdAt.toISOString() } : null
+}
+
+/** Voice messages: the voice bio's limit (two minutes, a second of grace for recorders). */
+export const maxVoiceMessageMs = 120_000
+const voiceGraceMs = 1_000
+
+/**
+ * Vet and store a voice message's recording in the audio bucket, as uploaded (the voice bio's
+ * formats: AAC, MP3, Opus). 415 for what is not accepted audio, 422 for a broken or over-long
+ * file, 503 when R2 fails. Returns the object key; the message row that will name it is written
+ * by the Conversation object, and {@link queueAudioDeletion} takes the object back if it is not.
+ *
+ * @example
+ * const audioKey = await storeVoiceMessage(s, bytes)
+ */
+export async function storeVoiceMessage(s: Services, bytes: Uint8Array): Promise<string> {
+  let info: AudioInfo
+  try {
+    info = probeAudio(bytes)
+  } catch (err) {
+    if (!(err instanceof AudioProbeError)) throw err
+    const unsupported = err.problem === 'not-audio' || err.problem === 'unsupported'
+    throw new ApiError(unsupported ? 'unsupported_media_type' : 'validation_failed', err.message, {
+      errors: [{ path: 'body', message: err.message }],
+    })
+  }
+  if (info.durationMs > maxVoiceMessageMs + voiceGraceMs) {
+    const detail = `Voice messages may be at most ${maxVoiceMessageMs / 1000} seconds; this recording is ${formatSeconds(info.durationMs)}`
+    throw new ApiError('validation_failed', detail, { errors: [{ path: 'body', message: detail }] })
+  }
+  const key = `${newMediaId()}.${info.extension}`
+  try {
+    await s.env.AUDIO_BUCKET.put(key, bytes, {
+      httpMetadata: { contentType: info.contentType, cacheControl: immutableCacheControl },
+    })
+  } catch (err) {
+    throw new ApiError('service_unavailable', 'Storing the recording failed; try again shortly', {
+      cause: err,
+    })
+  }
+  return key
+}
+
+/**
+ * Queue a stored recording that no message will name (refused, or a resend of a stored one) for
+ * the storage clean-up, which re-checks references before deleting. Logged, never thrown.
+ */
+export async function queueAudioDeletion(s: Services, objectKey: string): Promise<void> {
+  try {
+    await s.database.db.insert(storageDeletions).values({ bucket: 'audio', objectKey }).onConflictDoNothing()
+  } catch (err) {
+    s.log.error('chat.orphaned_audio', { error: describeError(err), objectKey })
+  }
+}

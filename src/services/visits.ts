@@ -1,0 +1,211 @@
+import { z } from '@hono/zod-openapi'
+import { and, count, desc, eq, isNotNull, isNull, not, type SQL, sql } from 'drizzle-orm'
+import { photos, profiles, skips, users, visits } from '../db/schema'
+import { ageOn } from '../lib/geo'
+import { mediaUrl } from '../lib/media-url'
+import { type Page, type PageRequest, paginate, pageWindow } from '../lib/pagination'
+import { tierFeatures } from './tiers'
+import type { Services } from '.'
+
+/**
+ * Profile visits: who looked at my profile ("visitors") and whose profiles I looked at
+ * ("visited"). One row per pair, `updated_at` = the latest visit. A member whose tier has
+ * `invisibleBrowsing` and who switched on `browseInvisibly` leaves invisible visits: kept for
+ * their own "visited" list, never shown to the member they visited.
+ */
+
+export const VisitSchema = z
+  .object({
+    id: z.uuid().openapi({ description: 'The member' }),
+    urlSlug: z.string(),
+    name: z.string(),
+    age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
+    photo: z
+      .object({ url: z.url().openapi({ description: '450 × 450 JPEG' }), blurhash: z.string() })
+      .nullable(),
+    visitedAt: z.iso.datetime().openapi({ description: 'The latest visit' }),
+    isNew: z.boolean().openapi({ description: 'Visitors: after my last check. Visited: always false' }),
+    invisible: z.boolean().openapi({ description: 'Visited: I browsed invisibly. Visitors: always false' }),
+  })
+  .openapi('Visit')
+export type Visit = z.infer<typeof VisitSchema>
+
+/**
+ * Record that `viewer` looked at `objectId`'s profile, now (one statement: an upsert reading the
+ * viewer's `browseInvisibly`). Nothing is recorded for members without a profile. Returns
+ * whether the visit was recorded and whether it is invisible.
+ *
+ * @example
+ * const visit = await recordVisit(s, { userId, tierId }, profileOwnerId)
+ */
+export async function recordVisit(
+  s: Services,
+  viewer: { userId: string; tierId: string | null },
+  objectId: string,
+): Promise<{ invisible: boolean } | null> {
+  if (viewer.userId === objectId) return null
+  const { invisibleBrowsing } = await tierFeatures(s, viewer.tierId)
+  const now = s.clock.now()
+  const rows = await s.database.db.execute<{ invisible: boolean }>(sql`
+    insert into ${visits} (subject_id, object_id, invisible, created_at, updated_at)
+    select ${viewer.userId}, ${objectId}, ${profiles.browseInvisibly} and ${invisibleBrowsing}, ${now}, ${now}
+    from ${profiles} where ${profiles.userId} = ${viewer.userId} and ${profiles.onboardedAt} is not null
+    on conflict (subject_id, object_id) do update
+      set updated_at = excluded.updated_at, invisible = excluded.invisible
+    returning invisible`)
+  const row = rows.rows[0]
+  return row ? { invisible: Boolean(row.invisible) } : null
+}
+
+/** Members another member may be shown in a visit list: live, onboarded, not shadow-banned. */
+const liveMember = and(
+  eq(users.status, 'active'),
+  isNull(users.deletedAt),
+  isNotNull(profiles.onboardedAt),
+  isNull(profiles.shadowBannedAt),
+)
+
+const skippedEitherWay = (a: SQL | string, b: SQL | string) =>
+  sql`exists (select 1 from ${skips} where (${skips.subjectId} = ${a} and ${skips.objectId} = ${b}) or (${skips.subjectId} = ${b} and ${skips.objectId} = ${a}))`
+
+async function visitPage(
+  s: Services,
+  me: string,
+  direction: 'visitors' | 'visited',
+  page: PageRequest,
+  apiOrigin: string,
+  only?: string,
+): Promise<Page<Visit>> {
+  const mine = direction === 'visitors' ? visits.objectId : visits.subjectId
+  const other = direction === 'visitors' ? visits.subjectId : visits.objectId
+  const where = and(
+    eq(mine, me),
+    only ? eq(other, only) : undefined,
+    direction === 'visitors' ? not(visits.invisible) : undefined,
+    liveMember,
+    not(skippedEitherWay(sql`${visits.subjectId}`, sql`${visits.objectId}`)),
+  )
+  const checkedAt = sql`(select ${profiles.visitorsCheckedAt} from ${profiles} where ${profiles.userId} = ${me})`
+  const firstPhoto = (column: SQL) =>
+    sql<
+      string | null
+    >`(select ${column} from ${photos} where ${photos.userId} = ${other} and ${photos.position} > 0 order by ${photos.position} limit 1)`
+  const { limit, offset } = pageWindow(page)
+  const db = s.database.db
+  const [rows, [total]] = await db.batch([
+    db
+      .select({
+        id: other,
+        urlSlug: profiles.urlSlug,
+        name: users.name,
+        dateOfBirth: profiles.dateOfBirth,
+        showMyAge: profiles.showMyAge,
+        photoId: firstPhoto(sql`${photos.id}`),
+        blurhash: firstPhoto(sql`${photos.blurhash}`),
+        visitedAt: visits.updatedAt,
+        invisible: visits.invisible,
+        isNew: sql<boolean>`${visits.updatedAt} > coalesce(${checkedAt}, '-infinity'::timestamptz)`,
+      })
+      .from(visits)
+      .innerJoin(users, eq(users.id, other))
+      .innerJoin(profiles, eq(profiles.userId, other))
+      .where(where)
+      .orderBy(desc(visits.updatedAt), other)
+      .limit(limit)
+      .offset(offset),
+    db
+      .select({ n: count() })
+      .from(visits)
+      .innerJoin(users, eq(users.id, other))
+      .innerJoin(profiles, eq(profiles.userId, other))
+      .where(where),
+  ])
+  const now = s.clock.now()
+  const data = rows.map((r) => ({
+    id: r.id,
+    urlSlug: r.urlSlug ?? '',
+    name: r.name ?? '',
+    age: r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
+    photo:
+      r.photoId && r.blurhash
+        ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
+        : null,
+    visitedAt: new Date(r.visitedAt).toISOString(),
+    isNew: direction === 'visitors' && Boolean(r.isNew),
+    invisible: direction === 'visited' && r.invisible,
+  }))
+  return paginate(data, total?.n ?? 0, page)
+}
+
+/**
+ * Who visited my profile, latest first. Invisible visits, shadow-banned, deactivated and
+ * deleted visitors, and anyone in a skip with me (either way) are left out. `isNew` marks
+ * visits after my last {@link markVisitorsChecked}.
+ *
+ * @example
+ * const page = await listVisitors(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ */
+export function listVisitors(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
+  return visitPage(s, userId, 'visitors', page, apiOrigin)
+}
+
+/**
+ * Whose profiles I visited, latest first, invisible visits included (marked), under the same
+ * liveness and skip rules as {@link listVisitors}.
+ *
+ * @example
+ * const page = await listVisited(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ */
+export function listVisited(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
+  return visitPage(s, userId, 'visited', page, apiOrigin)
+}
+
+/**
+ * `visitorId` as a row of `objectId`'s visitor list (null when that list would not show them),
+ * for the live `visitor` event.
+ *
+ * @example
+ * const row = await visitorRow(s, profileOwnerId, caller.userId, origin)
+ */
+export async function visitorRow(
+  s: Services,
+  objectId: string,
+  visitorId: string,
+  apiOrigin: string,
+): Promise<Visit | null> {
+  const page = await visitPage(s, objectId, 'visitors', { page: 1, items_per_page: 1 }, apiOrigin, visitorId)
+  return page.data[0] ?? null
+}
+
+/**
+ * Remember that I looked at my visitors now: visits until now are no longer new.
+ *
+ * @example
+ * const { checkedAt } = await markVisitorsChecked(s, caller.userId)
+ */
+export async function markVisitorsChecked(s: Services, userId: string): Promise<{ checkedAt: string }> {
+  const now = s.clock.now()
+  await s.database.db.update(profiles).set({ visitorsCheckedAt: now }).where(eq(profiles.userId, userId))
+  return { checkedAt: now.toISOString() }
+}
+
+/**
+ * Push `visitorId`'s visitor row to `objectId`'s inbox sockets (their UserHub) as a `visitor`
+ * frame, when their visitor list would show it. Meant for `waitUntil`: failures are logged.
+ *
+ * @example
+ * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, caller.userId, origin))
+ */
+export async function pushVisitor(
+  s: Services,
+  objectId: string,
+  visitorId: string,
+  apiOrigin: string,
+): Promise<void> {
+  try {
+    const row = await visitorRow(s, objectId, visitorId, apiOrigin)
+    if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
+  } catch (err) {
+    s.log.warn('visits.push_failed', { objectId, error: err instanceof Error ? err.message : String(err) })
+  }
+}
