@@ -31,7 +31,13 @@ import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses
  * unacknowledged — checked against PostgreSQL's row count too. Exits non-zero when a count is
  * not zero or a target is missed (p50 ≤ 15 ms, p99 ≤ 50 ms, ≥ 500 messages/s).
  *
- *   tsx bench/chat.ts [--pairs 100] [--messages 30] [--rate 550] [--no-hubs]
+ *   tsx bench/chat.ts [--pairs 100] [--messages 30] [--rate 550] [--no-hubs] [--no-deflate]
+ *
+ * The clients offer permessage-deflate as browsers do, so the server compresses what it sends
+ * and the clients inflate it; `--no-deflate` leaves compression out (the clients' inflating
+ * costs about 0.3 ms of CPU per message on the shared cores, the server's compressing little).
+ * BENCH_TIMELINE=1 also prints delivery latency per half second of the steady phase, to tell a
+ * stall (every message of one moment late) from general queueing.
  *
  * PostgreSQL: a fresh database on TEST_PG_URL's server (default postgres://postgres@127.0.0.1/postgres),
  * dropped afterwards. Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/7; that logical
@@ -230,11 +236,20 @@ export class ChatSocket {
     })
   }
 
-  /** Open `path` on `baseUrl` (http://…) as `token`'s member; rejects on anything but a 101. */
-  static open(baseUrl: string, path: string, token: string, timeoutMs = 10_000): Promise<ChatSocket> {
+  /**
+   * Open `path` on `baseUrl` (http://…) as `token`'s member; rejects on anything but a 101.
+   * `deflate`: offer permessage-deflate, as browsers do (the server then compresses its frames).
+   */
+  static open(
+    baseUrl: string,
+    path: string,
+    token: string,
+    { timeoutMs = 10_000, deflate = true }: { timeoutMs?: number; deflate?: boolean } = {},
+  ): Promise<ChatSocket> {
     const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, ['rapport.v1'], {
       headers: { Authorization: `Bearer ${token}` },
       handshakeTimeout: timeoutMs,
+      perMessageDeflate: deflate,
     })
     const socket = new ChatSocket(ws)
     return new Promise((resolve, reject) => {
@@ -299,15 +314,20 @@ export class ChatSocket {
 }
 
 /** A member's conversation socket with `peerId`, after its `hello`. */
-export async function openConversation(url: string, me: Member, peerId: string): Promise<ChatSocket> {
-  const socket = await ChatSocket.open(url, `/api/v1/conversations/${peerId}/socket`, me.token)
+export async function openConversation(
+  url: string,
+  me: Member,
+  peerId: string,
+  deflate = true,
+): Promise<ChatSocket> {
+  const socket = await ChatSocket.open(url, `/api/v1/conversations/${peerId}/socket`, me.token, { deflate })
   await socket.next((f) => f.type === 'hello', 10_000)
   return socket
 }
 
 /** A member's inbox socket, after its `hello`. */
-export async function openHub(url: string, me: Member): Promise<ChatSocket> {
-  const socket = await ChatSocket.open(url, '/api/v1/hub/socket', me.token)
+export async function openHub(url: string, me: Member, deflate = true): Promise<ChatSocket> {
+  const socket = await ChatSocket.open(url, '/api/v1/hub/socket', me.token, { deflate })
   await socket.next((f) => f.type === 'hello', 10_000)
   return socket
 }
@@ -321,6 +341,7 @@ interface ClientJob {
   messages: number
   rate: number
   hubs: boolean
+  deflate: boolean
 }
 
 interface Sample {
@@ -380,10 +401,13 @@ async function runClients(job: ClientJob, progress: (line: string) => void): Pro
   const conv = new Map<string, ChatSocket>()
   const hubs = new Map<string, ChatSocket>()
   await inBatches(members, 16, async (m) => {
-    conv.set(m.id, await openConversation(job.url, m, peerOf.get(m.id)!))
-    if (job.hubs) hubs.set(m.id, await openHub(job.url, m))
+    conv.set(m.id, await openConversation(job.url, m, peerOf.get(m.id)!, job.deflate))
+    if (job.hubs) hubs.set(m.id, await openHub(job.url, m, job.deflate))
   })
-  progress(`${conv.size} conversation sockets${job.hubs ? ` and ${hubs.size} inbox sockets` : ''} open`)
+  const extensions = [...conv.values()][0]?.ws.extensions || 'none'
+  progress(
+    `${conv.size} conversation sockets${job.hubs ? ` and ${hubs.size} inbox sockets` : ''} open (extensions: ${extensions})`,
+  )
 
   // Intro and reply per pair, outside the measurement.
   await inBatches(job.pairs, 16, async ([a, b]) => {
@@ -556,6 +580,23 @@ async function runClients(job: ClientJob, progress: (line: string) => void): Pro
     if (t.hubAt !== undefined) {
       hubDelivered++
       samples.hub.push(t.hubAt - t.sentAt)
+    }
+  }
+  if (process.env.BENCH_TIMELINE === '1') {
+    // Diagnostic: delivery latency by half-second of send time.
+    progress(`steady phase from ${new Date(Date.now() - (performance.now() - steadyStart)).toISOString()}`)
+    const buckets = new Map<number, number[]>()
+    for (const t of tracked.values()) {
+      if (t.deliveredAt === undefined || t.deliveredAt < 0) continue
+      const b = Math.floor((t.sentAt - steadyStart) / 500)
+      if (!buckets.has(b)) buckets.set(b, [])
+      buckets.get(b)!.push(t.deliveredAt - t.sentAt)
+    }
+    for (const [b, xs] of [...buckets].sort((x, y) => x[0] - y[0])) {
+      xs.sort((x, y) => x - y)
+      progress(
+        `t=${(b / 2).toFixed(1)}s n=${xs.length} p50 ${xs[xs.length >> 1]!.toFixed(1)} max ${xs[xs.length - 1]!.toFixed(1)}`,
+      )
     }
   }
   const stuck = [...tracked].filter(([, t]) => t.ackAt === undefined || t.deliveredAt === undefined)
@@ -758,6 +799,7 @@ async function bench() {
   const messages = option('messages', 30)
   const rate = option('rate', 550)
   const hubs = !process.argv.includes('--no-hubs')
+  const deflate = !process.argv.includes('--no-deflate')
   const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/7'
   const dir = mkdtempSync(join(tmpdir(), 'rapport-bench-chat-'))
   const logPath = join(dir, 'wrangler.log')
@@ -786,7 +828,7 @@ async function bench() {
     // closing every socket: such a run measures nothing, so it is repeated (on fresh members).
     let m: Measured | undefined
     for (let attempt = 1; attempt <= 3; attempt++) {
-      m = await measure(stack, { messages, rate, hubs }, pairs)
+      m = await measure(stack, { messages, rate, hubs, deflate }, pairs)
       if (m.r.closedByServer === 0) break
       say(
         `${m.r.closedByServer} sockets were closed by the server during the run (codes ${JSON.stringify(m.r.closeCodes)}): ` +
@@ -798,7 +840,7 @@ async function bench() {
     const perSecond = r.delivered / r.steadySeconds
     console.log(
       `\n${pairs} conversations, ${pairs * 2} members, ${messages} messages each, ` +
-        `${rate > 0 ? `offered ${rate} messages/s (open loop)` : 'closed loop'}, inbox sockets ${hubs ? 'on' : 'off'}` +
+        `${rate > 0 ? `offered ${rate} messages/s (open loop)` : 'closed loop'}, inbox sockets ${hubs ? 'on' : 'off'}, compression ${deflate ? 'offered' : 'off'}` +
         `${process.env.BENCH_PROFILE === '1' ? ', profiling' : process.env.BENCH_INSPECTOR === '1' ? ', with the inspector' : ''}; ` +
         `${cpus().length} CPUs, load average ${load.before.toFixed(2)} at the start of the steady phase, ` +
         `${load.after.toFixed(2)} at its end`,

@@ -275,6 +275,7 @@ export class Conversation extends HibernatingSocketObject {
         audioKey: input.audioKey ?? null,
         isIntro,
         hidden,
+        recordMessaged: !sender!.messaged,
       })
       if (!written.created) return this.acknowledge(key, written.ack, false, origin)
       sender!.messaged = true

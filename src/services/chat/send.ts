@@ -26,8 +26,9 @@ import {
  *   the Durable Object keeps for a few seconds ({@link loadPairFacts});
  * - an intro's extra checks (reports, today's intros, uniqueness) are one more statement, and
  *   only intros pay for it ({@link checkIntro});
- * - the write is a single data-modifying CTE over Neon's HTTP endpoint ({@link writeMessage}):
- *   one round trip, one implicit transaction, so the acknowledgement can only follow a commit.
+ * - the write is a single call of a PL/pgSQL function over Neon's HTTP endpoint ({@link writeMessage}):
+ *   one round trip, one implicit transaction, so the acknowledgement can only follow a commit,
+ *   and its statements' plans are cached per connection.
  */
 
 export interface MemberFacts {
@@ -229,9 +230,10 @@ function pgCode(err: unknown): string | undefined {
 }
 
 /**
- * Store a message and everything that moves with it in one statement (so one transaction and one
- * round trip): the conversation's next sequence number (gap-free: a statement that fails takes
- * its increment with it), the message row, both inbox entries, and the `messaged` relation.
+ * Store a message and everything that moves with it in one statement, a call of the SQL function
+ * `chat_write_message` (so one transaction and one round trip): the conversation's next sequence
+ * number (gap-free: a statement that fails takes its increment with it), the message row, both
+ * inbox entries, and the `messaged` relation (unless `recordMessaged` is false).
  *
  * - The sender's inbox entry moves to `chats`, read up to this message.
  * - The recipient's is created in `intros` and stays in its box on later messages (it becomes
@@ -254,48 +256,19 @@ export async function writeMessage(
     audioKey?: string | null
     isIntro: boolean
     hidden: boolean
+    /** False when the caller knows the sender has messaged the recipient before (skips a write). */
+    recordMessaged?: boolean
   },
 ): Promise<WrittenMessage> {
   const { memberA, memberB } = pairOf(m.senderId, m.recipientId)
   const now = s.clock.now()
   try {
+    // migrations/0016_chat_send_function.sql: its statements are planned once per connection.
     const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
-      with conv as (
-        insert into conversations (member_a, member_b, last_seq, created_at)
-        values (${memberA}::uuid, ${memberB}::uuid, 1, ${now})
-        on conflict (member_a, member_b) do update set last_seq = conversations.last_seq + 1
-        returning last_seq
-      ), msg as (
-        insert into messages (member_a, member_b, seq, sender_id, client_id, body, audio_key, is_intro,
-          hidden_from_recipient, created_at)
-        select ${memberA}::uuid, ${memberB}::uuid, last_seq, ${m.senderId}::uuid, ${m.clientId}, ${m.body},
-          ${m.audioKey ?? null}::text, ${m.isIntro}::boolean, ${m.hidden}::boolean, ${now}
-        from conv
-        returning seq
-      ), mine as (
-        insert into inbox_entries (owner_id, peer_id, box, last_seq, last_sender_id, last_body, last_at,
-          unread_count, read_seq, read_at)
-        select ${m.senderId}::uuid, ${m.recipientId}::uuid, 'chats', seq, ${m.senderId}::uuid, ${m.body}, ${now},
-          0, seq, ${now}
-        from msg
-        on conflict (owner_id, peer_id) do update set box = 'chats', last_seq = excluded.last_seq,
-          last_sender_id = excluded.last_sender_id, last_body = excluded.last_body, last_at = excluded.last_at,
-          unread_count = 0, read_seq = excluded.read_seq, read_at = excluded.read_at
-      ), theirs as (
-        insert into inbox_entries (owner_id, peer_id, box, last_seq, last_sender_id, last_body, last_at, unread_count)
-        select ${m.recipientId}::uuid, ${m.senderId}::uuid, 'intros', seq, ${m.senderId}::uuid, ${m.body}, ${now}, 1
-        from msg where not ${m.hidden}::boolean
-        on conflict (owner_id, peer_id) do update set last_seq = excluded.last_seq,
-          last_sender_id = excluded.last_sender_id, last_body = excluded.last_body, last_at = excluded.last_at,
-          unread_count = inbox_entries.unread_count + 1
-        returning box::text, unread_count
-      ), relation as (
-        insert into messaged (subject_id, object_id, created_at)
-        select ${m.senderId}::uuid, ${m.recipientId}::uuid, ${now} from msg
-        on conflict do nothing
-      )
-      select (select seq from msg)::float8 as seq, theirs.box, theirs.unread_count
-      from (select 1) one left join theirs on true`)
+      select out_seq::float8 as seq, out_box as box, out_unread as unread_count
+      from chat_write_message(${memberA}::uuid, ${memberB}::uuid, ${m.senderId}::uuid, ${m.recipientId}::uuid,
+        ${m.clientId}::text, ${m.body}::text, ${m.audioKey ?? null}::text, ${m.isIntro}::boolean,
+        ${m.hidden}::boolean, ${now}::timestamptz, ${m.recordMessaged ?? true}::boolean)`)
     const row = rows[0]!
     return {
       ack: { clientId: m.clientId, seq: Number(row.seq), createdAt: now.toISOString() },
