@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { hiddenPeer } from '../src/services/chat/inbox'
 import { describeError } from '../src/lib/log'
+import { emailHtml } from '../src/lib/html'
 import type { Services } from '../src/services'
 import { sendMail } from '../src/services/mail'
 import type { CronJob } from './registry'
@@ -152,8 +153,6 @@ export async function notifyUnread(s: Services, opts: { batchSize: number }): Pr
   return result
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
-
 function namesList(names: string[]): string {
   const shown = [...new Set(names)].slice(0, 3)
   const others = new Set(names).size - shown.length
@@ -190,20 +189,7 @@ export function unreadEmail(
     '',
     '— Rapport',
   ]
-  const html = `<!doctype html>
-<html lang="en">
-  <body style="margin:0;padding:24px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328;line-height:1.5">
-${lines
-  .filter((l) => l !== '')
-  .map((l) => {
-    const escaped = escapeHtml(l)
-    return `    <p>${appUrl ? escaped.replace(escapeHtml(appUrl), `<a href="${escapeHtml(appUrl)}">${escapeHtml(appUrl)}</a>`) : escaped}</p>`
-  })
-  .join('\n')}
-  </body>
-</html>
-`
-  return { subject: 'You have a new message', text: lines.join('\n'), html }
+  return { subject: 'You have a new message', text: lines.join('\n'), html: emailHtml(lines, appUrl) }
 }
 
 /** Every minute: at most 200 emails a run keeps a run to seconds of SMTP; the rest wait a minute. */

@@ -20,6 +20,7 @@ import {
 import { randomToken, sha256Hex } from '../lib/crypto'
 import { ApiError } from '../lib/errors'
 import { describeError } from '../lib/log'
+import { emailHtml } from '../lib/html'
 import { sendMail } from './mail'
 import { revokeSessions, revokeUserSessions } from './sessions'
 import type { Services } from '.'
@@ -533,17 +534,7 @@ export function inactivityEmail(): { subject: string; text: string; html: string
     '',
     '— Rapport',
   ]
-  const html = `<!doctype html>
-<html lang="en">
-  <body style="margin:0;padding:24px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328;line-height:1.5">
-${lines
-  .filter((l) => l !== '')
-  .map((l) => `    <p>${l.replace(/'/g, '&#39;')}</p>`)
-  .join('\n')}
-  </body>
-</html>
-`
-  return { subject, text: lines.join('\n'), html }
+  return { subject, text: lines.join('\n'), html: emailHtml(lines) }
 }
 
 // ---------------------------------------------------------------------------------------------

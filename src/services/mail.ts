@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../config'
 import { emailDomain } from '../lib/email'
 import { describeError } from '../lib/log'
+import { escapeHtml } from '../lib/html'
 import type { Services } from '.'
 
 /**
@@ -264,8 +265,4 @@ export function otpEmail(
 </html>
 `
   return { subject, text, html }
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

@@ -17,6 +17,7 @@ import { deleteBounded } from '../db/bounded-delete'
 import { hmacHex, timingSafeEqualStrings } from '../lib/crypto'
 import { ApiError } from '../lib/errors'
 import { ageOn } from '../lib/geo'
+import { escapeHtml } from '../lib/html'
 import { mediaUrl } from '../lib/media-url'
 import { type PageRequest, pageWindow } from '../lib/pagination'
 import type { Role } from '../lib/tokens'
@@ -625,7 +626,7 @@ export async function reportEmail(
     `Links work once and expire in ${moderationTokenTtlMs / day} days. Opening one shows what it will do; confirming does it.`,
   ]
   const text = lines.join('\n')
-  const escaped = text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const escaped = escapeHtml(text)
   const html = `<!doctype html><html><body><pre style="white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,monospace">${escaped.replace(
     /https?:\/\/[^\s<&]+/g,
     (url) => `<a href="${url}">${url}</a>`,

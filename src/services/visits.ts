@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { and, count, desc, eq, isNotNull, isNull, not, type SQL, sql } from 'drizzle-orm'
-import { photos, profiles, skips, users, visits } from '../db/schema'
+import { messaged, photos, profiles, skips, users, visits } from '../db/schema'
 import { ageOn } from '../lib/geo'
 import { mediaUrl } from '../lib/media-url'
 import { type Page, type PageRequest, paginate, pageWindow } from '../lib/pagination'
@@ -17,12 +17,25 @@ import type { Services } from '.'
 export const VisitSchema = z
   .object({
     id: z.uuid().openapi({ description: 'The member' }),
-    urlSlug: z.string(),
-    name: z.string(),
-    age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
+    urlSlug: z.string().nullable().openapi({ description: 'null when masked' }),
+    name: z.string().nullable().openapi({ description: 'null when masked' }),
+    age: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'null when the member hides their age, or masked' }),
     photo: z
       .object({ url: z.url().openapi({ description: '450 × 450 JPEG' }), blurhash: z.string() })
-      .nullable(),
+      .nullable()
+      .openapi({ description: 'null without a photo, or masked' }),
+    verificationRequiredToView: z
+      .enum(['basics', 'photos'])
+      .nullable()
+      .openapi({
+        description:
+          'The verification the member asks of people who see their profile, when mine is below it (and they ' +
+          'have not messaged me): their slug, name, age and photo are then null, as in search.',
+      }),
     visitedAt: z.iso.datetime().openapi({ description: 'The latest visit' }),
     isNew: z.boolean().openapi({ description: 'Visitors: after my last check. Visited: always false' }),
     invisible: z.boolean().openapi({ description: 'Visited: I browsed invisibly. Visitors: always false' }),
@@ -86,6 +99,12 @@ async function visitPage(
     not(skippedEitherWay(sql`${visits.subjectId}`, sql`${visits.objectId}`)),
   )
   const checkedAt = sql`(select ${profiles.visitorsCheckedAt} from ${profiles} where ${profiles.userId} = ${me})`
+  // Their privacy level against my verification (enum order none < basics < photos), waived when
+  // they have messaged me: the profile route's rule, so a list shows no more than a view would.
+  const requiredToView = sql<'basics' | 'photos' | null>`case when ${profiles.privacyVerificationLevel} >
+      (select mine.verification_level from ${profiles} mine where mine.user_id = ${me})
+    and not exists (select 1 from ${messaged} where ${messaged.subjectId} = ${other} and ${messaged.objectId} = ${me})
+    then ${profiles.privacyVerificationLevel}::text end`
   const firstPhoto = (column: SQL) =>
     sql<
       string | null
@@ -105,6 +124,7 @@ async function visitPage(
         visitedAt: visits.updatedAt,
         invisible: visits.invisible,
         isNew: sql<boolean>`${visits.updatedAt} > coalesce(${checkedAt}, '-infinity'::timestamptz)`,
+        requiredToView,
       })
       .from(visits)
       .innerJoin(users, eq(users.id, other))
@@ -121,19 +141,23 @@ async function visitPage(
       .where(where),
   ])
   const now = s.clock.now()
-  const data = rows.map((r) => ({
-    id: r.id,
-    urlSlug: r.urlSlug ?? '',
-    name: r.name ?? '',
-    age: r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
-    photo:
-      r.photoId && r.blurhash
-        ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
-        : null,
-    visitedAt: new Date(r.visitedAt).toISOString(),
-    isNew: direction === 'visitors' && Boolean(r.isNew),
-    invisible: direction === 'visited' && r.invisible,
-  }))
+  const data = rows.map((r) => {
+    const masked = r.requiredToView !== null
+    return {
+      id: r.id,
+      urlSlug: masked ? null : (r.urlSlug ?? ''),
+      name: masked ? null : (r.name ?? ''),
+      age: !masked && r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
+      photo:
+        !masked && r.photoId && r.blurhash
+          ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
+          : null,
+      visitedAt: new Date(r.visitedAt).toISOString(),
+      isNew: direction === 'visitors' && Boolean(r.isNew),
+      invisible: direction === 'visited' && r.invisible,
+      verificationRequiredToView: r.requiredToView,
+    }
+  })
   return paginate(data, total?.n ?? 0, page)
 }
 

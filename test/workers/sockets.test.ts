@@ -1,44 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { accessToken, api, problem } from './helpers'
 import { signIn } from './auth-helpers'
+import { connect } from './chat-socket'
 
 /** A real member with a live session: requireAuth refuses tokens for accounts that do not exist. */
 const member = async () => {
   const t = await signIn()
   return { userId: t.user.id, token: t.accessToken }
-}
-
-type Frame = { type: string; [k: string]: unknown }
-
-/** Open a socket through the Worker and collect its frames. */
-async function connect(path: string, token: string) {
-  const res = await api(path, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${token}` } })
-  expect(res.status).toBe(101)
-  const ws = res.webSocket!
-  const frames: Frame[] = []
-  const waiters: (() => void)[] = []
-  ws.addEventListener('message', (e) => {
-    frames.push(JSON.parse(e.data as string))
-    waiters.splice(0).forEach((w) => w())
-  })
-  ws.accept()
-  const next = async (predicate: (f: Frame) => boolean = () => true): Promise<Frame> => {
-    for (;;) {
-      const found = frames.findIndex(predicate)
-      if (found >= 0) return frames.splice(found, 1)[0]!
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no matching frame; have ${JSON.stringify(frames)}`)),
-          2000,
-        )
-        waiters.push(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
-  }
-  return { ws, next, res }
 }
 
 describe('hub socket', () => {

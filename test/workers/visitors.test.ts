@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { photos, profiles, rateLimitRules, skips, tiers, users, visits } from '../../src/db/schema'
+import { messaged, photos, profiles, rateLimitRules, skips, tiers, users, visits } from '../../src/db/schema'
 import { signIn } from './auth-helpers'
 import { account, call, member } from './fixtures'
 import { api, problem, services } from './helpers'
@@ -9,13 +9,14 @@ const s = services()
 
 type Visit = {
   id: string
-  urlSlug: string
-  name: string
+  urlSlug: string | null
+  name: string | null
   age: number | null
   photo: { url: string; blurhash: string } | null
   visitedAt: string
   isNew: boolean
   invisible: boolean
+  verificationRequiredToView: 'basics' | 'photos' | null
 }
 type VisitPage = { data: Visit[]; total_count: number; has_more: boolean }
 
@@ -66,6 +67,7 @@ describe('recording visits', () => {
       visitedAt: expect.any(String),
       isNew: true,
       invisible: false,
+      verificationRequiredToView: null,
     })
     const visited = await list(them.token, 'visited')
     expect(visited.data).toEqual([
@@ -78,6 +80,36 @@ describe('recording visits', () => {
     const again = await list(me.token, 'visitors')
     expect(again.total_count).toBe(1)
     expect(Date.parse(again.data[0]!.visitedAt)).toBeGreaterThan(Date.parse(first))
+  })
+
+  it('masks a visitor who asks for more verification than mine, until they message me', async () => {
+    const me = await member()
+    const them = await member({ name: 'Private', profile: { privacyVerificationLevel: 'photos' } })
+    expect((await view(them.token, me.id)).status).toBe(200)
+    const [row] = (await list(me.token, 'visitors')).data
+    expect(row).toMatchObject({
+      id: them.id,
+      urlSlug: null,
+      name: null,
+      age: null,
+      photo: null,
+      verificationRequiredToView: 'photos',
+    })
+    await s.database.db
+      .update(profiles)
+      .set({ verificationLevel: 'photos' })
+      .where(eq(profiles.userId, me.id))
+    expect((await list(me.token, 'visitors')).data[0]).toMatchObject({
+      name: 'Private',
+      verificationRequiredToView: null,
+    })
+    await s.database.db.update(profiles).set({ verificationLevel: 'none' }).where(eq(profiles.userId, me.id))
+    await s.database.db.insert(messaged).values({ subjectId: them.id, objectId: me.id })
+    expect((await list(me.token, 'visitors')).data[0]).toMatchObject({
+      name: 'Private',
+      urlSlug: them.profile.urlSlug,
+      verificationRequiredToView: null,
+    })
   })
 
   it('records nothing for anonymous visitors, oneself, or a refused view', async () => {

@@ -9,7 +9,8 @@ import { ConversationHeaderSchema, InboxEntrySchema, inboxBoxValues } from '../.
 const tags = ['Chat']
 const security = [{ bearerAuth: [] }]
 
-const peerParams = z.object({
+/** `{peerId}`: the other member of a conversation, any letter case. */
+export const peerParams = z.object({
   peerId: z
     .uuid()
     .toLowerCase()

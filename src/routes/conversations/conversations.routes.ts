@@ -6,16 +6,10 @@ import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { maxBodyChars, maxClientIdChars } from '../../services/chat/rules'
 import { maxVoiceMessageMs } from '../../services/chat/send'
+import { peerParams } from '../chat/chat.routes'
 
 const tags = ['Chat']
 const security = [{ bearerAuth: [] }]
-
-const peerParams = z.object({
-  peerId: z
-    .uuid()
-    .toLowerCase()
-    .openapi({ description: 'The other member', example: '0f8fad5b-d9cb-469f-a165-70867728950e' }),
-})
 
 const clientId = z.string().min(1).max(maxClientIdChars).openapi({
   description: 'Your idempotency key for this message: sending it again returns the same acknowledgement',

@@ -1,6 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { paginate } from '../../lib/pagination'
+import { escapeHtml } from '../../lib/html'
 import * as moderation from '../../services/moderation'
 import { isBanActive } from '../../services/bans'
 import type { AppEnv } from '../../types'
@@ -52,7 +53,6 @@ export const deletePhoto: RouteHandler<typeof routes.deletePhoto, AppEnv> = asyn
 }
 
 const wantsHtml = (c: Context) => /text\/html/.test(c.req.header('accept') ?? '')
-const escape = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 const page = (body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Rapport moderation</title></head><body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto">${body}</body></html>`
 
@@ -65,11 +65,11 @@ export const showLink: RouteHandler<typeof routes.showLink, AppEnv> = async (c) 
   if (!wantsHtml(c)) return c.json(link, 200)
   const what =
     link.action === 'ban'
-      ? `Ban <b>${escape(link.member.name ?? '')}</b> (${escape(link.member.email)}) for a month and sign them out.`
-      : `Delete this photo of <b>${escape(link.member.name ?? '')}</b> (${escape(link.member.email)}) and block the file:<br><img src="${escape(link.photo!.url)}" width="300">`
+      ? `Ban <b>${escapeHtml(link.member.name ?? '')}</b> (${escapeHtml(link.member.email)}) for a month and sign them out.`
+      : `Delete this photo of <b>${escapeHtml(link.member.name ?? '')}</b> (${escapeHtml(link.member.email)}) and block the file:<br><img src="${escapeHtml(link.photo!.url)}" width="300">`
   return c.html(
     page(
-      `<p>${what}</p><p>Reason given: ${escape(link.reason ?? '')}</p><form method="post"><button type="submit">Confirm</button></form><p>The link works once and expires ${escape(link.expiresAt)}.</p>`,
+      `<p>${what}</p><p>Reason given: ${escapeHtml(link.reason ?? '')}</p><form method="post"><button type="submit">Confirm</button></form><p>The link works once and expires ${escapeHtml(link.expiresAt)}.</p>`,
     ),
     200,
   )

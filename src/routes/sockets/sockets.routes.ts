@@ -1,6 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/openapi'
 import { requireAuth } from '../../middleware/auth'
+import { peerParams } from '../chat/chat.routes'
 
 const upgradeDescription =
   'WebSocket upgrade. Authenticate with `Authorization: Bearer <access token>`, or — for browsers, which cannot ' +
@@ -16,12 +17,7 @@ export const conversationSocket = createRoute({
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth] as const,
   request: {
-    params: z.object({
-      peerId: z
-        .uuid()
-        .toLowerCase()
-        .openapi({ description: 'The other member', example: '0f8fad5b-d9cb-469f-a165-70867728950e' }),
-    }),
+    params: peerParams,
   },
   responses: {
     101: { description: 'Switching protocols; the socket speaks rapport.v1' },
