@@ -36,6 +36,8 @@ import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses
  * The clients offer permessage-deflate as browsers do, so the server compresses what it sends
  * and the clients inflate it; `--no-deflate` leaves compression out (the clients' inflating
  * costs about 0.3 ms of CPU per message on the shared cores, the server's compressing little).
+ * BENCH_GC=1 prints the clients' own collector pauses of 5 ms or more (wall clock), to line up
+ * with the timeline.
  * BENCH_TIMELINE=1 also prints delivery latency per half second of the steady phase, to tell a
  * stall (every message of one moment late) from general queueing.
  *
@@ -912,6 +914,18 @@ async function bench() {
 
 const entry = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href
 if (entry && process.argv.includes('--clients')) {
+  if (process.env.BENCH_GC === '1') {
+    // The clients' own collector pauses delay every frame they receive at that moment: print the
+    // long ones, on the wall clock, to line them up with BENCH_TIMELINE's late windows.
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.duration >= 5) {
+          const at = new Date(performance.timeOrigin + e.startTime).toISOString()
+          console.error(`[clients] gc ${at} ${e.duration.toFixed(1)} ms`)
+        }
+      }
+    }).observe({ entryTypes: ['gc'] })
+  }
   let input = ''
   for await (const chunk of process.stdin) input += chunk
   const result = await runClients(JSON.parse(input) as ClientJob, (line) =>
