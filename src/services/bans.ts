@@ -51,7 +51,8 @@ const activeAt = (now: Date) =>
 export async function createBan(
   s: Services,
   input: { kind: BanKind; value: string; reason: string; expiresAt?: Date | null },
-  actor: { userId: string; role: Role },
+  /** `userId` null: no operator account (a moderator's emailed link), recorded as `createdBy` null. */
+  actor: { userId: string | null; role: Role },
 ): Promise<{ ban: Ban; revokedSessions: number }> {
   const now = s.clock.now()
   if (input.expiresAt && input.expiresAt <= now) {

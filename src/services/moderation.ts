@@ -259,7 +259,7 @@ export async function describeModerationLink(
 }
 
 /** Bans made through an emailed link have no operator account behind them (`createdBy` null). */
-const linkActor = { userId: null as unknown as string, role: 'moderator' as Role }
+const linkActor = { userId: null, role: 'moderator' as Role }
 
 /**
  * Do what a link says, once: the token is claimed by one conditional UPDATE (a second use, even a
@@ -350,7 +350,7 @@ export async function banMember(
   s: Services,
   memberId: string,
   input: { reason: string; days?: number },
-  actor: { userId: string; role: Role },
+  actor: { userId: string | null; role: Role },
 ): Promise<{ ban: Ban; revokedSessions: number }> {
   const member = await targetMember(s, memberId)
   const reports = await s.database.db
