@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { sql } from 'drizzle-orm'
 import type { verificationLevelValues } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { mediaUrl } from '../lib/media-url'
@@ -143,7 +144,13 @@ export async function rebuildSearch(
   const { rows } = await s.database.db.execute(searcherContextQuery(userId, s.clock.now()))
   const ctx = parseSearchContext(rows[0])
   if (!ctx) throw new ApiError('onboarding_required', 'Finish onboarding first')
-  await s.database.db.execute(rebuildSearchResultsQuery(ctx))
+  // Two rebuilds of one list (a double tap, two devices) take turns: the statement's snapshot is
+  // taken after the lock, so it sees and deletes a list another rebuild just committed instead of
+  // leaving that list's tail behind its own.
+  await s.database.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`search-results:${userId}`}, 0))`)
+    await tx.execute(rebuildSearchResultsQuery(ctx))
+  })
   return searchPage(s, userId, { page: 1, items_per_page: itemsPerPage }, apiOrigin)
 }
 

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   answers,
@@ -436,6 +436,37 @@ describe('results', () => {
     await db.insert(messaged).values({ subjectId: privateOne.id, objectId: other.id })
     const theirs = await search(other.token)
     expect(theirs.find((r) => r.id === privateOne.id)).toMatchObject({ name: 'Hidden', messagedMe: true })
+  })
+
+  it('a rebuild waits for one in flight and then replaces its whole list, tail included', async () => {
+    const at = spot()
+    const me = await searcher(at)
+    const people: { id: string }[] = []
+    for (let i = 0; i < 5; i++)
+      people.push(await person({ at, profile: { personality: scaled(0.9 - i / 50) } }))
+    let rebuild: Promise<Response> | undefined
+    // Stand in for another rebuild of the same list: hold its lock, commit a longer list, release.
+    await s.database.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`search-results:${me.id}`}, 0))`)
+      rebuild = call('POST', '/api/v1/search', me.token)
+      const settled = await Promise.race([
+        rebuild.then(() => true),
+        new Promise((r) => setTimeout(r, 300, false)),
+      ])
+      expect(settled).toBe(false)
+      await tx.insert(searchResults).values(
+        people.map((p, i) => ({
+          searcherId: me.id,
+          position: 40 + i,
+          prospectId: p.id,
+          matchPercentage: 50,
+        })),
+      )
+    })
+    expect((await rebuild!).status).toBe(200)
+    const stored = await db.select().from(searchResults).where(eq(searchResults.searcherId, me.id))
+    expect(stored.map((r) => r.position).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5])
+    expect(new Set(stored.map((r) => r.prospectId)).size).toBe(5)
   })
 
   it('pages without overlap, cut by position; a new first page rebuilds the list', async () => {
