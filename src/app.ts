@@ -147,7 +147,11 @@ export function createApp(environment: Environment): App {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
-      return problemResponse(c, err.code, err.message, { errors: err.errors, headers: err.headers })
+      return problemResponse(c, err.code, err.message, {
+        errors: err.errors,
+        headers: err.headers,
+        extensions: err.extensions,
+      })
     }
     if (err instanceof HTTPException) {
       // Hono's own validators and middleware (malformed JSON, 415 from zod-openapi's media-type gate).

@@ -96,17 +96,25 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode
   readonly errors?: FieldError[]
   readonly headers?: Record<string, string>
+  /** RFC 9457 extension members a client needs to act on the problem, e.g. `{ subreason }`. */
+  readonly extensions?: Record<string, unknown>
 
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      errors?: FieldError[]
+      headers?: Record<string, string>
+      extensions?: Record<string, unknown>
+      cause?: unknown
+    } = {},
   ) {
     super(detail ?? errorTitles[code], { cause: options.cause })
     this.name = 'ApiError'
     this.status = errorCodes[code]
     this.errors = options.errors
     this.headers = options.headers
+    this.extensions = options.extensions
   }
 }
 

@@ -22,10 +22,16 @@ export function problemResponse(
   c: Context,
   code: ErrorCode,
   detail: string,
-  extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  extra: {
+    errors?: FieldError[]
+    headers?: Record<string, string>
+    extensions?: Record<string, unknown>
+  } = {},
 ): Response {
   const status = errorCodes[code]
   const body: Problem = {
+    // Extension members first: the standard members can never be overridden by them.
+    ...extra.extensions,
     type: problemType(code),
     title: errorTitles[code],
     status,

@@ -3,9 +3,8 @@ import type { Context } from 'hono'
 import { and, eq } from 'drizzle-orm'
 import { conversationName } from '../../../durable-objects/conversation'
 import { messages } from '../../db/schema'
-import { ApiError, type ErrorCode, errorCodes, errorTitles } from '../../lib/errors'
+import { ApiError, type ErrorCode } from '../../lib/errors'
 import { mediaUrl } from '../../lib/media-url'
-import { problemContentType, problemType } from '../../lib/problem'
 import { readUpload } from '../../lib/upload'
 import type { Services } from '../../services'
 import { pairOf } from '../../services/chat/history'
@@ -26,26 +25,18 @@ const problemCodes: Record<ChatErrorCode, ErrorCode> = {
 }
 
 /**
- * A refusal as problem+json, with the fields the client needs to explain it (`subreason`,
- * `usedCount`) and Retry-After for the daily intro limit.
+ * A refusal as a problem, with the fields the client needs to explain it (`subreason`,
+ * `usedCount`) and Retry-After for the intro and flood limits.
  */
-function refusal(c: Context<AppEnv>, error: ChatError) {
-  const code = problemCodes[error.code]
-  const status = errorCodes[code]
-  const body = {
-    type: problemType(code),
-    title: errorTitles[code],
-    status,
-    detail: error.message,
-    code,
-    requestId: c.get('requestId') ?? '',
-    ...(error.code === 'too-long' ? { errors: [{ path: 'json.body', message: error.message }] } : {}),
-    ...(error.subreason ? { subreason: error.subreason } : {}),
-    ...(error.usedCount !== undefined ? { usedCount: error.usedCount } : {}),
-  }
-  const headers: Record<string, string> = { 'content-type': problemContentType }
-  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
-  return c.body(JSON.stringify(body), status, headers)
+function refusal(error: ChatError): ApiError {
+  return new ApiError(problemCodes[error.code], error.message, {
+    errors: error.code === 'too-long' ? [{ path: 'json.body', message: error.message }] : undefined,
+    headers: error.retryAfter === undefined ? undefined : { 'Retry-After': String(error.retryAfter) },
+    extensions: {
+      ...(error.subreason ? { subreason: error.subreason } : {}),
+      ...(error.usedCount !== undefined ? { usedCount: error.usedCount } : {}),
+    },
+  })
 }
 
 function peerOf(c: Context<AppEnv>, peerId: string): string {
@@ -66,7 +57,7 @@ export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = asyn
     clientId,
     body,
   })
-  if (!result.ok) return refusal(c, result.error) as never
+  if (!result.ok) throw refusal(result.error)
   return c.json(result.ack, 201)
 }
 
@@ -124,7 +115,7 @@ export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AppE
   }
   if (!result.ok) {
     await queueAudioDeletion(s, audioKey)
-    return refusal(c, result.error) as never
+    throw refusal(result.error)
   }
   if (!result.created) {
     // Lost a race with another upload under this client id: that one's recording is the message.

@@ -31,7 +31,8 @@ const questionPageQuery = paginationQuery.extend({
 })
 const QuestionPageSchema = pageSchema(QuestionSchema, 'QuestionPage')
 
-const questionId = z.object({
+/** `{questionId}`: a question of the bank (smallint ids). */
+export const questionId = z.object({
   questionId: z.coerce
     .number()
     .int()

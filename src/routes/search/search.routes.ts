@@ -4,6 +4,7 @@ import { pageSchema, paginationQuery } from '../../lib/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { SearchResultSchema } from '../../services/search'
+import { questionId } from '../personality/personality.routes'
 import {
   AnswerFilterInputSchema,
   AnswerFilterSchema,
@@ -26,15 +27,6 @@ const itemsPerPage = z.coerce
   .default(maxResultsPerPage)
   .openapi({ param: { description: `Rows per page, 1–${maxResultsPerPage}` }, example: 10 })
 const SearchPageSchema = pageSchema(SearchResultSchema, 'SearchResultPage')
-
-const questionId = z.object({
-  questionId: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(32767)
-    .openapi({ param: { description: 'Question id' }, example: 12 }),
-})
 
 export const getFilters = createRoute({
   method: 'get',
