@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { messages, skips, storageDeletions } from '../../src/db/schema'
+import { MAX_UPLOAD_BYTES } from '../../src/lib/upload'
 import { pairOf } from '../../src/services/chat/history'
 import { cleanStorage } from '../../src/services/storage-cleanup'
 import { audioFixtures } from '../fixtures/audio'
@@ -120,7 +121,7 @@ describe('voice messages', () => {
     expect(await env.AUDIO_BUCKET.head(key)).toBeNull()
   })
 
-  it('refuses what is not accepted audio (415), damaged or too long (422), without storing it', async () => {
+  it('refuses what is not accepted audio (415), damaged or too long (422) or over 10 MB (413), without storing it', async () => {
     const alice = await member()
     const bob = await member()
     const before = await audioKeys()
@@ -136,6 +137,9 @@ describe('voice messages', () => {
     const cut = audioFixtures['speech.mp3'].subarray(0, audioFixtures['speech.mp3'].length - 50)
     expect((await upload(alice.token, bob.id, 'cut', cut)).status).toBe(422)
     expect((await upload(alice.token, bob.id, 'empty', new Uint8Array())).status).toBe(422)
+    const huge = await upload(alice.token, bob.id, 'huge', new Uint8Array(MAX_UPLOAD_BYTES + 1))
+    expect(huge.status).toBe(413)
+    expect((await problem(huge)).code).toBe('payload_too_large')
     expect(await audioKeys()).toEqual(before)
   })
 
