@@ -8,6 +8,8 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
+import { startPushFake } from './local-stack/push-fake'
+import { generateVapidKeys } from './vapid-generate'
 import { adminFromEnv, bootstrap } from './bootstrap'
 import { applyMigrations } from './migrate'
 
@@ -80,6 +82,13 @@ function devJwtSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret')
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 })
   return readFileSync(file, 'utf8').trim()
+}
+
+/** A VAPID key pair that survives restarts (browser subscriptions are bound to it), generated once. */
+async function devVapidKeys(dataDir: string): Promise<{ publicKey: string; privateKey: string }> {
+  const file = join(dataDir, 'vapid.json')
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify(await generateVapidKeys()), { mode: 0o600 })
+  return JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string }
 }
 
 async function portIsFree(p: number): Promise<boolean> {
@@ -172,8 +181,19 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
   stoppers.push(() => stack.stop())
 
+  // Expo and Web Push stand-ins: what they caught is on their page (logged below).
+  const pushFake = await startPushFake()
+  stoppers.push(() => pushFake.close())
+  log(`push: Expo and Web Push stand-in on ${pushFake.url} (what it caught: ${pushFake.url}/)`)
+  const vapid = await devVapidKeys(dataDir)
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
+    EXPO_PUSH_URL: pushFake.expoUrl,
+    ...(devVars.VAPID_PUBLIC_KEY
+      ? {}
+      : { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey }),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATABASE_URL: databaseUrl,
     NEON_LOCAL_PROXY: stack.neonProxy,
     UPSTASH_REDIS_REST_URL: stack.upstash.url,

@@ -91,6 +91,33 @@ const configSchema = z
       }),
     // No static default: it depends on ENVIRONMENT (see shapeConfig). A TOML boolean in [vars]
     // arrives as a boolean, a secret or --var as a string.
+    // Expo's push service (base of /send and /getReceipts); the local stack points it at its fake.
+    EXPO_PUSH_URL: z.url().default('https://exp.host/--/api/v2/push'),
+    // Sent as a Bearer token when set: required once "enhanced push security" is on in Expo.
+    EXPO_ACCESS_TOKEN: optionalString,
+    // Web Push (VAPID, RFC 8292): `npm run vapid:generate` prints a pair. Unset: browsers cannot
+    // subscribe (registration answers 409) and nothing is sent to them.
+    VAPID_PUBLIC_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{87}$/, 'must be a base64url uncompressed P-256 point (65 bytes)')
+      .optional(),
+    VAPID_PRIVATE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url P-256 private scalar (32 bytes)')
+      .optional(),
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)/, 'must be a mailto: or https: contact')
+      .default('mailto:push@rapport.example'),
+    // Hosts a browser push subscription's endpoint may name (suffix match), so the Worker never
+    // POSTs to arbitrary URLs; the defaults are the browsers' push services.
+    WEB_PUSH_ENDPOINT_HOSTS: z
+      .string()
+      .default(
+        'fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,notify.windows.com,push.apple.com',
+      ),
+    // Absolute URLs in emails (notification-settings links) start with this.
+    PUBLIC_URL: z.url().optional(),
     INACTIVITY_DEACTIVATION_DRY_RUN: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .optional(),
@@ -101,6 +128,13 @@ const configSchema = z
         code: 'custom',
         path: ['NEON_LOCAL_PROXY'],
         message: 'is only allowed when ENVIRONMENT=local',
+      })
+    }
+    if (Boolean(v.VAPID_PUBLIC_KEY) !== Boolean(v.VAPID_PRIVATE_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
+        message: 'must be set together with its pair',
       })
     }
     if (v.ENVIRONMENT === 'production') {
@@ -163,6 +197,20 @@ function shapeConfig(v: z.output<typeof configSchema>) {
       timeoutMs: v.OPENAI_TIMEOUT_MS,
     },
     moderation: { reportEmails: v.REPORT_EMAILS },
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+    push: {
+      expoUrl: v.EXPO_PUSH_URL.replace(/\/+$/, ''),
+      expoAccessToken: v.EXPO_ACCESS_TOKEN,
+      vapid:
+        v.VAPID_PUBLIC_KEY && v.VAPID_PRIVATE_KEY
+          ? { publicKey: v.VAPID_PUBLIC_KEY, privateKey: v.VAPID_PRIVATE_KEY, subject: v.VAPID_SUBJECT }
+          : undefined,
+      webEndpointHosts: v.WEB_PUSH_ENDPOINT_HOSTS.split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      // Plain-http endpoints (the local fake) only on a local stack.
+      allowHttpEndpoints: v.ENVIRONMENT === 'local',
+    },
     jobs: {
       // Dry run outside production: a local or staging stack holding a copy of real data must not
       // deactivate (and email) real people; production, where the job is meant to act, acts.

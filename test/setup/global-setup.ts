@@ -5,6 +5,8 @@ import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
+import { startPushFake } from '../../scripts/local-stack/push-fake'
+import { generateVapidKeys } from '../../scripts/vapid-generate'
 import { startSmtpSink } from './smtp-sink'
 
 /**
@@ -74,7 +76,19 @@ export default async function setup(project: TestProject) {
   project.provide('openAiUrl', openAi.url)
   project.provide('openAiKey', openAiKey)
 
+  // Expo push service and browser push endpoint stand-ins; the Expo one demands the access
+  // token, so tests prove EXPO_ACCESS_TOKEN is sent.
+  const expoAccessToken = `expo-${randomBytes(12).toString('hex')}`
+  const push = await startPushFake({ accessToken: expoAccessToken })
+  const vapid = await generateVapidKeys()
+  project.provide('pushFakeUrl', push.url)
+  project.provide('expoPushUrl', push.expoUrl)
+  project.provide('expoAccessToken', expoAccessToken)
+  project.provide('vapidPublicKey', vapid.publicKey)
+  project.provide('vapidPrivateKey', vapid.privateKey)
+
   return async () => {
+    await push.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -98,5 +112,10 @@ declare module 'vitest' {
     smtpPass: string
     openAiUrl: string
     openAiKey: string
+    pushFakeUrl: string
+    expoPushUrl: string
+    expoAccessToken: string
+    vapidPublicKey: string
+    vapidPrivateKey: string
   }
 }
