@@ -80,5 +80,7 @@ export async function clearMailbox(to?: string): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     smtpApiUrl: string
+    pushFakeUrl: string
+    vapidPublicKey: string
   }
 }

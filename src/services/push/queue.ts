@@ -110,8 +110,9 @@ export async function immediatePushItems(s: Services, events: MessageEvent[]): P
     const col = (box: 'intros' | 'chats') => `{${ids.map((id) => stamps.get(id)![box] ?? 'NULL').join(',')}}`
     await s.database.db.execute(sql`
       update profiles p set
-        intros_notified_at = greatest(p.intros_notified_at, v.intros),
-        chats_notified_at = greatest(p.chats_notified_at, v.chats)
+        -- The event's time is in milliseconds, the stored one in microseconds: + 1 ms covers it.
+        intros_notified_at = greatest(p.intros_notified_at, v.intros + interval '1 millisecond'),
+        chats_notified_at = greatest(p.chats_notified_at, v.chats + interval '1 millisecond')
       from unnest(${`{${ids.join(',')}}`}::uuid[], ${col('intros')}::timestamptz[], ${col('chats')}::timestamptz[])
         as v(user_id, intros, chats)
       where p.user_id = v.user_id`)

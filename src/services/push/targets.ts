@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, ne } from 'drizzle-orm'
 import { z } from 'zod'
 import { pushTargets, sessions } from '../../db/schema'
 import { ApiError } from '../../lib/errors'
@@ -79,22 +79,33 @@ async function upsert(
   values: { kind: 'expo' | 'web'; address: string; p256dh: string | null; auth: string | null },
 ): Promise<PushTargetView> {
   const now = s.clock.now()
-  // One statement: the address moves here from whichever session held it (one device, one
-  // token), then this session's target is inserted or replaced.
-  const { rows } = await s.database.db.execute<{ updated_at: string }>(sql`
-    with moved as (
-      delete from push_targets where address = ${values.address} and session_id <> ${sessionId}
-    )
-    insert into push_targets (session_id, user_id, kind, address, p256dh, auth, created_at, updated_at)
-    values (${sessionId}, ${userId}, ${values.kind}, ${values.address}, ${values.p256dh}, ${values.auth}, ${now}, ${now})
-    on conflict (session_id) do update set kind = excluded.kind, address = excluded.address,
-      p256dh = excluded.p256dh, auth = excluded.auth, updated_at = excluded.updated_at
-    returning updated_at`)
+  const { db } = s.database
+  // One round trip, one transaction: the address leaves whichever session held it (one device,
+  // one token), then this session's target is inserted or replaced.
+  const [, rows] = await db.batch([
+    db
+      .delete(pushTargets)
+      .where(and(eq(pushTargets.address, values.address), ne(pushTargets.sessionId, sessionId))),
+    db
+      .insert(pushTargets)
+      .values({ sessionId, userId, ...values, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({
+        target: pushTargets.sessionId,
+        set: {
+          kind: values.kind,
+          address: values.address,
+          p256dh: values.p256dh,
+          auth: values.auth,
+          updatedAt: now,
+        },
+      })
+      .returning({ updatedAt: pushTargets.updatedAt }),
+  ])
   return {
     sessionId,
     kind: values.kind,
     address: values.address,
-    updatedAt: new Date(rows[0]!.updated_at).toISOString(),
+    updatedAt: rows[0]!.updatedAt.toISOString(),
   }
 }
 
