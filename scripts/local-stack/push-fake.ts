@@ -85,7 +85,7 @@ export interface PushFake {
   url: string
   /** EXPO_PUSH_URL for the Worker. */
   expoUrl: string
-  expoRequests: { messages: number; status: number; at: string }[]
+  expoRequests: { messages: number; status: number; at: string; to: string[] }[]
   close(): Promise<void>
 }
 
@@ -143,8 +143,13 @@ export async function startPushFake(opts: { port?: number; accessToken?: string 
     }
     const messages = (Array.isArray(parsed) ? parsed : [parsed]) as Record<string, unknown>[]
     const record = (status: number) => {
-      expoRequests.push({ messages: messages.length, status, at: new Date().toISOString() })
-      if (expoRequests.length > keep) expoRequests.shift()
+      expoRequests.push({
+        messages: messages.length,
+        status,
+        at: new Date().toISOString(),
+        to: messages.map((m) => String(m.to)),
+      })
+      if (expoRequests.length > keep / 5) expoRequests.shift()
     }
     if (messages.length > 100) {
       record(400)

@@ -56,6 +56,7 @@ export interface Message {
   text: string | null
   html: string | null
   date: string
+  headers: Record<string, string>
 }
 
 /** Messages the SMTP sink accepted for `to` (envelope recipient, case-insensitive), oldest first. */
