@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose'
 import { inject } from 'vitest'
-import { users } from '../../src/db/schema'
+import { type users } from '../../src/db/schema'
 import { startSession } from '../../src/services/sessions'
 import { services } from './helpers'
 
