@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose'
 import { inject } from 'vitest'
 import { type users } from '../../src/db/schema'
-import { startSession } from '../../src/services/sessions'
+import { startSession } from '../../src/services/accounts/sessions'
 import { services } from './helpers'
 
 const s = services()

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { pushTargets, rateLimitRules, tiers } from '../../src/db/schema'
-import { revokeOwnSession, revokeUserSessions } from '../../src/services/sessions'
+import { revokeOwnSession, revokeUserSessions } from '../../src/services/accounts/sessions'
 import { account, call } from './fixtures'
 import { allowedEndpoint } from '../../src/services/push/targets'
 import { api, problem, services } from './helpers'

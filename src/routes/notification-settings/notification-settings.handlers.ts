@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import {
   applySettingsLink,
   currentFrequency,

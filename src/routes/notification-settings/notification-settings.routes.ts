@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { notificationFrequencyValues } from '../../db/schema/profiles'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { notificationKinds } from '../../services/notifications/settings-links'
 
 const tags = ['Notification settings']

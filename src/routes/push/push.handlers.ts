@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import {
   clearPushTarget as clear,
   getPushTarget as get,

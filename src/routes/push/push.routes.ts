@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
-import { ApiError } from '../../lib/errors'
-import { errorResponses, jsonBody } from '../../lib/openapi'
+import { ApiError } from '../../lib/http/errors'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { ExpoTokenSchema, WebPushSubscriptionSchema } from '../../services/push/targets'
 

@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm'
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose'
 import { profiles } from '../../db/schema'
 import { type notificationFrequencyValues } from '../../db/schema/profiles'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { randomToken } from '../../lib/crypto'
 import type { Services } from '..'
 

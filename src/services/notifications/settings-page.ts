@@ -1,5 +1,5 @@
 import { notificationFrequencyValues } from '../../db/schema/profiles'
-import { escapeHtml } from '../../lib/html'
+import { escapeHtml } from '../../lib/http/html'
 import type { Frequency, NotificationKind } from './settings-links'
 
 const labels: Record<Frequency, string> = {

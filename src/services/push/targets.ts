@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, isNull, ne } from 'drizzle-orm'
 import { z } from 'zod'
 import { pushTargets, sessions } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import type { Services } from '..'
 import { expoTokenPattern } from './expo'
 import { base64UrlDecode } from './web-push'
