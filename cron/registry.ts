@@ -1,4 +1,5 @@
 import type { Services } from '../src/services'
+import { checkPushReceiptsJob } from './check-push-receipts'
 import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
@@ -20,8 +21,8 @@ export interface CronJob {
 export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
   '* * * * *': [notifyUnreadJob],
-  // Every 10 minutes: R2 storage clean-up (media issue).
-  '*/10 * * * *': [cleanStorageJob],
+  // Every 10 minutes: R2 storage clean-up (media issue), Expo push receipts.
+  '*/10 * * * *': [cleanStorageJob, checkPushReceiptsJob],
   // Hourly: inactivity deactivation, expired selfie verifications.
   '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
   // Daily: garbage collection.

@@ -11,6 +11,8 @@ import {
   subscribersKey,
 } from '../src/services/chat/presence'
 import { describeError } from '../src/lib/log'
+import { ApiError } from '../src/lib/http/errors'
+import { ExpoTokenSchema, clearPushTarget, registerExpoToken } from '../src/services/push/targets'
 import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -76,6 +78,7 @@ export class UserHub extends HibernatingSocketObject {
   }
 
   protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void> {
+    if (frame.type === 'push-token') return this.pushToken(ws, identity, frame)
     if (frame.type !== 'subscribe' && frame.type !== 'unsubscribe') {
       this.send(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
       return
@@ -109,6 +112,39 @@ export class UserHub extends HibernatingSocketObject {
       await this.ctx.storage.delete('subscriptions')
     }
     await this.syncPresence()
+  }
+
+  /**
+   * `{"type":"push-token","token":"ExponentPushToken[…]"}` registers or replaces the socket's
+   * session's Expo token (`""` clears it), with the same rules as the REST route; answered with
+   * `push-token-registered` / `push-token-cleared`, or an error frame with the REST error code.
+   */
+  private async pushToken(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void> {
+    const token = (frame as { token?: unknown }).token
+    const caller = { userId: identity.userId, sessionId: identity.sessionId }
+    if (token === '') {
+      await clearPushTarget(this.s, caller, identity.sessionId)
+      this.send(ws, { type: 'push-token-cleared' })
+      return
+    }
+    const parsed = ExpoTokenSchema.safeParse(token)
+    if (!parsed.success) {
+      this.send(ws, {
+        type: 'error',
+        code: 'invalid_frame',
+        frameType: frame.type,
+        path: 'token',
+        message: 'an Expo push token (ExponentPushToken[…]), or "" to clear',
+      })
+      return
+    }
+    try {
+      const target = await registerExpoToken(this.s, caller, identity.sessionId, parsed.data)
+      this.send(ws, { type: 'push-token-registered', token: target.address, updatedAt: target.updatedAt })
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err
+      this.send(ws, { type: 'error', code: err.code, frameType: frame.type, message: err.message })
+    }
   }
 
   // -------------------------------------------------------------------------------------------

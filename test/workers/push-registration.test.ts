@@ -4,6 +4,7 @@ import { pushTargets, rateLimitRules, tiers } from '../../src/db/schema'
 import { revokeOwnSession, revokeUserSessions } from '../../src/services/accounts/sessions'
 import { account, call } from './fixtures'
 import { allowedEndpoint } from '../../src/services/push/targets'
+import { connect } from './chat-socket'
 import { api, problem, services } from './helpers'
 import { browserSubscription, expoToken, newSession, sessionOf } from './push-helpers'
 import { inject } from 'vitest'
@@ -171,5 +172,43 @@ describe('Web Push subscription registration', () => {
     expect(allowedEndpoint(s.config, 'http://10.0.0.1/x')).toBe(false)
     const other = await account()
     expect((await call('PUT', webPath(web.sessionId), other.token, sub)).status).toBe(404)
+  })
+})
+
+describe('push-token frame on the inbox socket', () => {
+  it('registers, replaces and clears the socket’s session token; refuses bad tokens and web sessions', async () => {
+    const me = await account()
+    const sid = sessionOf(me.token)
+    const socket = await connect('/api/v1/hub/socket', me.token)
+    await socket.next((f) => f.type === 'hello')
+    const token = expoToken()
+    socket.send({ type: 'push-token', token })
+    expect(await socket.next((f) => f.type !== 'presence')).toMatchObject({
+      type: 'push-token-registered',
+      token,
+    })
+    expect((await targetOf(sid))?.address).toBe(token)
+    socket.send({ type: 'push-token', token: 'not a token' })
+    expect(await socket.next((f) => f.type === 'error')).toMatchObject({
+      code: 'invalid_frame',
+      frameType: 'push-token',
+      path: 'token',
+    })
+    expect((await targetOf(sid))?.address).toBe(token)
+    socket.send({ type: 'push-token', token: '' })
+    expect(await socket.next((f) => f.type === 'push-token-cleared')).toBeDefined()
+    expect(await targetOf(sid)).toBeUndefined()
+    socket.ws.close()
+
+    const web = await newSession(me, 'web')
+    const browser = await connect('/api/v1/hub/socket', web.token)
+    await browser.next((f) => f.type === 'hello')
+    browser.send({ type: 'push-token', token: expoToken() })
+    expect(await browser.next((f) => f.type === 'error')).toMatchObject({
+      code: 'conflict',
+      frameType: 'push-token',
+    })
+    expect(await targetOf(web.sessionId)).toBeUndefined()
+    browser.ws.close()
   })
 })

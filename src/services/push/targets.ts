@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, isNull, ne } from 'drizzle-orm'
-import { z } from 'zod'
+import { z } from '@hono/zod-openapi'
 import { pushTargets, sessions } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import type { Services } from '..'
