@@ -10,14 +10,14 @@ import { type Member, createMembers, startChatStack } from './chat'
  * real PostgreSQL and Redis and the local Expo stand-in.
  *
  * Two phases in one run, each `--messages` (1,000) intros from distinct senders to distinct
- * recipients whose intros setting is "immediately", sent over REST with `--concurrency` (50)
+ * recipients whose intros setting is "immediately", sent over REST with `--concurrency` (20)
  * requests in flight: first to recipients without a push token (the baseline), then to
  * recipients with one. Reported: p50/p95 of the send request (the chat path) per phase and their
  * difference, and how many Expo requests carried the second phase's pushes. Targets: every
  * push delivered, ≤ 10 Expo requests for 1,000 pushes, p50 rising ≤ 2 ms. A short warm-up
  * (100 messages) comes first so neither phase pays for the Worker's start.
  *
- *   tsx bench/push.ts [--messages 1000] [--concurrency 50]
+ *   tsx bench/push.ts [--messages 1000] [--concurrency 20]
  *
  * Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/7; flushed). PostgreSQL: a fresh
  * database on TEST_PG_URL's server, dropped afterwards.
@@ -30,6 +30,9 @@ function option(name: string, fallback: number): number {
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+
+/** Sends that did not succeed (status and the start of the body); the bench fails when any did. */
+const failures: string[] = []
 
 async function burst(
   url: string,
@@ -51,8 +54,11 @@ async function burst(
           body: `Hello from the ${tag} burst ${crypto.randomUUID()}`,
         }),
       })
-      await res.arrayBuffer()
-      if (res.status !== 201 && res.status !== 200) throw new Error(`send answered ${res.status}`)
+      const text = await res.text()
+      if (res.status !== 201 && res.status !== 200) {
+        failures.push(`${res.status} ${text.slice(0, 200)}`)
+        continue
+      }
       latencies.push(performance.now() - started)
     }
   }
@@ -62,7 +68,7 @@ async function burst(
 
 async function bench() {
   const messages = option('messages', 1000)
-  const concurrency = option('concurrency', 50)
+  const concurrency = option('concurrency', 20)
   const warmup = 100
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-bench-push-'))
   const fake = await startPushFake()
@@ -118,8 +124,13 @@ async function bench() {
       `pushes delivered: ${delivered().size}/${tokens.length} in ${requests.length} Expo requests ` +
         `(sizes ${requests.map((r) => r.messages).join(', ')})`,
     ]
+    if (failures.length) lines.push(`failed sends: ${failures.length} (first: ${failures[0]})`)
     for (const line of lines) console.log(line)
-    const ok = delivered().size === tokens.length && requests.length <= Math.ceil(messages / 100) && rise <= 2
+    const ok =
+      failures.length === 0 &&
+      delivered().size === tokens.length &&
+      requests.length <= Math.ceil(messages / 100) &&
+      rise <= 2
     if (!ok) {
       console.error('target missed: every push delivered, ≤ 1 Expo request per 100 pushes, p50 rise ≤ 2 ms')
       process.exitCode = 1
