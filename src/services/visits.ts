@@ -6,6 +6,7 @@ import { mediaUrl } from '../lib/media-url'
 import { type Page, type PageRequest, paginate, pageWindow } from '../lib/pagination'
 import { tierFeatures } from './tiers'
 import type { Services } from '.'
+import { describeError } from '../lib/log'
 
 /**
  * Profile visits: who looked at my profile ("visitors") and whose profiles I looked at
@@ -230,6 +231,6 @@ export async function pushVisitor(
     const row = await visitorRow(s, objectId, visitorId, apiOrigin)
     if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
   } catch (err) {
-    s.log.warn('visits.push_failed', { objectId, error: err instanceof Error ? err.message : String(err) })
+    s.log.warn('visits.push_failed', { objectId, error: describeError(err) })
   }
 }
