@@ -45,9 +45,13 @@ const hmacKeys = new Map<string, CryptoKey>()
 export async function hmacHex(secret: string, value: string): Promise<string> {
   let key = hmacKeys.get(secret)
   if (!key) {
-    key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-    ])
+    key = await crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
     hmacKeys.set(secret, key)
   }
   return toHex(await crypto.subtle.sign('HMAC', key, encoder.encode(value)))

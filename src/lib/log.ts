@@ -75,7 +75,8 @@ export function statementHead(query: string): string {
     .replace(/"/g, '')
     .split(/[^A-Za-z0-9_.]+/)
     .filter((w) => w && !/^\d/.test(w))
-  const keywords = /^(select|insert|into|update|delete|from|with|values|set|join|where|returning|on|conflict|do|nothing|begin|commit|rollback)$/i
+  const keywords =
+    /^(select|insert|into|update|delete|from|with|values|set|join|where|returning|on|conflict|do|nothing|begin|commit|rollback)$/i
   // The verb and every table it names: the keyword that follows each of from/into/update/join.
   const head: string[] = []
   for (let i = 0; i < words.length && head.length < 8; i++) {

@@ -325,7 +325,9 @@ export const tierRateLimit = createMiddleware<AppEnv>(async (c, next) => {
  * @example
  * router.openapi(limitedRoute(route), handler)
  */
-export function limitedRoute<R extends { path: string; middleware?: unknown; responses: object }>(route: R): R {
+export function limitedRoute<R extends { path: string; middleware?: unknown; responses: object }>(
+  route: R,
+): R {
   if (isRateLimitExempt(route.path)) return route
   const own = route.middleware === undefined ? [] : [route.middleware].flat()
   return {

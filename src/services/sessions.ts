@@ -111,7 +111,12 @@ export async function rotateRefreshToken(s: Services, presented: string, ip: str
   const [access] = await Promise.all([
     signAccessToken(
       s.config.jwt,
-      { userId: found.user.id, sessionId: found.session.id, role: found.user.role, tierId: found.user.tierId },
+      {
+        userId: found.user.id,
+        sessionId: found.session.id,
+        role: found.user.role,
+        tierId: found.user.tierId,
+      },
       now,
     ),
     markSessionsLive(s, [found.session.id], sessionMarkerTtl(s)),
