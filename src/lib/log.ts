@@ -63,6 +63,17 @@ function failedStatement(err: unknown): string | undefined {
   return undefined
 }
 
+/** The message of the deepest cause (the one closest to the network or the server). */
+function innermostMessage(err: unknown): string | undefined {
+  let deepest: unknown = err
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    deepest = e
+    e = (e as { cause?: unknown }).cause
+  }
+  if (deepest === err) return undefined
+  return deepest instanceof Error ? `${deepest.name}: ${deepest.message}`.slice(0, 200) : undefined
+}
+
 /**
  * The first words of a statement (`select "id", "email" from "users"` → `select from users`):
  * enough to find the call site, never a value. Quoted identifiers keep their name; literals and
@@ -103,7 +114,14 @@ export function statementHead(query: string): string {
 export function describeError(err: unknown): Record<string, unknown> {
   const pg = postgresErrorOf(err)
   const query = failedStatement(err)
-  const stack = err instanceof Error && err.stack ? err.stack.split('\n').slice(1).join('\n') : undefined
+  // The frames only: the lines before the first frame repeat the message, which may span lines.
+  const stack =
+    err instanceof Error && err.stack
+      ? err.stack
+          .split('\n')
+          .filter((line) => /^\s+at /.test(line))
+          .join('\n')
+      : undefined
   if (pg || query !== undefined) {
     return {
       name: err instanceof Error ? err.name : 'DatabaseError',
@@ -112,6 +130,9 @@ export function describeError(err: unknown): Record<string, unknown> {
       constraint: typeof pg?.constraint === 'string' ? pg.constraint : undefined,
       table: typeof pg?.table === 'string' ? pg.table : undefined,
       column: typeof pg?.column === 'string' ? pg.column : undefined,
+      // No SQLSTATE: the statement never reached Postgres (connection refused, timeout), and
+      // the driver's message says why without quoting any value.
+      reason: pg ? undefined : innermostMessage(err),
       stack,
     }
   }
