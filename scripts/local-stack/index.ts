@@ -23,6 +23,8 @@ export async function startLocalStack(opts: {
   upstashPort?: number
   /** Test-only request/command counters on the Upstash stand-in (see its `exposeStats`). */
   upstashStats?: boolean
+  /** Test-only outage switch on the Neon stand-in (see its `outageControl`). */
+  neonOutageControl?: boolean
 }): Promise<LocalStack> {
   const target = new URL(opts.databaseUrl)
   const address = `${target.hostname}:${target.port || '5432'}`
@@ -32,7 +34,11 @@ export async function startLocalStack(opts: {
       : undefined
   let neon: NeonProxy | undefined
   try {
-    neon = await startNeonProxy({ port: opts.neonPort ?? 0, allowedTargets: [address] })
+    neon = await startNeonProxy({
+      port: opts.neonPort ?? 0,
+      allowedTargets: [address],
+      outageControl: opts.neonOutageControl,
+    })
     const server = await startUpstashRest({
       redis: ownRedis ?? (opts.redis as RedisLike),
       token: opts.upstashToken,
