@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { limitedRoute } from '../middleware/auth'
+import { withStorableInput } from '../middleware/storable-input'
 import type { AppEnv } from '../types'
 import { ApiError } from './errors'
 
@@ -25,10 +26,11 @@ export function createRouter(): Router {
       }
     },
   })
-  // Every route is rate limited per tier × route template; src/middleware/auth.ts explains why
-  // around each route rather than in a global app.use.
+  // Every route is rate limited per tier × route template (src/middleware/auth.ts explains why
+  // around each route rather than in a global app.use), and refuses strings the database cannot
+  // store before its validators and handler run.
   const register = router.openapi.bind(router)
   router.openapi = ((route, handler, hook) =>
-    register(limitedRoute(route), handler, hook)) as Router['openapi']
+    register(withStorableInput(limitedRoute(route)), handler, hook)) as Router['openapi']
   return router
 }
