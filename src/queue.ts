@@ -1,6 +1,6 @@
 import type { Env } from './env'
 import { createServices } from './services'
-import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/jobs'
+import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/platform/jobs'
 import { describeError } from './lib/log'
 
 /**

@@ -2,20 +2,20 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { matchedRoutes } from 'hono/route'
 import { decodeJwt } from 'jose'
-import { ApiError } from '../lib/errors'
+import { ApiError } from '../lib/http/errors'
 import { describeError, everyInterval } from '../lib/log'
-import { errorResponses } from '../lib/openapi'
-import { verifyAccessToken } from '../lib/tokens'
+import { errorResponses } from '../lib/http/openapi'
+import { verifyAccessToken } from '../services/accounts/tokens'
 import {
   type AccountSummary,
   type AuthState,
   cacheAccount,
   loadAccountSummary,
   readAuthState,
-} from '../services/account-cache'
+} from '../services/accounts/account-cache'
 import { type LimitDecision, consumeLimit, limitHeaders } from '../services/rate-limit'
 import { limitFor } from '../services/rate-limit-rules'
-import { isSessionLiveInDatabase, remarkSessionLive } from '../services/sessions'
+import { isSessionLiveInDatabase, remarkSessionLive } from '../services/accounts/sessions'
 import type { AppEnv, Caller } from '../types'
 
 /**

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../lib/errors'
+import { ApiError } from '../lib/http/errors'
 import { unstorablePath } from '../lib/storable'
 import type { AppEnv } from '../types'
 
