@@ -20,14 +20,7 @@ export default tseslint.config(
   },
   {
     // Entry points whose tooling requires a default export.
-    files: [
-      'src/index.ts',
-      '*.config.ts',
-      'eslint.config.js',
-      'test/setup/global-setup.ts',
-      'test/setup/outage-setup.ts',
-      '**/*.d.ts',
-    ],
+    files: ['src/index.ts', '*.config.ts', 'eslint.config.js', 'test/setup/global-setup.ts', '**/*.d.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

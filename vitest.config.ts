@@ -58,7 +58,7 @@ export default defineConfig({
         './test/setup/global-setup.ts',
       ),
       // Tests that take the database away, on their own database and Neon stand-in.
-      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/outage-setup.ts'),
+      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/global-setup.ts'),
       {
         test: {
           name: 'node',

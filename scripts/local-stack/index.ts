@@ -1,6 +1,11 @@
-import IORedis from 'ioredis'
+import { createRequire } from 'node:module'
+import type IORedisClient from 'ioredis'
 import { type NeonProxy, startNeonProxy } from './neon-proxy'
 import { type RedisLike, type UpstashRestServer, startUpstashRest } from './upstash-rest'
+
+// Through Node's own require: the test suite's global setup loads this module once per test project,
+// and the test runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.
+const IORedis = createRequire(import.meta.url)('ioredis') as typeof IORedisClient
 
 export interface LocalStack {
   /** host:port of the Neon stand-in — the Worker's NEON_LOCAL_PROXY. */
