@@ -5,6 +5,7 @@ import { decodeJwt } from 'jose'
 import { ApiError } from '../lib/http/errors'
 import { describeError, everyInterval } from '../lib/log'
 import { errorResponses } from '../lib/http/openapi'
+import { registerRouteTemplate } from '../lib/http/route-templates'
 import { verifyAccessToken } from '../services/accounts/tokens'
 import {
   type AccountSummary,
@@ -325,10 +326,11 @@ export const tierRateLimit = createMiddleware<AppEnv>(async (c, next) => {
  * @example
  * router.openapi(limitedRoute(route), handler)
  */
-export function limitedRoute<R extends { path: string; middleware?: unknown; responses: object }>(
-  route: R,
-): R {
+export function limitedRoute<
+  R extends { method: string; path: string; middleware?: unknown; responses: object },
+>(route: R): R {
   if (isRateLimitExempt(route.path)) return route
+  registerRouteTemplate(route.method, route.path)
   const own = route.middleware === undefined ? [] : [route.middleware].flat()
   return {
     ...route,
