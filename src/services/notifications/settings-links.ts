@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm'
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose'
+import { SignJWT, jwtVerify } from 'jose'
 import { profiles } from '../../db/schema'
 import { type notificationFrequencyValues } from '../../db/schema/profiles'
 import { ApiError } from '../../lib/http/errors'
@@ -75,7 +75,8 @@ export async function verifySettingsLink(
       currentDate: s.clock.now(),
     }))
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new ApiError('link_expired', 'This link has expired')
+    if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED')
+      throw new ApiError('link_expired', 'This link has expired')
     throw new ApiError('forbidden', 'This link is not valid')
   }
   if (payload.sub !== path.userId || payload.kind !== path.kind || typeof payload.jti !== 'string') {

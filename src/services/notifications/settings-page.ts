@@ -16,8 +16,7 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
-label{display:block;margin:.25rem 0}button{margin-top:1rem;font:inherit;padding:.5rem 1rem}</style></head>
+</head>
 <body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
 }
 
@@ -29,7 +28,7 @@ export function settingsFormPage(kind: NotificationKind, current: Frequency, act
   const options = notificationFrequencyValues
     .map(
       (f) =>
-        `<label><input type="radio" name="frequency" value="${f}"${f === current ? ' checked' : ''}> ${labels[f]}</label>`,
+        `<p><label><input type="radio" name="frequency" value="${f}"${f === current ? ' checked' : ''}> ${labels[f]}</label></p>`,
     )
     .join('\n')
   return page(

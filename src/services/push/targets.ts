@@ -16,7 +16,7 @@ import { base64UrlDecode } from './web-push'
 export const ExpoTokenSchema = z
   .string()
   .max(256)
-  .regex(expoTokenPattern, 'must be an Expo push token: ExponentPushToken[…] or ExpoPushToken[…]')
+  .regex(expoTokenPattern, 'must be an Expo push token (ExponentPushToken[…])')
 
 const base64Url = (bytes: number) =>
   z
@@ -53,7 +53,7 @@ async function ownSession(s: Services, caller: { userId: string; sessionId: stri
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, s.clock.now())))
   if (!row || row.userId !== caller.userId) throw new ApiError('not_found', 'No such session')
   if (row.id !== caller.sessionId) {
-    throw new ApiError('forbidden', 'A session registers its own push target; sign in on that device')
+    throw new ApiError('forbidden', 'A session registers only its own push target')
   }
   return row
 }
@@ -123,7 +123,7 @@ export async function registerExpoToken(
 ): Promise<PushTargetView> {
   const session = await ownSession(s, caller, sessionId)
   if (session.client !== 'mobile') {
-    throw new ApiError('conflict', 'Expo push tokens belong to mobile sessions; this is a web session')
+    throw new ApiError('conflict', 'Expo tokens are for mobile sessions')
   }
   return upsert(s, caller.userId, session.id, { kind: 'expo', address: token, p256dh: null, auth: null })
 }
@@ -138,10 +138,7 @@ export async function registerWebSubscription(
   const session = await ownSession(s, caller, sessionId)
   if (!s.config.push.vapid) throw new ApiError('conflict', 'Browser push is not configured on this server')
   if (session.client !== 'web') {
-    throw new ApiError(
-      'conflict',
-      'Browser push subscriptions belong to web sessions; this is a mobile session',
-    )
+    throw new ApiError('conflict', 'Browser subscriptions are for web sessions')
   }
   if (!allowedEndpoint(s.config, sub.endpoint)) {
     throw new ApiError('validation_failed', 'The endpoint is not a known push service', {

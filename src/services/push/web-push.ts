@@ -1,4 +1,4 @@
-import { SignJWT, importJWK } from 'jose'
+import { SignJWT } from 'jose'
 import type { Config } from '../../config'
 
 /**
@@ -102,7 +102,8 @@ type Vapid = NonNullable<Config['push']['vapid']>
 /** The `Authorization` header value for a push service origin (RFC 8292 §3). */
 export async function vapidAuthorization(vapid: Vapid, endpoint: string, now: Date): Promise<string> {
   const pub = base64UrlDecode(vapid.publicKey)
-  const key = await importJWK(
+  const key = await crypto.subtle.importKey(
+    'jwk',
     {
       kty: 'EC',
       crv: 'P-256',
@@ -110,7 +111,9 @@ export async function vapidAuthorization(vapid: Vapid, endpoint: string, now: Da
       y: base64UrlEncode(pub.slice(33, 65)),
       d: vapid.privateKey,
     },
-    'ES256',
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
   )
   const jwt = await new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
@@ -141,7 +144,7 @@ export async function sendWebPush(
   vapid: Vapid,
   subscription: { endpoint: string; p256dh: string; auth: string },
   payload: string,
-  opts: { now: Date; ttlSeconds?: number; urgency?: 'very-low' | 'low' | 'normal' | 'high'; topic?: string },
+  opts: { now: Date; ttlSeconds?: number; urgency?: 'very-low' | 'low' | 'normal' | 'high' },
 ): Promise<WebPushResult> {
   const body = await encryptWebPush(encoder.encode(payload), subscription)
   const headers: Record<string, string> = {
@@ -151,7 +154,6 @@ export async function sendWebPush(
     urgency: opts.urgency ?? 'normal',
     authorization: await vapidAuthorization(vapid, subscription.endpoint, opts.now),
   }
-  if (opts.topic) headers.topic = opts.topic
   let res: Response
   try {
     res = await fetch(subscription.endpoint, {
