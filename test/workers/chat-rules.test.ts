@@ -161,7 +161,7 @@ describe('chat rules: who may write', () => {
     const flagged = await member({ profile: { verificationRequired: true } })
     const bob = await member()
     const a = await openConversation(flagged.token, bob.id)
-    expect(await sendMessage(a, opener(), 'v')).toMatchObject({ code: 'verification-required' })
+    expect(await sendMessage(a, opener(), 'v')).toMatchObject({ code: 'verification_required' })
     const res = await rest(flagged, bob, opener())
     expect(res.status).toBe(403)
     expect((await problem(res)).code).toBe('verification_required')
@@ -210,7 +210,7 @@ describe('chat rules: a shadow-banned member’s hidden messages', () => {
     expect(await sendMessage(toCarol, line, 'b-carol')).toMatchObject({ type: 'ack' })
     toCarol.ws.close()
     const b = await openConversation(bob.token, shady.id)
-    expect(await sendMessage(b, line, 'b-shady')).toMatchObject({ type: 'error', code: 'not-unique' })
+    expect(await sendMessage(b, line, 'b-shady')).toMatchObject({ type: 'error', code: 'not_unique' })
     expect(await sendMessage(b, opener(), 'b-ok')).toMatchObject({ type: 'ack', seq: 2 })
     expect((await rows(bob.id, shady.id)).find((m) => m.clientId === 'b-ok')).toMatchObject({ isIntro: true })
     b.ws.close()
@@ -223,7 +223,9 @@ describe('chat rules: what may be sent', () => {
     const bob = await member()
     const a = await openConversation(alice.token, bob.id)
     const unique = opener()
-    expect(await sendMessage(a, unique.padEnd(5001, 'ab'), 'long')).toMatchObject({ code: 'too-long' })
+    expect(await sendMessage(a, unique.padEnd(5001, 'ab'), 'long')).toMatchObject({
+      code: 'message_too_long',
+    })
     const res = await rest(alice, bob, unique.padEnd(5001, 'ab'))
     expect(res.status).toBe(422)
     expect(await problem(res)).toMatchObject({ code: 'message_too_long', errors: [{ path: 'json.body' }] })
@@ -276,7 +278,7 @@ describe('chat rules: what may be sent', () => {
     expect(await problem(again)).toMatchObject({ code: 'not_unique', usedCount: 1 })
     const stretched = text.toUpperCase().replace('HEY', 'HEYYYY!!!').replace('FRIEND', 'frieeend  ')
     const a = await openConversation(pairs[2]![0]!.token, pairs[2]![1]!.id)
-    expect(await sendMessage(a, stretched, 'n')).toMatchObject({ code: 'not-unique', usedCount: 2 })
+    expect(await sendMessage(a, stretched, 'n')).toMatchObject({ code: 'not_unique', usedCount: 2 })
     expect(await rows(pairs[2]![0]!.id, pairs[2]![1]!.id)).toEqual([])
     // Not an intro any more (the other member has written): the same words are fine.
     expect((await rest(pairs[1]![1]!, pairs[1]![0]!, opener())).status).toBe(201)
@@ -298,7 +300,7 @@ describe('chat rules: the daily intro limit', () => {
     expect(retryAfter).toBeLessThanOrEqual(23 * 3600 + 5)
     const a = await openConversation(alice.token, bob.id)
     expect(await sendMessage(a, opener(), 'rl')).toMatchObject({
-      code: 'rate-limited',
+      code: 'rate_limited',
       subreason: 'verify-basics',
     })
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { conversationName } from '../../../durable-objects/conversation'
+import { conversationName } from '../../services/chat/protocol'
 import { ApiError } from '../../lib/http/errors'
 import { messagesAfter, messagesBefore } from '../../services/chat/history'
 import * as inbox from '../../services/chat/inbox'

@@ -1,36 +1,24 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { and, eq } from 'drizzle-orm'
-import { conversationName } from '../../../durable-objects/conversation'
+import { type ChatError, conversationName } from '../../services/chat/protocol'
 import { messages } from '../../db/schema'
-import { ApiError, type ErrorCode } from '../../lib/http/errors'
+import { ApiError } from '../../lib/http/errors'
 import { mediaUrl } from '../../services/media/media-url'
 import { readUpload } from '../../lib/http/upload'
 import type { Services } from '../../services'
 import { pairOf } from '../../services/chat/history'
-import type { ChatError, ChatErrorCode } from '../../services/chat/rules'
 import { queueAudioDeletion, storeVoiceMessage } from '../../services/chat/send'
 import type { AppEnv } from '../../types'
 import type * as routes from './conversations.routes'
-
-/** Socket error codes → problem codes (docs/chat-protocol.md lists both). */
-const problemCodes: Record<ChatErrorCode, ErrorCode> = {
-  blocked: 'blocked',
-  'not-found': 'not_found',
-  'too-long': 'message_too_long',
-  'rate-limited': 'rate_limited',
-  'not-unique': 'not_unique',
-  spam: 'spam',
-  'verification-required': 'verification_required',
-}
 
 /**
  * A refusal as a problem, with the fields the client needs to explain it (`subreason`,
  * `usedCount`) and Retry-After for the intro and flood limits.
  */
 function refusal(error: ChatError): ApiError {
-  return new ApiError(problemCodes[error.code], error.message, {
-    errors: error.code === 'too-long' ? [{ path: 'json.body', message: error.message }] : undefined,
+  return new ApiError(error.code, error.message, {
+    errors: error.code === 'message_too_long' ? [{ path: 'json.body', message: error.message }] : undefined,
     headers: error.retryAfter === undefined ? undefined : { 'Retry-After': String(error.retryAfter) },
     extensions: {
       ...(error.subreason ? { subreason: error.subreason } : {}),

@@ -3,7 +3,7 @@ import { refreshTokens, sessions, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { randomToken, sha256Hex } from '../../lib/crypto'
 import { type Role, signAccessToken } from './tokens'
-import { closeCodes } from '../../../durable-objects/hibernation'
+import { closeCodes } from '../chat/protocol'
 import { revokedKey } from './account-cache'
 import type { Services } from '..'
 

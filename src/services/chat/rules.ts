@@ -1,4 +1,5 @@
 import { containsLink } from '../moderation/text-rules'
+import type { IntroLimitSubreason } from './protocol'
 
 /**
  * The chat rules that need no database: what a message may contain, how many new people a
@@ -10,27 +11,6 @@ import { containsLink } from '../moderation/text-rules'
 /** Longest message body, in characters (code points, as Postgres' `char_length` counts them). */
 export const maxBodyChars = 5_000
 export const maxClientIdChars = 128
-
-/** Every refusal a send, typing, read or react frame can meet; socket error `code`s. */
-export type ChatErrorCode =
-  'blocked' | 'not-found' | 'too-long' | 'rate-limited' | 'not-unique' | 'spam' | 'verification-required'
-
-/**
- * How a rate-limited member can raise their limit: verify (the daily intro limit), wait for
- * tomorrow's, or `slow-down` (the per-conversation flood limit, {@link SendThrottle}).
- */
-export type IntroLimitSubreason = 'verify-basics' | 'verify-photos' | 'wait' | 'slow-down'
-
-export interface ChatError {
-  code: ChatErrorCode
-  clientId?: string
-  message: string
-  subreason?: IntroLimitSubreason
-  /** Seconds until another intro is possible (rate-limited). */
-  retryAfter?: number
-  /** Estimated number of times the same intro was sent before (not-unique). */
-  usedCount?: number
-}
 
 export type VerificationLevel = 'none' | 'basics' | 'photos'
 
@@ -118,11 +98,6 @@ export function isBodyTooLong(body: string): boolean {
   let n = 0
   for (const _ of body) if (++n > maxBodyChars) return true
   return false
-}
-
-/** A frame's client id: 1–128 characters. */
-export function isClientId(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= maxClientIdChars
 }
 
 /**

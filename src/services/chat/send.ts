@@ -6,8 +6,8 @@ import { describeError } from '../../lib/log'
 import type { Services } from '..'
 import { immutableCacheControl, newMediaId } from '../media/photos'
 import { pairOf } from './history'
+import type { ChatError } from './protocol'
 import {
-  type ChatError,
   type VerificationLevel,
   dailyIntroLimits,
   introHash,
@@ -121,15 +121,15 @@ export function standingRefusal(
 ): ChatError | null {
   const sender = facts.members.get(senderId)
   const recipient = facts.members.get(recipientId)
-  if (!recipient) return { code: 'not-found', message: 'No such member' }
+  if (!recipient) return { code: 'not_found', message: 'No such member' }
   if (sender?.verificationRequired && sender.level === 'none') {
-    return { code: 'verification-required', message: 'Verify your account to keep chatting' }
+    return { code: 'verification_required', message: 'Verify your account to keep chatting' }
   }
   if (!sender?.live || !recipient.live || facts.skipped) {
     return { code: 'blocked', message: 'You cannot message this member' }
   }
   if (isBodyTooLong(body)) {
-    return { code: 'too-long', message: `Messages may be at most ${maxBodyChars} characters` }
+    return { code: 'message_too_long', message: `Messages may be at most ${maxBodyChars} characters` }
   }
   return null
 }
@@ -191,7 +191,7 @@ export async function checkIntro(
         ? 86_400
         : Math.max(1, Math.ceil((Number(row.oldest_ms) + 86_400_000 - now.getTime()) / 1000))
     return {
-      code: 'rate-limited',
+      code: 'rate_limited',
       message: 'You have written to as many new people as you can today',
       subreason: introLimitSubreason(sender.level),
       retryAfter,
@@ -200,7 +200,7 @@ export async function checkIntro(
   const used = row.used_count == null ? 1 : Number(row.used_count)
   if (used > 1) {
     return {
-      code: 'not-unique',
+      code: 'not_unique',
       message: 'Someone already opened with exactly that: say something only you would say',
       usedCount: used - 1,
     }

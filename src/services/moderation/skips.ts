@@ -4,7 +4,7 @@ import { profiles, searchResults, skips, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import { type LimitRule, enforceLimits } from '../rate-limit'
-import { conversationName } from '../../../durable-objects/conversation'
+import { conversationName } from '../chat/protocol'
 import { lodgeReport } from './moderation'
 import type { Services } from '..'
 
