@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { jobs, users } from '../../src/db/schema'
 import worker from '../../src/index'
 import type { Role } from '../../src/services/accounts/tokens'
+import { jobRegistry } from '../../src/job-registry'
 import { runJob } from '../../src/services/platform/jobs'
 import { startSession } from '../../src/services/accounts/sessions'
 import { echoJobType } from '../../src/services/platform/tasks'
@@ -172,7 +173,7 @@ describe('the sample.echo handler', () => {
       .insert(jobs)
       .values({ type: echoJobType, ownerId: owner.id, payload: { nothing: true } })
       .returning({ id: jobs.id })
-    expect(await runJob(s, { jobId: row!.id, type: echoJobType }, 1)).toBe('failed')
+    expect(await runJob(s, jobRegistry, { jobId: row!.id, type: echoJobType }, 1)).toBe('failed')
     const res = await readTask(row!.id, owner.token)
     expect(await res.json()).toMatchObject({ status: 'failed', attempts: 1, result: null })
   })

@@ -22,7 +22,7 @@ import { mediaUrl } from '../media/media-url'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { Role } from '../accounts/tokens'
 import { type Ban, createBan, findActiveBan, liftBan } from './bans'
-import { PermanentJobError, enqueueJob, jobHandlers } from '../platform/jobs'
+import { type JobContext, PermanentJobError, enqueueJob } from '../platform/jobs'
 import { sendMail } from '../platform/mail'
 import { deletePhoto } from '../media/photos'
 import type { Services } from '..'
@@ -638,7 +638,8 @@ export async function reportEmail(
   }
 }
 
-jobHandlers.set(reportEmailJobType, async (s, job) => {
+/** The report-email job: mail one moderator (REPORT_EMAILS, weighted) about a report. */
+export async function sendReportEmailJob(s: Services, job: JobContext) {
   const parsed = ReportJobSchema.safeParse(job.payload)
   if (!parsed.success) throw new PermanentJobError('malformed report payload')
   const to = pickReportRecipient(s.config.moderation.reportEmails)
@@ -647,4 +648,4 @@ jobHandlers.set(reportEmailJobType, async (s, job) => {
   if (!mail) return { sent: false, reason: 'a member was deleted' }
   await sendMail(s, { to, ...mail })
   return { sent: true }
-})
+}

@@ -17,8 +17,6 @@ import {
   PermanentJobError,
   RetryLaterError,
   type JobContext,
-  jobFinalFailureHandlers,
-  jobHandlers,
 } from '../platform/jobs'
 import { listPhotos, queueImageDeletions, storeSelfie } from '../media/photos'
 import { type LimitRule, enforceLimits } from '../rate-limit'
@@ -854,7 +852,7 @@ export async function runVerification(s: Services, job: JobContext): Promise<unk
  * The job will not run again (a permanent upstream refusal, or retries exhausted): the attempt
  * becomes a `failure` the member may simply request again later.
  */
-async function settleGaveUp(s: Services, job: Omit<JobContext, 'attempt'>, error: string): Promise<void> {
+export async function settleGaveUp(s: Services, job: Omit<JobContext, 'attempt'>, error: string): Promise<void> {
   const payload = PayloadSchema.safeParse(job.payload)
   if (!payload.success) return
   await s.database.db
@@ -868,10 +866,6 @@ async function settleGaveUp(s: Services, job: Omit<JobContext, 'attempt'>, error
     .where(and(attemptOf(payload.data.userId, job.id), inArray(verifications.status, ['queued', 'running'])))
   s.log.warn('verification.gave_up', { jobId: job.id, error })
 }
-
-// Registered at module load: the Worker entry imports this module so any isolate can run the job.
-jobHandlers.set(verificationJobType, runVerification)
-jobFinalFailureHandlers.set(verificationJobType, settleGaveUp)
 
 // ---------------------------------------------------------------------------------------------
 // Expiry
