@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { testJwtSecret } from './test/shared/constants.ts'
+import { testJwtSecret, testPublicUrl } from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
@@ -17,6 +17,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ENVIRONMENT: 'local',
+                PUBLIC_URL: testPublicUrl,
                 DATABASE_URL: inject('databaseUrl'),
                 NEON_LOCAL_PROXY: inject('neonProxy'),
                 UPSTASH_REDIS_REST_URL: inject('upstashUrl'),

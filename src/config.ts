@@ -66,6 +66,10 @@ const configSchema = z
     // Public hostnames of the media buckets (terraform output media_base_urls). Unset: media is
     // served by the Worker itself under /media/<bucket>/<key>.
     IMAGES_PUBLIC_URL: z.url().optional(),
+    // Where clients reach this API (scheme and host, e.g. https://api.rapport.example): media URLs
+    // served by the Worker itself are built from it, so every response and socket frame carries
+    // the same absolute URL. Required outside local; locally `npm run dev` sets its own address.
+    PUBLIC_URL: z.url().optional(),
     AUDIO_PUBLIC_URL: z.url().optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
@@ -101,6 +105,13 @@ const configSchema = z
         code: 'custom',
         path: ['NEON_LOCAL_PROXY'],
         message: 'is only allowed when ENVIRONMENT=local',
+      })
+    }
+    if (v.ENVIRONMENT !== 'local' && !v.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: `is required when ENVIRONMENT=${v.ENVIRONMENT}`,
       })
     }
     if (v.ENVIRONMENT === 'production') {
@@ -152,6 +163,8 @@ function shapeConfig(v: z.output<typeof configSchema>) {
           from: v.SMTP_FROM ?? `no-reply@${v.SMTP_HOST}`,
         }
       : undefined,
+    /** This API's public base URL, no trailing slash; wrangler dev's default address when unset locally. */
+    publicUrl: (v.PUBLIC_URL ?? 'http://localhost:8787').replace(/\/+$/, ''),
     media: {
       imagesPublicUrl: v.IMAGES_PUBLIC_URL?.replace(/\/+$/, ''),
       audioPublicUrl: v.AUDIO_PUBLIC_URL?.replace(/\/+$/, ''),

@@ -195,6 +195,7 @@ describe('inactivity deactivation', () => {
       JWT_SECRET: 'x'.repeat(32),
       SMTP_HOST: 'smtp.example',
       SMTP_FROM: 'a@example.com',
+      PUBLIC_URL: 'https://api.rapport.example',
     }
     const dryRun = (vars: Record<string, unknown>) => parseConfig({ ...base, ...vars }).jobs.inactivityDryRun
     expect(dryRun({ ENVIRONMENT: 'local' })).toBe(true)

@@ -481,7 +481,7 @@ describe('replace, delete, list', () => {
       verified: false,
       createdAt: new Date(),
     }
-    expect(photoView(row, config, 'https://api.rapport.example').urls).toEqual({
+    expect(photoView(row, config).urls).toEqual({
       original: `https://images.rapport.example/original-${row.id}.jpg`,
       '900': `https://images.rapport.example/900-${row.id}.jpg`,
       '450': `https://images.rapport.example/450-${row.id}.jpg`,

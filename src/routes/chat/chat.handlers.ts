@@ -15,8 +15,7 @@ const noConversation = () => new ApiError('not_found', 'You have no conversation
 
 export const listInbox: RouteHandler<typeof routes.listInbox, AppEnv> = async (c) => {
   const { box, ...page } = c.req.valid('query')
-  const origin = new URL(c.req.url).origin
-  return c.json(await inbox.listInbox(c.get('services'), c.get('caller')!.userId, box, page, origin), 200)
+  return c.json(await inbox.listInbox(c.get('services'), c.get('caller')!.userId, box, page), 200)
 }
 
 export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
@@ -31,14 +30,12 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
     })
   }
   if (!(await inbox.conversationExists(s, me, peerId))) throw noConversation()
-  const origin = new URL(c.req.url).origin
   if (after !== undefined) {
-    const rows = await messagesAfter(s, me, peerId, after, limit + 1, origin)
+    const rows = await messagesAfter(s, me, peerId, after, limit + 1)
     return c.json({ data: rows.slice(0, limit), has_more: rows.length > limit }, 200)
   }
-  const data = await messagesBefore(s, me, peerId, before ?? null, limit, origin)
-  const hasMore =
-    data.length === limit && (await messagesBefore(s, me, peerId, data[0]!.seq, 1, origin)).length > 0
+  const data = await messagesBefore(s, me, peerId, before ?? null, limit)
+  const hasMore = data.length === limit && (await messagesBefore(s, me, peerId, data[0]!.seq, 1)).length > 0
   return c.json({ data, has_more: hasMore }, 200)
 }
 
@@ -55,6 +52,5 @@ export const conversationHeader: RouteHandler<typeof routes.conversationHeader, 
   const me = c.get('caller')!.userId
   const { peerId } = c.req.valid('param')
   if (peerId === me) throw notYourself()
-  const origin = new URL(c.req.url).origin
-  return c.json(await inbox.conversationHeader(c.get('services'), me, peerId, origin), 200)
+  return c.json(await inbox.conversationHeader(c.get('services'), me, peerId), 200)
 }

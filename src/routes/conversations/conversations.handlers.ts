@@ -71,14 +71,13 @@ export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AppE
   const me = c.get('caller')!.userId
   const peerId = peerOf(c, c.req.valid('param').peerId)
   const { client_id: clientId } = c.req.valid('query')
-  const origin = new URL(c.req.url).origin
   const respond = (row: { seq: number; createdAt: Date | string; audioKey: string | null }) =>
     c.json(
       {
         clientId,
         seq: row.seq,
         createdAt: new Date(row.createdAt).toISOString(),
-        audioUrl: row.audioKey ? mediaUrl(s.config, origin, 'audio', row.audioKey) : null,
+        audioUrl: row.audioKey ? mediaUrl(s.config, 'audio', row.audioKey) : null,
       },
       201,
     )

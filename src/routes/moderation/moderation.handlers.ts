@@ -57,11 +57,7 @@ const page = (body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Rapport moderation</title></head><body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto">${body}</body></html>`
 
 export const showLink: RouteHandler<typeof routes.showLink, AppEnv> = async (c) => {
-  const link = await moderation.describeModerationLink(
-    c.get('services'),
-    c.req.valid('param').token,
-    new URL(c.req.url).origin,
-  )
+  const link = await moderation.describeModerationLink(c.get('services'), c.req.valid('param').token)
   if (!wantsHtml(c)) return c.json(link, 200)
   const what =
     link.action === 'ban'

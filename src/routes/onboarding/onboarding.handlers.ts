@@ -18,5 +18,5 @@ export const finishOnboarding: RouteHandler<typeof routes.finishOnboarding, AppE
   const s = c.get('services')
   const { userId } = await onboarding.finishOnboarding(s, c.get('caller')!.userId)
   await applyQuizAtOnboarding(s, userId)
-  return c.json(await getOwnProfile(s, userId, new URL(c.req.url).origin), 201)
+  return c.json(await getOwnProfile(s, userId), 201)
 }

@@ -10,14 +10,10 @@ import {
 import type { AppEnv } from '../../types'
 import type * as routes from './photos.routes'
 
-/** Media URLs fall back to this API's own /media route, so they need the origin it was called on. */
-const apiOrigin = (url: string) => new URL(url).origin
-
 export const listPhotos: RouteHandler<typeof routes.listPhotos, AppEnv> = async (c) => {
   const s = c.get('services')
   const rows = await list(s, c.get('caller')!.userId)
-  const origin = apiOrigin(c.req.url)
-  return c.json({ data: rows.map((row) => photoView(row, s.config, origin)) }, 200)
+  return c.json({ data: rows.map((row) => photoView(row, s.config)) }, 200)
 }
 
 export const putPhoto: RouteHandler<typeof routes.putPhoto, AppEnv> = async (c) => {
@@ -26,7 +22,7 @@ export const putPhoto: RouteHandler<typeof routes.putPhoto, AppEnv> = async (c) 
   const { top, left } = c.req.valid('query')
   const bytes = await readUpload(c)
   const { photo, created } = await put(s, c.get('caller')!.userId, position, bytes, { top, left })
-  const view = photoView(photo, s.config, apiOrigin(c.req.url))
+  const view = photoView(photo, s.config)
   return created ? c.json(view, 201) : c.json(view, 200)
 }
 
@@ -38,6 +34,5 @@ export const deletePhoto: RouteHandler<typeof routes.deletePhoto, AppEnv> = asyn
 export const reorderPhotos: RouteHandler<typeof routes.reorderPhotos, AppEnv> = async (c) => {
   const s = c.get('services')
   const rows = await reorder(s, c.get('caller')!.userId, c.req.valid('json').assignments)
-  const origin = apiOrigin(c.req.url)
-  return c.json({ data: rows.map((row) => photoView(row, s.config, origin)) }, 200)
+  return c.json({ data: rows.map((row) => photoView(row, s.config)) }, 200)
 }

@@ -4,8 +4,6 @@ import * as filters from '../../services/search/filters'
 import type { AppEnv } from '../../types'
 import type * as routes from './search.routes'
 
-const origin = (url: string) => new URL(url).origin
-
 export const getFilters: RouteHandler<typeof routes.getFilters, AppEnv> = async (c) =>
   c.json(await filters.getSearchFilters(c.get('services'), c.get('caller')!.userId), 200)
 
@@ -46,21 +44,12 @@ export const rebuild: RouteHandler<typeof routes.rebuild, AppEnv> = async (c) =>
       c.get('services'),
       c.get('caller')!.userId,
       c.req.valid('query').items_per_page,
-      origin(c.req.url),
     ),
     200,
   )
 
 export const page: RouteHandler<typeof routes.page, AppEnv> = async (c) =>
-  c.json(
-    await search.searchPage(
-      c.get('services'),
-      c.get('caller')!.userId,
-      c.req.valid('query'),
-      origin(c.req.url),
-    ),
-    200,
-  )
+  c.json(await search.searchPage(c.get('services'), c.get('caller')!.userId, c.req.valid('query')), 200)
 
 export const quiz: RouteHandler<typeof routes.quiz, AppEnv> = async (c) =>
-  c.json(await search.quizSearch(c.get('services'), c.get('caller')!.userId, origin(c.req.url)), 200)
+  c.json(await search.quizSearch(c.get('services'), c.get('caller')!.userId), 200)

@@ -12,7 +12,6 @@ export const skipMember: RouteHandler<typeof routes.skipMember, AppEnv> = async 
     {
       reportReason: c.req.valid('json').reportReason,
       ip: c.get('clientIp'),
-      apiOrigin: new URL(c.req.url).origin,
     },
   )
   return created ? c.json(skip, 201, headers) : c.json(skip, 200, headers)

@@ -91,10 +91,10 @@ export function photoKeys(id: string, isGif: boolean): string[] {
  * The API view of a photo row.
  *
  * @example
- * photoView(row, s.config, new URL(c.req.url).origin).urls['450'] // 'https://…/media/images/450-<id>.jpg'
+ * photoView(row, s.config).urls['450'] // 'https://…/media/images/450-<id>.jpg'
  */
-export function photoView(row: PhotoRow, config: Config, apiOrigin: string): Photo {
-  const url = (key: string) => mediaUrl(config, apiOrigin, 'images', key)
+export function photoView(row: PhotoRow, config: Config): Photo {
+  const url = (key: string) => mediaUrl(config, 'images', key)
   return {
     id: row.id,
     position: row.position,

@@ -52,16 +52,16 @@ export type VoiceBio = z.infer<typeof VoiceBioSchema>
  * The API view of a voice bio row.
  *
  * @example
- * voiceBioView(row, s.config, new URL(c.req.url).origin).url // 'https://…/media/audio/<id>.webm'
+ * voiceBioView(row, s.config).url // 'https://…/media/audio/<id>.webm'
  */
-export function voiceBioView(row: VoiceBioRow, config: Config, apiOrigin: string): VoiceBio {
+export function voiceBioView(row: VoiceBioRow, config: Config): VoiceBio {
   return {
     id: row.id,
     contentType: row.contentType as VoiceBio['contentType'],
     codec: row.codec as VoiceBio['codec'],
     durationMs: row.durationMs,
     bytes: row.bytes,
-    url: mediaUrl(config, apiOrigin, 'audio', row.objectKey),
+    url: mediaUrl(config, 'audio', row.objectKey),
     createdAt: row.createdAt.toISOString(),
   }
 }
@@ -71,7 +71,7 @@ export function voiceBioView(row: VoiceBioRow, config: Config, apiOrigin: string
  *
  * @example
  * const row = await getVoiceBio(s, profileUserId)
- * const voiceBio = row ? voiceBioView(row, s.config, origin) : null
+ * const voiceBio = row ? voiceBioView(row, s.config) : null
  */
 export async function getVoiceBio(s: Services, userId: string): Promise<VoiceBioRow | null> {
   const [row] = await s.database.db.select().from(voiceBios).where(eq(voiceBios.userId, userId))

@@ -76,11 +76,11 @@ export function pickReportRecipient(
  * automatic rules, and the email job.
  *
  * @example
- * await lodgeReport(s, { reporterId, accusedId, reason: 'Fake profile', apiOrigin: 'https://api.rapport.app' })
+ * await lodgeReport(s, { reporterId, accusedId, reason: 'Fake profile' })
  */
 export async function lodgeReport(
   s: Services,
-  report: { reporterId: string; accusedId: string; reason: string; apiOrigin: string },
+  report: { reporterId: string; accusedId: string; reason: string },
 ): Promise<void> {
   const { db } = s.database
   const now = s.clock.now()
@@ -234,13 +234,9 @@ export type ModerationLink = z.infer<typeof ModerationLinkSchema>
  * expired links answer 409 `link_used` / 410 `link_expired`.
  *
  * @example
- * const link = await describeModerationLink(s, token, origin)
+ * const link = await describeModerationLink(s, token)
  */
-export async function describeModerationLink(
-  s: Services,
-  link: string,
-  apiOrigin: string,
-): Promise<ModerationLink> {
+export async function describeModerationLink(s: Services, link: string): Promise<ModerationLink> {
   const row = await resolveLink(s, link)
   refuseSpent(row, s.clock.now())
   const [member] = await s.database.db
@@ -251,7 +247,7 @@ export async function describeModerationLink(
     action: row.action,
     member: member!,
     photo: row.photoId
-      ? { id: row.photoId, url: mediaUrl(s.config, apiOrigin, 'images', `900-${row.photoId}.jpg`) }
+      ? { id: row.photoId, url: mediaUrl(s.config, 'images', `900-${row.photoId}.jpg`) }
       : null,
     reason: row.reason,
     expiresAt: row.expiresAt.toISOString(),
@@ -518,7 +514,6 @@ const ReportJobSchema = z.object({
   reporterId: z.uuid(),
   accusedId: z.uuid(),
   reason: z.string(),
-  apiOrigin: z.url(),
   tokenIds: z.array(z.uuid()),
 })
 
@@ -563,7 +558,7 @@ export async function reportEmail(
     ? await db.select().from(moderationTokens).where(inArray(moderationTokens.id, report.tokenIds))
     : []
   const link = async (t: TokenRow) =>
-    `${report.apiOrigin}/api/v1/moderation/${await signModerationToken(s, t.id)}`
+    `${s.config.publicUrl}/api/v1/moderation/${await signModerationToken(s, t.id)}`
   const [a, b] = [report.reporterId, report.accusedId].sort() as [string, string]
   const recent = await db
     .select({
@@ -585,7 +580,7 @@ export async function reportEmail(
         .filter((t) => t.action === 'delete-photo' && t.targetUserId === m.id)
         .map(
           async (t) =>
-            `  ${mediaUrl(s.config, report.apiOrigin, 'images', `900-${t.photoId}.jpg`)}\n    delete this photo: ${await link(t)}`,
+            `  ${mediaUrl(s.config, 'images', `900-${t.photoId}.jpg`)}\n    delete this photo: ${await link(t)}`,
         ),
     )
     return [

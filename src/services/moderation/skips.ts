@@ -46,13 +46,13 @@ const notFound = () => new ApiError('not_found', 'No such member')
  * search results.
  *
  * @example
- * const { skip, created } = await skipMember(s, me, otherId, { reportReason: 'Fake profile', ip, apiOrigin })
+ * const { skip, created } = await skipMember(s, me, otherId, { reportReason: 'Fake profile', ip })
  */
 export async function skipMember(
   s: Services,
   subject: { userId: string },
   objectId: string,
-  opts: { reportReason?: string; ip: string; apiOrigin: string },
+  opts: { reportReason?: string; ip: string },
 ): Promise<{ skip: Skip; created: boolean; headers: Record<string, string> }> {
   const subjectId = subject.userId
   if (objectId === subjectId) {
@@ -124,7 +124,7 @@ export async function skipMember(
     )
   if (reason !== undefined && row!.wasReported !== true) {
     try {
-      await lodgeReport(s, { reporterId: subjectId, accusedId: objectId, reason, apiOrigin: opts.apiOrigin })
+      await lodgeReport(s, { reporterId: subjectId, accusedId: objectId, reason })
     } catch (err) {
       // Undo the report so that the client's retry lodges it again (instead of finding it done).
       const pair = and(eq(skips.subjectId, subjectId), eq(skips.objectId, objectId))

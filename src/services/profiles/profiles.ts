@@ -200,11 +200,11 @@ function themeOf(p: ProfileRow['profile']) {
     : null
 }
 
-async function mediaOf(s: Services, userId: string, apiOrigin: string) {
+async function mediaOf(s: Services, userId: string) {
   const [photoRows, voice] = await Promise.all([listPhotos(s, userId), getVoiceBio(s, userId)])
   return {
-    photos: photoRows.map((p) => photoView(p, s.config, apiOrigin)),
-    voiceBio: voice ? voiceBioView(voice, s.config, apiOrigin) : null,
+    photos: photoRows.map((p) => photoView(p, s.config)),
+    voiceBio: voice ? voiceBioView(voice, s.config) : null,
   }
 }
 
@@ -238,13 +238,13 @@ function commonView(row: ProfileRow) {
  * @example
  * const profile = await getOwnProfile(s, caller.userId, 'https://api.rapport.example')
  */
-export async function getOwnProfile(s: Services, userId: string, apiOrigin: string): Promise<OwnProfile> {
+export async function getOwnProfile(s: Services, userId: string): Promise<OwnProfile> {
   const row = await loadProfileRow(s, eq(profiles.userId, userId))
   if (!row || !row.profile.onboardedAt) throw new ApiError('not_found', 'This account has no profile')
   const p = row.profile
   return {
     ...commonView(row),
-    ...(await mediaOf(s, userId, apiOrigin)),
+    ...(await mediaOf(s, userId)),
     status: row.status === 'deactivated' ? 'deactivated' : 'active',
     dateOfBirth: p.dateOfBirth!,
     age: ageOn(p.dateOfBirth!, s.clock.now()),
@@ -267,13 +267,12 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
  * ethnicity drops the matching verified flag; a new name gets a new URL slug.
  *
  * @example
- * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' }, origin)
+ * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' })
  */
 export async function updateOwnProfile(
   s: Services,
   caller: { userId: string; tierId: string | null },
   patch: ProfilePatch,
-  apiOrigin: string,
 ): Promise<OwnProfile> {
   const features = await tierFeatures(s, caller.tierId)
   // Going back to a default is always allowed, so a member whose tier lapsed can undo settings
@@ -338,7 +337,7 @@ export async function updateOwnProfile(
   ])
   if (changes.verifiedGender === false) await refreshVerificationLevel(s, caller.userId)
   if (name !== undefined) await forgetAccount(s, caller.userId)
-  return getOwnProfile(s, caller.userId, apiOrigin)
+  return getOwnProfile(s, caller.userId)
 }
 
 const levelRank = (level: (typeof verificationLevelValues)[number]) => verificationLevelValues.indexOf(level)
@@ -410,13 +409,12 @@ export async function visibleProfileRow(
  * {@link visibleProfileRow}.
  *
  * @example
- * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7')
  */
 export async function viewProfile(
   s: Services,
   viewer: { userId: string } | null,
   idOrSlug: string,
-  apiOrigin: string,
 ): Promise<ProfileView> {
   const row = await visibleProfileRow(s, viewer, idOrSlug)
   const p = row.profile
@@ -424,7 +422,7 @@ export async function viewProfile(
   const view = commonView(row)
   return {
     ...view,
-    ...(await mediaOf(s, p.userId, apiOrigin)),
+    ...(await mediaOf(s, p.userId)),
     lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
     age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
     location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
