@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { ApiError } from '../lib/http/errors'
 import { verifyAccessToken } from '../services/accounts/tokens'
@@ -11,7 +11,7 @@ import {
 import { limitFor } from '../services/rate-limit-rules'
 import { isSessionRevokedInDatabase } from '../services/accounts/sessions'
 import { isRateLimitExempt, routeTemplate } from './tier-rate-limit'
-import type { AppEnv, Caller } from '../types'
+import type { AppEnv, AuthedEnv, Caller } from '../types'
 
 /** WebSocket clients in browsers cannot set headers, so they offer `bearer.<token>` as a subprotocol. */
 export const bearerSubprotocolPrefix = 'bearer.'
@@ -76,7 +76,7 @@ async function resolveCaller(
  * from the token. Failures are a uniform 401 with `WWW-Authenticate: Bearer`, never saying which
  * check failed.
  */
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.raw.headers)
   if (!token) throw unauthorized('An access token is required')
   let claims
@@ -92,6 +92,9 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
+/** {@link authenticate}, typed with what it guarantees the handlers after it: `caller` and `account` are set. */
+export const requireAuth = authenticate as MiddlewareHandler<AuthedEnv>
+
 /**
  * Authenticate when the request carries a token, else go on anonymously (for pages anonymous
  * visitors may see, like public profiles). A token that is present but invalid is still a 401:
@@ -102,7 +105,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const optionalAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (!bearerToken(c.req.raw.headers)) return next()
-  return requireAuth(c, next)
+  return authenticate(c, next)
 })
 
 /**

@@ -17,8 +17,10 @@ const timestamps = {
 }
 
 export const userRole = pgEnum('user_role', ['member', 'moderator', 'admin', 'bot'])
+export type Role = (typeof userRole.enumValues)[number]
 /** onboarding → active; active ⇄ deactivated (by the member, an admin, or inactivity). */
 export const userStatus = pgEnum('user_status', ['onboarding', 'active', 'deactivated'])
+export type UserStatus = (typeof userStatus.enumValues)[number]
 
 /** Tiers (the boilerplate's): every member has one; limits and features hang off it (platform issue). */
 export const tiers = pgTable('tiers', {

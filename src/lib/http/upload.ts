@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../../types'
 import { bodyLimit } from 'hono/body-limit'
 import { ApiError } from './errors'
 
@@ -32,7 +33,7 @@ export function isUploadRoute(method: string, path: string): boolean {
  * @example
  * createRoute({ method: 'put', path: '/api/v1/me/voice-bio', middleware: [requireAuth, uploadBodyLimit] as const, … })
  */
-export const uploadBodyLimit = bodyLimit({
+export const uploadBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
   maxSize: MAX_UPLOAD_BYTES,
   onError: () => {
     throw new ApiError('payload_too_large', `Files may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`)

@@ -3,7 +3,7 @@ import { conversationName } from '../../services/chat/protocol'
 import { ApiError } from '../../lib/http/errors'
 import { messagesAfter, messagesBefore } from '../../services/chat/history'
 import * as inbox from '../../services/chat/inbox'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './chat.routes'
 
 const notYourself = () =>
@@ -13,14 +13,14 @@ const notYourself = () =>
 
 const noConversation = () => new ApiError('not_found', 'You have no conversation with this member')
 
-export const listInbox: RouteHandler<typeof routes.listInbox, AppEnv> = async (c) => {
+export const listInbox: RouteHandler<typeof routes.listInbox, AuthedEnv> = async (c) => {
   const { box, ...page } = c.req.valid('query')
-  return c.json(await inbox.listInbox(c.get('services'), c.get('caller')!.userId, box, page), 200)
+  return c.json(await inbox.listInbox(c.get('services'), c.get('caller').userId, box, page), 200)
 }
 
-export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
+export const listMessages: RouteHandler<typeof routes.listMessages, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const me = c.get('caller')!.userId
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   const { before, after, limit } = c.req.valid('query')
   if (peerId === me) throw notYourself()
@@ -39,8 +39,8 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
   return c.json({ data, has_more: hasMore }, 200)
 }
 
-export const markRead: RouteHandler<typeof routes.markRead, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const markRead: RouteHandler<typeof routes.markRead, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   if (peerId === me) throw notYourself()
   if (!(await inbox.conversationExists(c.get('services'), me, peerId))) throw noConversation()
@@ -48,8 +48,8 @@ export const markRead: RouteHandler<typeof routes.markRead, AppEnv> = async (c) 
   return c.json({ readSeq }, 200)
 }
 
-export const conversationHeader: RouteHandler<typeof routes.conversationHeader, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const conversationHeader: RouteHandler<typeof routes.conversationHeader, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   if (peerId === me) throw notYourself()
   return c.json(await inbox.conversationHeader(c.get('services'), me, peerId), 200)

@@ -9,7 +9,7 @@ import { readUpload } from '../../lib/http/upload'
 import type { Services } from '../../services'
 import { pairOf } from '../../services/chat/history'
 import { queueAudioDeletion, storeVoiceMessage } from '../../services/chat/send'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './conversations.routes'
 
 /**
@@ -27,8 +27,8 @@ function refusal(error: ChatError): ApiError {
   })
 }
 
-function peerOf(c: Context<AppEnv>, peerId: string): string {
-  if (peerId === c.get('caller')!.userId) {
+function peerOf(c: Context<AuthedEnv>, peerId: string): string {
+  if (peerId === c.get('caller').userId) {
     throw new ApiError('validation_failed', 'A conversation needs two different members', {
       errors: [{ path: 'param.peerId', message: 'must not be your own id' }],
     })
@@ -36,8 +36,8 @@ function peerOf(c: Context<AppEnv>, peerId: string): string {
   return peerId
 }
 
-export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const sendMessage: RouteHandler<typeof routes.sendMessage, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const peerId = peerOf(c, c.req.valid('param').peerId)
   const { clientId, body } = c.req.valid('json')
   const result = await c.env.CONVERSATION.getByName(conversationName(me, peerId)).send({
@@ -66,9 +66,9 @@ async function storedVoice(s: Services, me: string, peerId: string, clientId: st
   return row
 }
 
-export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AppEnv> = async (c) => {
+export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const me = c.get('caller')!.userId
+  const me = c.get('caller').userId
   const peerId = peerOf(c, c.req.valid('param').peerId)
   const { client_id: clientId } = c.req.valid('query')
   const respond = (row: { seq: number; createdAt: Date | string; audioKey: string | null }) =>

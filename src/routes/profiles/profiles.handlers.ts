@@ -2,13 +2,13 @@ import type { RouteHandler } from '@hono/zod-openapi'
 import { clubsOf } from '../../services/clubs/clubs'
 import * as profiles from '../../services/profiles/profiles'
 import { pushVisitor, recordVisit } from '../../services/profiles/visits'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './profiles.routes'
 
-export const getMyProfile: RouteHandler<typeof routes.getMyProfile, AppEnv> = async (c) =>
-  c.json(await profiles.getOwnProfile(c.get('services'), c.get('caller')!.userId), 200)
+export const getMyProfile: RouteHandler<typeof routes.getMyProfile, AuthedEnv> = async (c) =>
+  c.json(await profiles.getOwnProfile(c.get('services'), c.get('caller').userId), 200)
 
-export const updateMyProfile: RouteHandler<typeof routes.updateMyProfile, AppEnv> = async (c) => {
+export const updateMyProfile: RouteHandler<typeof routes.updateMyProfile, AuthedEnv> = async (c) => {
   const account = c.get('account')!
   return c.json(
     await profiles.updateOwnProfile(

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { desc, eq, sql } from 'drizzle-orm'
-import { answers, questions } from '../../db/schema'
+import { answers, questions, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ClubNameSchema, joinClub } from '../clubs/clubs'
 import { answerQuestion } from '../personality/personality'
@@ -70,7 +70,7 @@ async function recomputePersonality(s: Services, userId: string, questionId?: nu
  */
 export async function applySignUpExtras(
   s: Services,
-  user: { id: string; tierId: string | null; status: 'onboarding' | 'active' | 'deactivated' },
+  user: { id: string; tierId: string | null; status: UserStatus },
   carried: { answers: unknown; pendingClub: string | null },
 ): Promise<void> {
   const parsed = SignUpAnswersSchema.safeParse(carried.answers)

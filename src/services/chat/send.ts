@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
-import { messages, storageDeletions } from '../../db/schema'
+import { messages, storageDeletions, type Role } from '../../db/schema'
 import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/codecs/audio-probe'
 import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
@@ -33,7 +33,7 @@ import {
 
 export interface MemberFacts {
   id: string
-  role: 'member' | 'moderator' | 'admin' | 'bot'
+  role: Role
   /** Active, not deleted, onboarded: someone who can be written to. */
   live: boolean
   createdAt: Date

@@ -8,16 +8,13 @@ import {
   photos,
   profiles,
   selfieHashes,
+  verificationStatus,
   verifications,
 } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ageOn } from '../search/geo'
 import { sha256Hex } from '../../lib/crypto'
-import {
-  PermanentJobError,
-  RetryLaterError,
-  type JobContext,
-} from '../platform/jobs'
+import { PermanentJobError, RetryLaterError, type JobContext } from '../platform/jobs'
 import { listPhotos, queueImageDeletions, storeSelfie } from '../media/photos'
 import { type LimitRule, enforceLimits } from '../rate-limit'
 import type { Services } from '..'
@@ -106,14 +103,8 @@ export const failureMessages = {
 
 export type FailureReason = keyof typeof failureMessages
 export const failureReasons = Object.keys(failureMessages) as [FailureReason, ...FailureReason[]]
-export const verificationStatuses = [
-  'none',
-  'uploading-photo',
-  'queued',
-  'running',
-  'success',
-  'failure',
-] as const
+/** The stored statuses, plus `none` for a member with no live attempt. */
+export const verificationStatuses = ['none', ...verificationStatus.enumValues] as const
 
 export interface VerificationState {
   /** `none`: no live attempt (never started, or the last one expired). */
@@ -852,7 +843,11 @@ export async function runVerification(s: Services, job: JobContext): Promise<unk
  * The job will not run again (a permanent upstream refusal, or retries exhausted): the attempt
  * becomes a `failure` the member may simply request again later.
  */
-export async function settleGaveUp(s: Services, job: Omit<JobContext, 'attempt'>, error: string): Promise<void> {
+export async function settleGaveUp(
+  s: Services,
+  job: Omit<JobContext, 'attempt'>,
+  error: string,
+): Promise<void> {
   const payload = PayloadSchema.safeParse(job.payload)
   if (!payload.success) return
   await s.database.db
