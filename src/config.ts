@@ -73,7 +73,7 @@ const configSchema = z
     AUDIO_PUBLIC_URL: z.url().optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
-    // The reference's verification thresholds were tuned against gpt-4.1.
+    // The verification thresholds were tuned against gpt-4.1.
     OPENAI_MODEL: z.string().min(1).default('gpt-4.1'),
     OPENAI_TIMEOUT_MS: int(100, 600_000).default(45_000),
     // Moderators who receive report emails: `addr[:weight]`, comma-separated; one is drawn per report.

@@ -8,7 +8,7 @@ import { limitFor } from '../services/rate-limit-rules'
 import type { AppEnv } from '../types'
 
 /**
- * The global tier × route rate limit (DESIGN.md §3: auth → rate limit → handler).
+ * The global tier × route rate limit (order: auth → rate limit → handler).
  *
  * Where it runs, and why. The identity must be the member when the request is authenticated and
  * the limit must be their tier's, but authentication is route middleware (`requireAuth`), so a

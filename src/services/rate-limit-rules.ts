@@ -242,7 +242,7 @@ async function tierRules(s: Services, tierId: string): Promise<Map<string, RateL
  * what a tier without one gets.
  */
 export const builtInRouteLimits: Record<string, Omit<LimitRule, 'name'>> = {
-  // Rebuilding a search result list is the most expensive read (the reference's 15 per 2 min).
+  // Rebuilding a search result list is the most expensive read (15 per 2 min).
   'POST /api/v1/search': { limit: 15, periodSeconds: 120, algorithm: 'sliding' },
 }
 

@@ -493,7 +493,7 @@ describe('automatic rules for bot-like reports', () => {
         .where(eq(profiles.userId, id))
     )[0]!
 
-  it('matches the reference’s bot words, not innocent ones', () => {
+  it('matches bot words, not innocent ones', () => {
     for (const r of [
       'Fake profile',
       'catfishing me',

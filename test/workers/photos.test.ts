@@ -169,7 +169,7 @@ describe('image header (no decoding)', () => {
     expect(squareCrop({ width: 300, height: 400 }, { top: 20 })).toEqual({ left: 0, top: 20, side: 300 })
   })
 
-  it('encodes blurhashes exactly as the reference implementation does', () => {
+  it('encodes blurhashes exactly as the blurhash package does', () => {
     for (let t = 0; t < 40; t++) {
       const [width, height] = [1 + ((t * 5) % 33), 1 + ((t * 11) % 32)]
       const pixels = new Uint8ClampedArray(crypto.getRandomValues(new Uint8Array(width * height * 4)))

@@ -490,7 +490,7 @@ describe('the verification job', () => {
       timeout: 5000,
     })
 
-    // What went over the wire: the reference's parameters, images inline, selfie first.
+    // What went over the wire: the documented parameters, images inline, selfie first.
     const [sent] = await modelRequests(member.id)
     const body = sent!.body as {
       model: string
@@ -802,7 +802,7 @@ describe('judging the answer', () => {
     expect(verdict).toMatchObject({ ok: true, verifiedPhotoIndexes: [0] })
   })
 
-  it('reports the first failing claim in the reference order', () => {
+  it('reports the first failing claim in the documented order', () => {
     expect(
       judgeAnswer(answer({ image_1_has_smiling_person: 0, image_1_has_claimed_gender: 0 }), claims, 0),
     ).toMatchObject({ reason: 'gender' })

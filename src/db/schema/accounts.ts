@@ -123,7 +123,7 @@ export const signInChallenges = pgTable(
     consumedAt: timestamp('consumed_at', { withTimezone: true }),
     /** Public-quiz answers given before signing up, applied at sign-in (src/services/accounts/sign-up-quiz.ts). */
     answers: jsonb('answers'),
-    /** A club to join once signed in (the reference's `pending_club_name`). */
+    /** A club to join once signed in (an invite link followed before signing up). */
     pendingClub: text('pending_club'),
     ...timestamps,
   },

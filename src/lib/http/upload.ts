@@ -11,7 +11,7 @@ import { ApiError } from './errors'
  * The declared Content-Type is ignored: every handler sniffs the bytes.
  */
 
-/** Largest accepted media file (the reference's 10 MB). */
+/** Largest accepted media file (10 MB: a phone photo or a minute of audio fits with room to spare). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 const uploadRoutes: { method: string; path: RegExp }[] = [

@@ -9,15 +9,15 @@ import type { Services } from '..'
 /**
  * What a visitor did before having an account, carried through sign-in: answers to the public
  * quiz (`GET /api/v1/questions/public`) and a club to join (an invite link). Both ride on the
- * sign-in challenge (`POST /api/v1/auth/otp`) and are applied when the code is verified, as the
- * reference does: answers the member already has are never overwritten, unknown or retired
+ * sign-in challenge (`POST /api/v1/auth/otp`) and are applied when the code is verified:
+ * answers the member already has are never overwritten, unknown or retired
  * questions are ignored, and the club join is skipped (logged) when the quota or the name rules
  * refuse it. A member still onboarding has no profile to hold a personality yet, so theirs is
  * computed when onboarding finishes ({@link applyQuizAtOnboarding}).
  */
 
 /**
- * At most 50 answers: the reference took 10, but the public quiz pages 50 questions at a time
+ * At most 50 answers: the public quiz pages 50 questions at a time
  * and one page of a keen visitor's answers should survive sign-up whole.
  */
 export const maxSignUpAnswers = 50

@@ -11,7 +11,7 @@ import { pairOf } from './history'
 
 /**
  * The inbox: one `inbox_entries` row per conversation per member, written by the Conversation
- * Durable Object with each message. This module only reads it. Boxes follow the reference's
+ * Durable Object with each message. This module only reads it. Boxes follow these
  * inbox-info: a conversation sits in `intros` (a first message I have not answered) or `chats`,
  * unless the other member is gone or hidden from me — deleted, deactivated, shadow-banned, or a
  * skip in either direction — in which case it is in `archive` with their identity masked.

@@ -6,7 +6,7 @@ import { sendMail } from '../platform/mail'
 import { hiddenPeer } from './inbox'
 
 /**
- * Unread-message emails (the reference's notification rules, email only: Rapport has no mobile
+ * Unread-message emails (email only: Rapport has no mobile
  * push). A member is emailed about one box — intros or chats, each on its own timer — when all
  * of these hold:
  * - they are an active, onboarded, non-deleted member whose address is not at example.com;

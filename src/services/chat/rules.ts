@@ -5,7 +5,7 @@ import type { IntroLimitSubreason } from './protocol'
  * The chat rules that need no database: what a message may contain, how many new people a
  * member may write to per day, when an intro with a link is spam, and what counts as one emoji.
  * The Conversation Durable Object applies them with the pair's facts (src/services/chat/send.ts)
- * in the reference's order: blocked → too long → spam → daily intro limit → intro uniqueness.
+ * in this order: blocked → too long → spam → daily intro limit → intro uniqueness.
  */
 
 /** Longest message body, in characters (code points, as Postgres' `char_length` counts them). */
@@ -14,10 +14,10 @@ export const maxClientIdChars = 128
 
 export type VerificationLevel = 'none' | 'basics' | 'photos'
 
-/** The reference's levels 1–3, which its formulas square. */
+/** Levels 1–3, which the intro formulas square. */
 const levelNumber: Record<VerificationLevel, number> = { none: 1, basics: 2, photos: 3 }
 
-/** New people per 24 h by verification level (the reference after its PR #1421). */
+/** New people per 24 h by verification level (more verification, more new people). */
 export const dailyIntroLimits: Record<VerificationLevel, number> = { none: 15, basics: 30, photos: 60 }
 
 /**

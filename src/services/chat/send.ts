@@ -106,7 +106,7 @@ export async function loadPairFacts(s: Services, x: string, y: string): Promise<
 }
 
 /**
- * The refusals that need only the pair's facts, in the reference's order: the sender must be
+ * The refusals that need only the pair's facts, in this order: the sender must be
  * allowed to chat (verification required, a skip either way, a recipient who is gone), and the
  * body must fit. `null` = go on.
  *
@@ -139,7 +139,7 @@ export function standingRefusal(
  * writing to someone new must be under today's intro limit; and the opener must never have been
  * used on the platform before (voice messages skip the text rules). The limit's count, the report
  * penalty and the uniqueness counter are one statement; the counter is bumped for every intro
- * that reaches it (the reference's rule), whether or not it turns out unique.
+ * that reaches it whether or not it turns out unique.
  *
  * @example
  * const refusal = await checkIntro(s, { sender, recipientId, body, voice: false, newConversation: true })

@@ -18,7 +18,7 @@ import type { Services } from '..'
  */
 
 export const maxClubNameLength = 42
-/** The reference's club name rule: words of `[a-z0-9/#'":_-]` separated by single spaces. */
+/** Club names: words of `[a-z0-9/#'":_-]` separated by single spaces. */
 const clubNamePattern = /^[a-z0-9/#'":_-]+( [a-z0-9/#'":_-]+)*$/
 /** Trigram word similarity at or above which a name counts as a banned one ("nazis" ≈ "nazi"). */
 const bannedSimilarity = 0.75

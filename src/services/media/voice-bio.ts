@@ -21,11 +21,11 @@ import { immutableCacheControl, newMediaId } from './photos'
  * account deletion. If the row cannot be written, the new object is queued here instead.
  */
 
-/** The reference's limit: two minutes. */
+/** Voice bios last at most two minutes. */
 export const maxVoiceBioMs = 120_000
 /**
  * Recorders that stop "at 120 s" produce a few tens of milliseconds more (AAC priming, the last
- * partial frame, timer latency): a second of grace, as the reference (which trims to 121 s), so
+ * partial frame, timer latency): a second of grace, so
  * a recording made against a two-minute timer is never refused for being 120.05 s.
  */
 const durationGraceMs = 1_000

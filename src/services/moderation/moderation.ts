@@ -28,7 +28,7 @@ import { deletePhoto } from '../media/photos'
 import type { Services } from '..'
 
 /**
- * Reports and what moderators do about them (the reference's antiabuse rules, §1.5):
+ * Reports and what moderators do about them :
  * - every report emails one moderator (REPORT_EMAILS, weighted) through the jobs queue, with both
  *   members' details, their photos, the last 25 messages between them and signed single-use links
  *   (ban either member, delete any photo) valid for a month;
@@ -38,12 +38,12 @@ import type { Services } from '..'
  */
 
 const day = 86_400_000
-/** Moderation links, like the reference's admin tokens, last a month. */
+/** Moderation links, last a month, long enough for a moderator's backlog. */
 export const moderationTokenTtlMs = 30 * day
 export const reportEmailJobType = 'moderation.report-email'
 export const reportMessageCount = 25
 
-/** The reference's bot-report regex, with word boundaries so "both" or "bottle" do not count. */
+/** Report reasons that mean "this is a bot", with word boundaries so "both" or "bottle" do not count. */
 export const botReasonPattern =
   /\b(?:fake|catfish\w*|scam\w*|spam\w*|bots?|clankers?|not real|impersonat\w*|ai[- ]generated)\b/i
 

@@ -9,12 +9,12 @@ import { lodgeReport } from './moderation'
 import type { Services } from '..'
 
 /**
- * Skips (the reference's blocks) and reports. A skip hides two members from each other in every
+ * Skips (blocks) and reports. A skip hides two members from each other in every
  * direction (profiles, search, chat read `skips` both ways); a report is a skip with a reason, and
  * it goes to the moderators (src/services/moderation/moderation.ts).
  */
 
-/** The reference's report limits: one per 5 s and 20 a day, per reporter and per client IP. */
+/** Report limits: one per 5 s and 20 a day, per reporter and per client IP. */
 export const reportLimits: LimitRule[] = [
   { name: 'report-burst', limit: 1, periodSeconds: 5 },
   { name: 'report-daily', limit: 20, periodSeconds: 86_400 },

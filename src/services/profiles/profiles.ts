@@ -81,7 +81,7 @@ const settings = {
 }
 
 /**
- * Fields a tier must unlock, and the feature that unlocks each (the reference's gold-only
+ * Fields a tier must unlock, and the feature that unlocks each (the gold-only
  * fields). Which tiers have the feature is data in the tier table, not code.
  */
 export const tierGatedFields = {
@@ -312,7 +312,7 @@ export async function updateOwnProfile(
   }
   if (place) {
     Object.assign(changes, { placeId: place.id, latitude: place.latitude, longitude: place.longitude })
-    // Moving to a place where fake sign-ups cluster requires verification (reference rule).
+    // Moving to a place where fake sign-ups cluster requires verification (a fake sign-up is then cheap to stop).
     if (place.verificationRequired) changes.verificationRequired = true
   }
   if (theme !== undefined) {
@@ -351,7 +351,7 @@ function profileKey(idOrSlug: string) {
 
 /**
  * The profile row behind `idOrSlug` if `viewer` (null = anonymous) may see it, else the error
- * they get (shared by every route that shows something of another member). The reference's
+ * they get (shared by every route that shows something of another member). The
  * rules, in order: self-view always works; the profile must be live (onboarded, active, not
  * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
  * only public profiles, and not those hiding from strangers or asking for any verification

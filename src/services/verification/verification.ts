@@ -20,8 +20,7 @@ import { type LimitRule, enforceLimits } from '../rate-limit'
 import type { Services } from '..'
 
 /**
- * AI selfie verification (the reference's `verification_job` and verificationjobrunner, moved
- * onto the jobs queue).
+ * AI selfie verification (a job on the jobs queue).
  *
  * Life of an attempt, one row per member in `verifications`:
  * 1. `PUT /me/verification/selfie` stores the selfie as `450-<id>.jpg` and (re)starts the
@@ -30,7 +29,7 @@ import type { Services } from '..'
  * 2. `POST /me/verification` moves it to `queued` (8 a day) and queues a `verification.run` job;
  *    the row's `job_id` names the job allowed to write its outcome.
  * 3. The job moves it to `running`, sends the selfie (detail high) and the member's photos
- *    (detail low) to the chat-completions API in JSON mode, and applies the reference's
+ *    (detail low) to the chat-completions API in JSON mode, and applies the
  *    probability thresholds: `success` sets the profile's verification level and verified flags,
  *    `failure` keeps a message the member can act on. Transient upstream trouble (429, 5xx,
  *    timeouts, malformed answers) puts it back to `queued` and the queue retries with backoff;
@@ -44,7 +43,7 @@ import type { Services } from '..'
  */
 
 export const verificationJobType = 'verification.run'
-/** An attempt (and its selfie) lives three days from upload or request (the reference's rule). */
+/** An attempt (and its selfie) lives three days from upload or request . */
 export const verificationLifetimeMs = 3 * 86_400_000
 /** A `running` attempt untouched this long has lost its consumer (a Worker runs ≤ 15 min). */
 export const abandonedRunningMs = 3_600_000
@@ -54,7 +53,7 @@ export const verificationRequestLimit: LimitRule = {
   periodSeconds: 86_400,
 }
 
-/** The reference's thresholds (tuned for gpt-4.1): a claim passes at or above its value. */
+/** Thresholds (tuned for gpt-4.1): a claim passes at or above its value. */
 export const verificationThresholds = {
   photograph: 0.7,
   notScreenshot: 0.7,
@@ -399,7 +398,7 @@ export const samePersonKey = (photoIndex: number) => `image_1_has_person_from_im
 
 /**
  * The system prompt: every claim the model must give a probability for, as a typed JSON shape
- * (the form the reference found the model follows most reliably).
+ * (the form the model follows most reliably).
  */
 export function verificationPrompt(claims: Claims, photoCount: number): string {
   const lines = [
@@ -615,7 +614,7 @@ export type Verdict =
   | { ok: false; reason: FailureReason; answer: Record<string, unknown> }
 
 /**
- * Parse the model's JSON and apply the thresholds, in the reference's order, so the member hears
+ * Parse the model's JSON and apply the thresholds, in a fixed order, so the member hears
  * about the first thing to fix. Throws when the answer is not the JSON asked for (a missing or
  * out-of-range probability, the ethnicity claim missing when one was made): that is transient.
  *
