@@ -13,6 +13,7 @@ import { createServices } from '../../src/services'
 import { collectAccountGarbage, deactivateInactiveAccounts } from '../../src/services/accounts/account'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, mailbox } from './helpers'
+import { insertUsers } from './fixtures'
 
 const day = 86_400_000
 // The clock is controlled but stays at the real time: other test files share the database, and
@@ -34,9 +35,8 @@ interface Fixture {
 /** A signed-in account, last online `lastOnlineDaysAgo` days before `now`. */
 async function account(f: Fixture) {
   const email = `inactive-${crypto.randomUUID()}@${f.domain ?? 'rapport.test'}`
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email,
       emailDisplay: email,
       role: f.role ?? 'member',
@@ -45,8 +45,8 @@ async function account(f: Fixture) {
       lastSignInAt: f.lastSignInAt ?? daysAgo(f.lastOnlineDaysAgo),
       deactivationReason: f.status === 'deactivated' ? 'user' : null,
       deactivatedAt: f.status === 'deactivated' ? daysAgo(f.lastOnlineDaysAgo) : null,
-    })
-    .returning()
+    },
+  ])
   const { accessToken } = await startSession(
     s,
     { id: user!.id, role: f.role ?? 'member' },

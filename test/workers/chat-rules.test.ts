@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { inboxEntries, messaged, messages, skips, users } from '../../src/db/schema'
+import { inboxEntries, messaged, messages, skips } from '../../src/db/schema'
 import { pairOf } from '../../src/services/chat/history'
 import {
   dailyIntroLimit,
@@ -10,7 +10,7 @@ import {
   SendThrottle,
 } from '../../src/services/chat/rules'
 import { connect, conversationStub, openConversation, opener, sendMessage } from './chat-socket'
-import { account, call, member } from './fixtures'
+import { account, call, insertUsers, member } from './fixtures'
 import { problem, services } from './helpers'
 
 const s = services()
@@ -33,15 +33,12 @@ async function rows(x: string, y: string) {
 
 /** `sender` has written first to `n` other (bare) accounts, an hour ago. */
 async function introsToday(senderId: string, n: number) {
-  const targets = await s.database.db
-    .insert(users)
-    .values(
-      Array.from({ length: n }, () => {
-        const t = crypto.randomUUID()
-        return { email: `t-${t}@example.org`, emailDisplay: `t-${t}@example.org` }
-      }),
-    )
-    .returning({ id: users.id })
+  const targets = await insertUsers(
+    Array.from({ length: n }, () => {
+      const t = crypto.randomUUID()
+      return { email: `t-${t}@example.org`, emailDisplay: `t-${t}@example.org` }
+    }),
+  )
   await s.database.db
     .insert(messaged)
     .values(targets.map((t) => ({ subjectId: senderId, objectId: t.id, createdAt: hoursAgo(1) })))

@@ -12,6 +12,7 @@ import {
 } from '../../src/services/accounts/password'
 import type { Role } from '../../src/services/accounts/tokens'
 import { api, problem, services } from './helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 /** Every login runs the KDF (a few hundred ms of CPU each); the rate-limit tests run eleven. */
@@ -32,9 +33,8 @@ async function createUser(
   opts: { role?: Role; hash?: string | null; status?: 'onboarding' | 'active' | 'deactivated' } = {},
 ) {
   const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `op-${tag}@example.org`,
       emailDisplay: `Op-${tag}@Example.org`,
       username: `op_${tag}`,
@@ -42,8 +42,8 @@ async function createUser(
       role: opts.role ?? 'admin',
       status: opts.status ?? 'active',
       passwordHash: opts.hash === undefined ? passwordHash : opts.hash,
-    })
-    .returning()
+    },
+  ])
   return user!
 }
 

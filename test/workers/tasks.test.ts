@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { jobs, users } from '../../src/db/schema'
+import { jobs } from '../../src/db/schema'
 import worker from '../../src/index'
 import type { Role } from '../../src/services/accounts/tokens'
 import { jobRegistry } from '../../src/job-registry'
@@ -10,22 +10,22 @@ import { startSession } from '../../src/services/accounts/sessions'
 import { echoJobType } from '../../src/services/platform/tasks'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, uniqueIp } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 
 /** A user with a live session, created directly (unique email and username per call). */
 async function account(role: Role = 'member') {
   const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `task-${tag}@example.org`,
       emailDisplay: `task-${tag}@example.org`,
       username: `task_${tag}`,
       role,
       status: 'active',
-    })
-    .returning()
+    },
+  ])
   const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.7' })
   return { id: user!.id, token: session.accessToken }
 }
