@@ -1,4 +1,4 @@
-import { expireVerifications } from '../src/services/verification/verification'
+import { expireVerifications } from '../src/services/verification/expiry'
 import type { CronJob } from './registry'
 
 /**

@@ -1,7 +1,8 @@
 import { reportEmailJobType, sendReportEmailJob } from './services/moderation/moderation'
 import type { JobType } from './services/platform/jobs'
 import { echoJobType, runEcho } from './services/platform/tasks'
-import { runVerification, settleGaveUp, verificationJobType } from './services/verification/verification'
+import { runVerification, settleGaveUp } from './services/verification/job'
+import { verificationJobType } from './services/verification/verification'
 
 /**
  * Every job type the queue consumer (src/queue.ts) runs, and its handler: the one list, as

@@ -13,14 +13,12 @@ import { jobs, photos, profiles, selfieHashes, storageDeletions, verifications }
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
 import type { JobMessage } from '../../src/services/platform/jobs'
+import { type Claims, parseRetryAfter, safetyIdentifier } from '../../src/services/verification/model'
+import { judgeAnswer } from '../../src/services/verification/verdict'
 import {
-  type Claims,
   type FailureReason,
   failureMessages,
-  judgeAnswer,
-  parseRetryAfter,
   progressMessages,
-  safetyIdentifier,
   verificationJobType,
 } from '../../src/services/verification/verification'
 import { account, call } from './fixtures'
