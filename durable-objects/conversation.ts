@@ -27,7 +27,8 @@ import {
   writeMessage,
 } from '../src/services/chat/send'
 import { tierFeatures } from '../src/services/accounts/tiers'
-import { describeError } from '../src/lib/log'
+import { databaseFailure } from '../src/db/errors'
+import { describeError, everyInterval } from '../src/lib/log'
 import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
 import type { UserHub } from './user-hub'
 
@@ -72,6 +73,9 @@ const maxResumePages = 20
  *
  * The protocol (every frame, with examples) is in docs/chat-protocol.md, "Conversation socket".
  */
+/** While the database is down every frame fails alike: one log line per interval. */
+const frameOutageLog = everyInterval(60_000)
+
 export class Conversation extends HibernatingSocketObject<
   typeof ConversationClientFrameSchema,
   ConversationServerFrame
@@ -162,7 +166,9 @@ export class Conversation extends HibernatingSocketObject<
     } catch (err) {
       // Postgres unreachable, most likely. Nothing was acknowledged, so the client may retry
       // (a send with the same clientId can never be stored twice).
-      this.s.log.error('chat.frame_failed', { frameType: frame.type, error: describeError(err) })
+      if (databaseFailure(err) !== 'unavailable' || frameOutageLog()) {
+        this.s.log.error('chat.frame_failed', { frameType: frame.type, error: describeError(err) })
+      }
       this.sendFrame(ws, {
         type: 'error',
         code: 'service_unavailable',

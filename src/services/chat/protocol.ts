@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import type { ErrorCode } from '../../lib/http/errors'
 import { uuidPattern } from '../../lib/ids'
+import { isStorable, unstorablePath } from '../../lib/storable'
 import { VisitSchema } from '../profiles/visits'
 import { ChatMessageSchema } from './history'
 import { UnreadTotalsSchema, inboxBoxValues } from './inbox'
@@ -171,24 +172,28 @@ export function parseClientFrame<S extends FrameUnion>(
   if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof type !== 'string') {
     return { ok: false, error: { type: 'error', code: 'malformed_body' } }
   }
+  const clientId = (value as { clientId?: unknown }).clientId
+  const invalid = (path: string, message: string) => ({
+    ok: false as const,
+    error: {
+      type: 'error' as const,
+      code: 'validation_failed' as const,
+      frameType: type,
+      ...(typeof clientId === 'string' && isStorable(clientId) ? { clientId } : {}),
+      path,
+      message,
+    },
+  })
+  // Strings the database cannot store (NUL, lone surrogates) are refused before anything else.
+  const unstorable = unstorablePath(value)
+  if (unstorable) return invalid(unstorable.join('.'), 'must not contain NUL or an unpaired surrogate')
   const option = schema.options.find((o) => o.shape.type.value === type)
   if (!option) return { ok: false, error: { type: 'error', code: 'bad_request', frameType: type } }
   const parsed = option.safeParse(value)
   if (parsed.success) return { ok: true, frame: parsed.data as z.infer<S> }
   const path = String(parsed.error.issues[0]?.path[0] ?? 'type')
   const field = (option.shape as Record<string, z.ZodType | undefined>)[path]
-  const clientId = (value as { clientId?: unknown }).clientId
-  return {
-    ok: false,
-    error: {
-      type: 'error',
-      code: 'validation_failed',
-      frameType: type,
-      ...(typeof clientId === 'string' ? { clientId } : {}),
-      path,
-      message: `${path} must be ${field?.description ?? 'valid'}`,
-    },
-  }
+  return invalid(path, `${path} must be ${field?.description ?? 'valid'}`)
 }
 
 // -----------------------------------------------------------------------------------------------

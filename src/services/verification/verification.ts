@@ -4,6 +4,7 @@ import { ApiError } from '../../lib/http/errors'
 import { queueImageDeletions, storeSelfie } from '../media/photos'
 import { type LimitRule, enforceLimits } from '../rate-limit'
 import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /**
  * AI selfie verification (a job on the jobs queue).
@@ -316,7 +317,7 @@ export async function requestVerification(
   try {
     await s.env.JOBS.send({ jobId, type: verificationJobType })
   } catch (err) {
-    s.log.error('verification.enqueue_failed', { jobId, error: String(err) })
+    s.log.error('verification.enqueue_failed', { jobId, error: describeError(err) })
     await db.batch([
       db
         .update(verifications)
