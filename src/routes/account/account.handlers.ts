@@ -1,10 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import {
-  createExportToken as issueExportToken,
-  deactivateAccount,
-  deleteAccount,
-  redeemExportToken,
-} from '../../services/accounts/account'
+import { deactivateAccount, deleteAccount } from '../../services/accounts/account'
+import { createExportToken as issueExportToken, redeemExportToken } from '../../services/accounts/data-export'
 import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './account.routes'
 
