@@ -2,7 +2,7 @@ import type { Env } from './env'
 import type { Logger } from './lib/log'
 import type { Services } from './services'
 import type { AccountSummary } from './services/accounts/account-cache'
-import type { LimitDecision } from './services/rate-limit'
+import type { LimitDecision } from './services/platform/rate-limit'
 import type { Role } from './db/schema'
 
 /** The authenticated caller, set by the auth middleware (accounts issue) when a token is valid. */

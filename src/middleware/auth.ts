@@ -14,8 +14,8 @@ import {
   loadAccountSummary,
   readAuthState,
 } from '../services/accounts/account-cache'
-import { type LimitDecision, consumeLimit, limitHeaders } from '../services/rate-limit'
-import { limitFor } from '../services/rate-limit-rules'
+import { type LimitDecision, consumeLimit, limitHeaders } from '../services/platform/rate-limit'
+import { limitFor } from '../services/platform/rate-limit-rules'
 import { isSessionLiveInDatabase, remarkSessionLive } from '../services/accounts/sessions'
 import type { AppEnv, AuthedEnv, Caller } from '../types'
 

@@ -786,7 +786,7 @@ describe('access and limits', () => {
       .insert(tiers)
       .values({ name: `search-${tag()}` })
       .returning()
-    const { createRule } = await import('../../src/services/rate-limit-rules')
+    const { createRule } = await import('../../src/services/platform/rate-limit-rules')
     await createRule(s, tier!.name, {
       name: 'search',
       route: 'POST /api/v1/search',

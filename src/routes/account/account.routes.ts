@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { callerIdentity, rateLimit } from '../../middleware/rate-limit'
-import type { LimitRule } from '../../services/rate-limit'
+import type { LimitRule } from '../../services/platform/rate-limit'
 
 const tags = ['Me']
 const security = [{ bearerAuth: [] }]

@@ -3,7 +3,7 @@ import type { RouteHandler } from '@hono/zod-openapi'
 import { ApiError } from '../../lib/http/errors'
 import { InvalidEmailError, normalizeEmail } from '../../services/accounts/email'
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/http/cookies'
-import { type LimitRule, emailIdentity, enforceLimits } from '../../services/rate-limit'
+import { type LimitRule, emailIdentity, enforceLimits } from '../../services/platform/rate-limit'
 import { revokeSessions, rotateRefreshToken, type IssuedTokens } from '../../services/accounts/sessions'
 import {
   challengeEmail,

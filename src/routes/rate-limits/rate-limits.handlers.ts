@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { paginate } from '../../lib/http/pagination'
-import * as rules from '../../services/rate-limit-rules'
+import * as rules from '../../services/platform/rate-limit-rules'
 import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './rate-limits.routes'
 

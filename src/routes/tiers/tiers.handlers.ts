@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { paginate } from '../../lib/http/pagination'
-import { cacheKey, cached, invalidate } from '../../services/cache'
+import { cacheKey, cached, invalidate } from '../../services/platform/cache'
 import {
   type Tier,
   createTier as create,

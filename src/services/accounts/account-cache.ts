@@ -3,7 +3,7 @@ import { tiers, users, type UserStatus } from '../../db/schema'
 import { isUuid } from '../../lib/ids'
 import { describeError } from '../../lib/log'
 import type { Role } from './tokens'
-import { type LimitDecision, type LimitRule, queueLimit } from '../rate-limit'
+import { type LimitDecision, type LimitRule, queueLimit } from '../platform/rate-limit'
 import type { Services } from '..'
 
 /**

@@ -2,7 +2,7 @@ import { and, eq, or, sql } from 'drizzle-orm'
 import { jobs, photos, profiles, selfieHashes, verificationStatus, verifications } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { queueImageDeletions, storeSelfie } from '../media/photos'
-import { type LimitRule, enforceLimits } from '../rate-limit'
+import { type LimitRule, enforceLimits } from '../platform/rate-limit'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 

@@ -1,11 +1,11 @@
 import { and, asc, count, eq } from 'drizzle-orm'
-import { rateLimitRules, tiers } from '../db/schema'
-import { ApiError } from '../lib/http/errors'
-import { describeError } from '../lib/log'
-import { type PageRequest, pageWindow } from '../lib/http/pagination'
+import { rateLimitRules, tiers } from '../../db/schema'
+import { ApiError } from '../../lib/http/errors'
+import { describeError } from '../../lib/log'
+import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
-import { sharedWithinRequest } from './request-memo'
-import type { Services } from '.'
+import { sharedWithinRequest } from '../request-memo'
+import type { Services } from '..'
 
 /**
  * A tier's rate-limit rules, one per route template, and the isolate-level cache the global
