@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { isRateLimitExempt, refuseWhileBlocked, tierRateLimit } from '../middleware/tier-rate-limit'
 import type { AppEnv } from '../types'
 import { ApiError } from './errors'
-import { errorResponses } from './openapi'
+import { completeRoute } from './openapi'
 
 export type Router = OpenAPIHono<AppEnv>
 
@@ -32,15 +32,16 @@ export function createRouter(): Router {
   // the counting limiter last, after the route's own authentication.
   const register = router.openapi.bind(router)
   router.openapi = ((route, handler, hook) => {
-    if (isRateLimitExempt(route.path)) return register(route, handler, hook)
+    // Shared error responses, headers and the public `security: []` are added in one place.
+    if (isRateLimitExempt(route.path)) {
+      return register(completeRoute(route, { rateLimited: false }), handler, hook)
+    }
     const own = (route.middleware === undefined ? [] : [route.middleware].flat()) as MiddlewareHandler[]
     return register(
-      {
-        ...route,
-        middleware: [refuseWhileBlocked, ...own, tierRateLimit],
-        // Documented on every limited route, since every one of them can answer it.
-        responses: { ...errorResponses(429), ...route.responses },
-      },
+      completeRoute(
+        { ...route, middleware: [refuseWhileBlocked, ...own, tierRateLimit] },
+        { rateLimited: true },
+      ),
       handler,
       hook,
     )

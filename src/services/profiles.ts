@@ -42,7 +42,7 @@ const ColorSchema = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.string().regex(/^#[0-9a-f]{6}$/, 'must be a #rrggbb colour'))
-  .openapi({ type: 'string', example: '#7b2ff7' })
+  .openapi({ type: 'string', pattern: '^#[0-9A-Fa-f]{6}$', minLength: 7, maxLength: 7, example: '#7b2ff7' })
 
 export const ThemeSchema = z
   .object({ titleColor: ColorSchema, bodyColor: ColorSchema, backgroundColor: ColorSchema })

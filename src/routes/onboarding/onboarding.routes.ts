@@ -47,6 +47,7 @@ const stateResponse = {
 export const getOnboarding = createRoute({
   method: 'get',
   path: '/api/v1/onboarding',
+  operationId: 'getOnboarding',
   tags,
   summary: 'My onboarding so far',
   security,
@@ -57,6 +58,7 @@ export const getOnboarding = createRoute({
 export const updateOnboarding = createRoute({
   method: 'patch',
   path: '/api/v1/onboarding',
+  operationId: 'updateOnboarding',
   tags,
   summary: 'Set onboarding fields',
   description:
@@ -70,6 +72,7 @@ export const updateOnboarding = createRoute({
 export const finishOnboarding = createRoute({
   method: 'post',
   path: '/api/v1/onboarding/finish',
+  operationId: 'finishOnboarding',
   tags,
   summary: 'Finish onboarding',
   description:
