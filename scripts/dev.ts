@@ -8,7 +8,8 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
-import { adminFromEnv, bootstrap } from './bootstrap'
+import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
+import { type BootstrapAdmin, adminFromEnv, bootstrap } from './bootstrap'
 import { applyMigrations } from './migrate'
 
 /**
@@ -17,8 +18,12 @@ import { applyMigrations } from './migrate'
  * - PostgreSQL: DATABASE_URL when set, otherwise embedded PGlite persisted under .data/pglite.
  * - Redis: REDIS_URL when set, otherwise redis-server on PATH, otherwise an in-process stand-in
  *   (EMBEDDED_REDIS=in-process forces the latter).
- * - Applies migrations and bootstraps the first tier (and admin, from ADMIN_*), starts the Neon
- *   and Upstash stand-ins in front of them, then
+ * - Applies migrations and bootstraps the first tier and an operator: the admin of ADMIN_* (shell
+ *   or .dev.vars), otherwise a dev operator whose credentials are generated into
+ *   .data/dev-operator.json and printed the first time.
+ * - Mail: SMTP_HOST when set, otherwise a local SMTP sink whose caught messages (sign-in codes,
+ *   notifications, moderation mails) the local mailbox page shows.
+ * - Starts the Neon and Upstash stand-ins, then
  *   `wrangler dev` with the Worker pointed at the stand-ins, and prints the URLs once /health
  *   answers. Ctrl-C stops everything it started.
  */
@@ -47,6 +52,8 @@ export interface RapportOptions {
    * CPU per subrequest in wrangler's Node process that production does not have.
    */
   withoutInspector?: boolean
+  /** The operator to bootstrap; ADMIN_* from the shell and .dev.vars when omitted. */
+  admin?: BootstrapAdmin | null
   /** Called when wrangler exits, whoever stopped it. */
   onExit?: (code: number | null) => void
   /**
@@ -64,7 +71,7 @@ export interface RunningRapport {
   stop(): Promise<void>
 }
 
-function readDevVars(): Record<string, string> {
+export function readDevVars(): Record<string, string> {
   const file = join(root, '.dev.vars')
   if (!existsSync(file)) return {}
   const vars: Record<string, string> = {}
@@ -164,7 +171,7 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   await bootstrap({
     databaseUrl,
     tierName: process.env.TIER_NAME || 'free',
-    admin: adminFromEnv(process.env),
+    admin: opts.admin !== undefined ? opts.admin : adminFromEnv({ ...readDevVars(), ...process.env }),
     log: (line) => log(line),
   })
 
@@ -231,6 +238,52 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
 // ---------------------------------------------------------------------------------------------
 // `npm run dev`
 
+interface DevOperator extends BootstrapAdmin {
+  created: boolean
+}
+
+/**
+ * The operator `npm run dev` bootstraps when no ADMIN_* is configured: generated once into
+ * `<dataDir>/dev-operator.json` (mode 600) and reused, so it survives restarts like the data.
+ * Local only: staging and production are bootstrapped with ADMIN_* (`npm run bootstrap`).
+ */
+function devOperator(dataDir: string): DevOperator {
+  const file = join(dataDir, 'dev-operator.json')
+  if (existsSync(file))
+    return { ...(JSON.parse(readFileSync(file, 'utf8')) as BootstrapAdmin), created: false }
+  const operator: BootstrapAdmin = {
+    name: 'Dev Operator',
+    email: 'dev-operator@example.com',
+    username: 'dev',
+    password: randomBytes(12).toString('base64url'),
+  }
+  writeFileSync(file, JSON.stringify(operator, null, 2) + '\n', { mode: 0o600 })
+  return { ...operator, created: true }
+}
+
+/** Mail settings for the Worker: the developer's own SMTP server, or the local sink. */
+async function localMail(
+  devVars: Record<string, string>,
+  stoppers: (() => Promise<unknown>)[],
+): Promise<{ vars: Record<string, string>; sink: SmtpSink | null }> {
+  if (process.env.SMTP_HOST || devVars.SMTP_HOST) return { vars: {}, sink: null }
+  // A stable address to bookmark; any free port when it is taken (another checkout's dev).
+  const wanted = Number(process.env.MAILBOX_PORT ?? 8025)
+  const sink = await startSmtpSink({ apiPort: (await portIsFree(wanted)) ? wanted : 0 })
+  stoppers.push(() => sink.close())
+  return {
+    sink,
+    vars: {
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(sink.smtpPort),
+      SMTP_USER: sink.user,
+      SMTP_PASS: sink.pass,
+      SMTP_SECURE: 'none',
+      SMTP_FROM: 'Rapport <no-reply@rapport.localhost>',
+    },
+  }
+}
+
 async function main() {
   const started = Date.now()
   // RAPPORT_DATA_DIR moves the embedded data elsewhere (the start-up benchmark uses a scratch dir).
@@ -252,12 +305,22 @@ async function main() {
   }
 
   try {
+    const devVars = readDevVars()
+    const environment = process.env.ENVIRONMENT ?? devVars.ENVIRONMENT ?? 'local'
+    if (environment !== 'local')
+      throw new Error(`npm run dev runs ENVIRONMENT=local only (got "${environment}")`)
+    mkdirSync(dataDir, { recursive: true })
+    const configured = adminFromEnv({ ...devVars, ...process.env })
+    const operator = configured ? null : devOperator(dataDir)
+    const mail = await localMail(devVars, stoppers)
     const { url } = await startRapport({
       port,
       dataDir,
       databaseUrl: process.env.DATABASE_URL,
       redisUrl: process.env.REDIS_URL,
       embeddedRedis: process.env.EMBEDDED_REDIS,
+      admin: configured ?? operator,
+      vars: mail.vars,
       stoppers,
       onExit: (code) => {
         if (!stopping) say(`wrangler dev exited (${code ?? 'signal'})`)
@@ -267,6 +330,19 @@ async function main() {
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     say(`API:  ${url}`)
     say(`Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`)
+    if (mail.sink) {
+      say(`Mail: ${mail.sink.apiUrl}/ (local mailbox; JSON: ${mail.sink.apiUrl}/messages?to=<address>)`)
+    }
+    if (operator?.created) {
+      say(`Dev operator created: username ${operator.username}, password ${operator.password}`)
+      say(
+        `  (POST ${url}/api/v1/login; kept in ${relative(process.cwd(), join(dataDir, 'dev-operator.json'))})`,
+      )
+    } else if (operator) {
+      say(
+        `Dev operator: username ${operator.username}, password in ${relative(process.cwd(), join(dataDir, 'dev-operator.json'))}`,
+      )
+    }
     say('Ctrl-C stops everything.')
   } catch (err: unknown) {
     if (err instanceof ConfigError) {

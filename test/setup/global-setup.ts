@@ -5,7 +5,7 @@ import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
-import { startSmtpSink } from './smtp-sink'
+import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
 
 /**
  * Brings up what the workerd tests talk to: a fresh database on the machine's real PostgreSQL
