@@ -97,6 +97,45 @@ async function portIsFree(p: number): Promise<boolean> {
   })
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number }
+        server.close(() => resolve(port))
+      })
+  })
+}
+
+/** `wrangler dev` (or its programmatic API) in its own process group. */
+function startWrangler(port: number, dataDir: string, vars: Record<string, string>, opts: RapportOptions) {
+  const args = opts.withoutInspector
+    ? ['tsx', 'scripts/wrangler-dev-api.ts', String(port), join(dataDir, 'wrangler'), JSON.stringify(vars)]
+    : [
+        'wrangler',
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--persist-to',
+        join(dataDir, 'wrangler'),
+      ]
+  if (!opts.withoutInspector) {
+    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
+    args.push('--show-interactive-dev-session=false')
+  }
+  const output = opts.wranglerOutput ?? 'inherit'
+  // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
+  return spawn('npx', args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', output, output],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  })
+}
+
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -136,85 +175,24 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   mkdirSync(dataDir, { recursive: true })
   if (!(await portIsFree(port))) throw new Error(`port ${port} is taken; set PORT=… to use another`)
 
-  let databaseUrl = opts.databaseUrl
-  if (databaseUrl) {
-    log(`PostgreSQL: ${new URL(databaseUrl).host} (DATABASE_URL)`)
-  } else {
-    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite') })
-    stoppers.push(() => pg.stop())
-    databaseUrl = pg.url
-    log(
-      `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
-    )
-  }
-
-  let redis: Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string
-  if (opts.redisUrl) {
-    redis = opts.redisUrl
-    log(`Redis: ${new URL(opts.redisUrl).host} (REDIS_URL)`)
-  } else {
-    const prefer = opts.embeddedRedis ?? 'auto'
-    if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
-      throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
-    }
-    const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
-    stoppers.push(() => embedded.stop())
-    redis = embedded.client
-    log(
-      `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
-    )
-  }
-
-  const { applied, places } = await applyMigrations(databaseUrl)
-  log(`migrations: ${applied} applied; ${places} places`)
-  // First tier (TIER_NAME) and, when ADMIN_* are set, the first admin; idempotent.
-  await bootstrap({
-    databaseUrl,
-    tierName: process.env.TIER_NAME || 'free',
-    admin: opts.admin !== undefined ? opts.admin : adminFromEnv({ ...readDevVars(), ...process.env }),
-    log: (line) => log(line),
-  })
-
+  // Ports are chosen first so that wrangler, which takes seconds to start and needs only the
+  // addresses, starts at once: PostgreSQL, Redis, the stand-ins, migrations and the reference data
+  // load (seconds on a first start) all run while it does.
+  const ports = { postgres: await freePort(), neon: await freePort(), upstash: await freePort() }
+  const databaseUrl = opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${ports.postgres}/postgres`
   const upstashToken = randomBytes(16).toString('hex')
-  const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
-  stoppers.push(() => stack.stop())
-
   const devVars = readDevVars()
   const vars: Record<string, string> = {
     DATABASE_URL: databaseUrl,
-    NEON_LOCAL_PROXY: stack.neonProxy,
-    UPSTASH_REDIS_REST_URL: stack.upstash.url,
+    NEON_LOCAL_PROXY: `127.0.0.1:${ports.neon}`,
+    UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash}`,
     UPSTASH_REDIS_REST_TOKEN: upstashToken,
     ...(devVars.JWT_SECRET || opts.vars?.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret(dataDir) }),
     ...opts.vars,
   }
-  // Fail before starting wrangler, naming every bad variable, rather than on the first request.
+  // Fail before starting anything, naming every bad variable, rather than on the first request.
   parseConfig({ ENVIRONMENT: 'local', ...devVars, ...vars })
-
-  const args = opts.withoutInspector
-    ? ['tsx', 'scripts/wrangler-dev-api.ts', String(port), join(dataDir, 'wrangler'), JSON.stringify(vars)]
-    : [
-        'wrangler',
-        'dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--persist-to',
-        join(dataDir, 'wrangler'),
-      ]
-  if (!opts.withoutInspector) {
-    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
-    args.push('--show-interactive-dev-session=false')
-  }
-  const output = opts.wranglerOutput ?? 'inherit'
-  // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
-  const wrangler = spawn('npx', args, {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', output, output],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  })
+  const wrangler = startWrangler(port, dataDir, vars, opts)
   stoppers.push(async () => {
     if (wrangler.exitCode === null && wrangler.pid) {
       process.kill(-wrangler.pid, 'SIGTERM')
@@ -224,9 +202,59 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   })
   wrangler.on('exit', (code) => opts.onExit?.(code))
 
+  // PostgreSQL and Redis start side by side; neither needs the other.
+  const startPostgres = async (): Promise<void> => {
+    if (opts.databaseUrl) {
+      log(`PostgreSQL: ${new URL(opts.databaseUrl).host} (DATABASE_URL)`)
+      return
+    }
+    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite'), port: ports.postgres })
+    stoppers.push(() => pg.stop())
+    log(
+      `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
+    )
+  }
+  const startRedis = async (): Promise<Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string> => {
+    if (opts.redisUrl) {
+      log(`Redis: ${new URL(opts.redisUrl).host} (REDIS_URL)`)
+      return opts.redisUrl
+    }
+    const prefer = opts.embeddedRedis ?? 'auto'
+    if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
+      throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
+    }
+    const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
+    stoppers.push(() => embedded.stop())
+    log(
+      `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
+    )
+    return embedded.client
+  }
+  const prepareDatabase = async () => {
+    const [, redis] = await Promise.all([startPostgres(), startRedis()])
+    const stack = await startLocalStack({
+      databaseUrl,
+      redis,
+      upstashToken,
+      neonPort: ports.neon,
+      upstashPort: ports.upstash,
+    })
+    stoppers.push(() => stack.stop())
+    const { applied, places } = await applyMigrations(databaseUrl)
+    log(`migrations: ${applied} applied; ${places} places`)
+    // First tier (TIER_NAME) and the operator; idempotent.
+    await bootstrap({
+      databaseUrl,
+      tierName: process.env.TIER_NAME || 'free',
+      admin: opts.admin !== undefined ? opts.admin : adminFromEnv({ ...readDevVars(), ...process.env }),
+      log: (line) => log(line),
+    })
+  }
+
   const url = `http://127.0.0.1:${port}`
   try {
-    await waitForHealth(url, wrangler, 60_000)
+    // Ready means both: the Worker answers and the database has its schema and data.
+    await Promise.all([prepareDatabase(), waitForHealth(url, wrangler, 60_000)])
   } catch (err) {
     // Callers that passed their own stoppers stop them themselves (npm run dev does).
     if (!opts.stoppers) await stop()

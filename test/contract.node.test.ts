@@ -165,6 +165,10 @@ describe('the OpenAPI document', () => {
     expect(schemas.SendMessage!.properties.body).toMatchObject({ maxLength: 5000 })
     expect(schemas.JoinClubInput!.properties.name).toMatchObject({ maxLength: 42 })
     expect(schemas.Theme!.properties.titleColor).toMatchObject({ maxLength: 7 })
+    // "Exactly one filter" and "at least one field", as far as OpenAPI can say them.
+    expect(schemas.SearchFilterPatch).toMatchObject({ minProperties: 1, maxProperties: 1 })
+    expect(schemas.ProfilePatch).toMatchObject({ minProperties: 1 })
+    expect(schemas.OnboardingPatch).toMatchObject({ minProperties: 1 })
     const otp = document.paths['/api/v1/auth/otp']!.post!.requestBody!.content['application/json']!
       .schema as {
       properties: Record<string, Schema>

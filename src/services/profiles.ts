@@ -121,6 +121,7 @@ export const ProfilePatchSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
   .openapi('ProfilePatch', {
+    minProperties: 1,
     description:
       'Any subset of the editable fields; all are checked before any is written. Tier-gated fields (name, the show-my-* and hide-me toggles, theme, browseInvisibly) answer 403 `tier_required` for tiers without the feature.',
   })

@@ -35,6 +35,7 @@ export const OnboardingPatchSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
   .openapi('OnboardingPatch', {
+    minProperties: 1,
     description:
       'One step of onboarding (or several at once). Photos are added with PUT /api/v1/me/photos/{position}.',
   })

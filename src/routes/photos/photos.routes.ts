@@ -121,7 +121,7 @@ export const reorderPhotos = createRoute({
               z.number().int().min(1).max(maxPhotos),
             )
             .refine((a) => Object.keys(a).length > 0, 'Name at least one photo to move')
-            .openapi({ example: { '1': 3, '3': 1 } }),
+            .openapi({ minProperties: 1, example: { '1': 3, '3': 1 } }),
         })
         .strict()
         .openapi('PhotoOrder'),

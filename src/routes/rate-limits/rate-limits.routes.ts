@@ -69,7 +69,7 @@ const UpdateRuleSchema = z
     algorithm: fields.algorithm.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'Give at least one field to change' })
-  .openapi('UpdateRateLimitRule')
+  .openapi('UpdateRateLimitRule', { minProperties: 1 })
 
 const tierParam = z
   .string()
