@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { callerIdentity, rateLimit } from '../../middleware/rate-limit'
 import type { LimitRule } from '../../services/rate-limit'
-import type { AccountExport } from '../../services/account'
+import type { AccountExport } from '../../services/accounts/account'
 
 const tags = ['Me']
 const security = [{ bearerAuth: [] }]

@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import type { Environment } from '../../config'
-import type { Router } from '../../lib/router'
+import type { Router } from '../../lib/http/router'
 import { requireAuth, requireRole } from '../../middleware/auth'
-import { normalizeDocument, responseHeaders } from '../../lib/openapi'
-import * as profileFields from '../../services/profile-fields'
+import { normalizeDocument, responseHeaders } from '../../lib/http/openapi'
+import * as profileFields from '../../services/profiles/fields'
 
 export const openApiInfo: Parameters<Router['getOpenAPI31Document']>[0] = {
   openapi: '3.1.0',
