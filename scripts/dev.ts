@@ -266,7 +266,7 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
 // ---------------------------------------------------------------------------------------------
 // `npm run dev`
 
-interface DevOperator extends BootstrapAdmin {
+export interface DevOperator extends BootstrapAdmin {
   created: boolean
 }
 
@@ -275,7 +275,7 @@ interface DevOperator extends BootstrapAdmin {
  * `<dataDir>/dev-operator.json` (mode 600) and reused, so it survives restarts like the data.
  * Local only: staging and production are bootstrapped with ADMIN_* (`npm run bootstrap`).
  */
-function devOperator(dataDir: string): DevOperator {
+export function devOperator(dataDir: string): DevOperator {
   const file = join(dataDir, 'dev-operator.json')
   if (existsSync(file))
     return { ...(JSON.parse(readFileSync(file, 'utf8')) as BootstrapAdmin), created: false }
