@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import type { MiddlewareHandler } from 'hono'
-import { isRateLimitExempt, refuseWhileBlocked, tierRateLimit } from '../../middleware/tier-rate-limit'
+import { isRateLimitExempt, limitedRoute } from '../../middleware/auth'
+import { withStorableInput } from '../../middleware/storable-input'
 import type { AppEnv } from '../../types'
 import { ApiError } from './errors'
 import { completeRoute } from './openapi'
@@ -27,24 +27,18 @@ export function createRouter(): Router {
       }
     },
   })
-  // Every route is rate limited per tier × route template (src/middleware/tier-rate-limit.ts
-  // explains why here rather than in a global app.use): the in-memory block check goes first,
-  // the counting limiter last, after the route's own authentication.
+  // Every route is rate limited per tier × route template (src/middleware/auth.ts explains why
+  // around each route rather than in a global app.use), and refuses strings the database cannot
+  // store before its validators and handler run.
   const register = router.openapi.bind(router)
-  router.openapi = ((route, handler, hook) => {
-    // Shared error responses, headers and the public `security: []` are added in one place.
-    if (isRateLimitExempt(route.path)) {
-      return register(completeRoute(route, { rateLimited: false }), handler, hook)
-    }
-    const own = (route.middleware === undefined ? [] : [route.middleware].flat()) as MiddlewareHandler[]
-    return register(
-      completeRoute(
-        { ...route, middleware: [refuseWhileBlocked, ...own, tierRateLimit] },
-        { rateLimited: true },
-      ),
+  // Shared error responses, headers and the public `security: []` are then added in one place.
+  router.openapi = ((route, handler, hook) =>
+    register(
+      completeRoute(withStorableInput(limitedRoute(route)), {
+        rateLimited: !isRateLimitExempt(route.path),
+      }),
       handler,
       hook,
-    )
-  }) as Router['openapi']
+    )) as Router['openapi']
   return router
 }
