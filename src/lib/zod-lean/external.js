@@ -1,4 +1,5 @@
-// zod's `v4/classic/external.js` without `locales` (and `fromJSONSchema`). Bundled in place of
+// zod's `v4/classic/external.js` without `locales`, the schema compiler, the parse memoizer,
+// `deepPartial` and the JSON Schema conversions (`toJSONSchema`, `fromJSONSchema`). Bundled in place of
 // `zod` (wrangler.toml [alias]): @hono/zod-openapi passes zod's whole namespace object to
 // extendZodWithOpenApi, which keeps every export alive, and the 40-odd locale modules alone are
 // ~40 KiB of the gzipped Worker. English messages stay (the default locale is registered by
@@ -13,7 +14,6 @@ export {
   globalRegistry,
   registry,
   config,
-  memoizer,
   $output,
   $input,
   $brand,
@@ -29,8 +29,6 @@ export {
   toZod,
   getDiscriminatedOption,
 } from './core.js'
-export { toJSONSchema } from '../../../node_modules/zod/v4/core/json-schema-processors.js'
-export { deepPartial } from '../../../node_modules/zod/v4/classic/deep-partial.js'
 export { input, output } from '../../../node_modules/zod/v4/classic/in-out.js'
 export {
   ZodISODateTime,
