@@ -1,10 +1,13 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { buildDocsAssets } from './scripts/docs-assets.ts'
 import { testJwtSecret, testPublicUrl } from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
+// wrangler.toml's [assets] directory must exist before the Workers pool reads the config.
+buildDocsAssets()
 
 /** A project of tests inside workerd, against the local stack its global setup starts. */
 function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {

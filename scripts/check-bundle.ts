@@ -7,9 +7,10 @@ import { gzipSync } from 'node:zlib'
 /**
  * Build the Worker exactly as `wrangler deploy` would (offline, --dry-run) for each environment
  * and fail when the gzipped bundle exceeds the budget. The budget is about start-up time, not
- * the platform's hard limit: a larger bundle also starts slower.
+ * the platform's hard limit. 320 KiB leaves the features still to come room under a 400 KiB
+ * ceiling; `npm run bench:startup` measures start-up before anyone raises it.
  */
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 400)
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 320)
 const environments = process.argv.slice(2).length ? process.argv.slice(2) : ['', 'staging', 'production']
 
 let failed = false

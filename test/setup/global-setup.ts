@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
-import { startSmtpSink } from './smtp-sink'
+import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
 
 // Loaded through Node's own require: this file is the global setup of two projects, and the test
 // runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.

@@ -36,7 +36,10 @@ describe('API docs gating', () => {
     const page = await api('/docs')
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toContain('text/html')
-    expect(await page.text()).toContain('/openapi.json')
+    // The page loads swagger-ui from this server's static assets, never from a CDN.
+    const html = await page.text()
+    expect(html).toContain('src="/docs/swagger-ui/swagger-ui-bundle.js"')
+    expect(html).not.toMatch(/https?:\/\//)
   })
 
   const staging = {

@@ -44,6 +44,7 @@ const clientField = z
 export const requestCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp',
+  operationId: 'requestSignInCode',
   tags,
   summary: 'Email me a sign-in code',
   description:
@@ -70,6 +71,7 @@ export const requestCode = createRoute({
 export const resendCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp/resend',
+  operationId: 'resendSignInCode',
   tags,
   summary: 'Send a new code for a pending sign-in',
   description: 'Issues a new code with a fresh 10-minute window and 5 attempts. Shares the send rate limits.',
@@ -83,6 +85,7 @@ export const resendCode = createRoute({
 export const verifyCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp/verify',
+  operationId: 'verifySignInCode',
   tags,
   summary: 'Sign in with the emailed code',
   description:
@@ -107,6 +110,7 @@ export const verifyCode = createRoute({
 export const refresh = createRoute({
   method: 'post',
   path: '/api/v1/auth/refresh',
+  operationId: 'refreshSession',
   tags,
   summary: 'Exchange a refresh token for new tokens (rotation)',
   description:
@@ -129,6 +133,7 @@ export const refresh = createRoute({
 export const logout = createRoute({
   method: 'post',
   path: '/api/v1/auth/logout',
+  operationId: 'logout',
   tags,
   summary: 'End this session',
   description: 'Revokes the session: its access token stops working immediately, and its refresh token too.',

@@ -35,6 +35,7 @@ const SessionSchema = z
 export const me = createRoute({
   method: 'get',
   path: '/api/v1/me',
+  operationId: 'getMe',
   tags,
   summary: 'The signed-in account',
   security,
@@ -48,6 +49,7 @@ export const me = createRoute({
 export const listSessions = createRoute({
   method: 'get',
   path: '/api/v1/me/sessions',
+  operationId: 'listSessions',
   tags,
   summary: 'Where I am signed in',
   security,
@@ -64,6 +66,7 @@ export const listSessions = createRoute({
 export const revokeSession = createRoute({
   method: 'delete',
   path: '/api/v1/me/sessions/{id}',
+  operationId: 'revokeSession',
   tags,
   summary: 'Sign out one of my sessions',
   description: "Another member's session id is answered with 404, exactly like an unknown one.",

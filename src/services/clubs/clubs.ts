@@ -54,7 +54,13 @@ export const ClubNameSchema = z
       .max(maxClubNameLength, `At most ${maxClubNameLength} characters`)
       .regex(clubNamePattern, 'Letters, digits and / # \' " : _ - in words separated by single spaces'),
   )
-  .openapi({ type: 'string', example: 'board games', description: 'Case-insensitive; stored lower-cased' })
+  .openapi({
+    type: 'string',
+    minLength: 1,
+    maxLength: maxClubNameLength,
+    example: 'board games',
+    description: 'Case-insensitive; stored lower-cased',
+  })
 
 /** Why `name` (already normalised) may not be a club, or null when it may. */
 async function refusal(s: Services, name: string): Promise<string | null> {

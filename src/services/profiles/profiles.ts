@@ -42,7 +42,7 @@ const ColorSchema = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.string().regex(/^#[0-9a-f]{6}$/, 'must be a #rrggbb colour'))
-  .openapi({ type: 'string', example: '#7b2ff7' })
+  .openapi({ type: 'string', pattern: '^#[0-9A-Fa-f]{6}$', minLength: 7, maxLength: 7, example: '#7b2ff7' })
 
 export const ThemeSchema = z
   .object({ titleColor: ColorSchema, bodyColor: ColorSchema, backgroundColor: ColorSchema })
@@ -121,6 +121,7 @@ export const ProfilePatchSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
   .openapi('ProfilePatch', {
+    minProperties: 1,
     description:
       'Any subset of the editable fields; all are checked before any is written. Tier-gated fields (name, the show-my-* and hide-me toggles, theme, browseInvisibly) answer 403 `tier_required` for tiers without the feature.',
   })

@@ -89,7 +89,7 @@ export const FilterPatchSchema = z
       }
     }
   })
-  .openapi('SearchFilterPatch', { description: 'Exactly one field.' })
+  .openapi('SearchFilterPatch', { description: 'Exactly one field.', minProperties: 1, maxProperties: 1 })
 export type FilterPatch = z.infer<typeof FilterPatchSchema>
 
 export const AnswerFilterSchema = z
