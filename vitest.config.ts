@@ -1,6 +1,11 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { testJwtSecret } from './test/shared/constants.ts'
+import {
+  testAppleClientIds,
+  testAppleRedirectUrl,
+  testGoogleClientIds,
+  testJwtSecret,
+} from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
@@ -32,6 +37,11 @@ export default defineConfig({
                 OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
                 OPENAI_API_KEY: inject('openAiKey'),
                 OPENAI_MODEL: 'gpt-4.1',
+                GOOGLE_CLIENT_IDS: testGoogleClientIds.join(','),
+                GOOGLE_JWKS_URL: `${inject('idpUrl')}/google/oauth2/v3/certs`,
+                APPLE_CLIENT_IDS: testAppleClientIds.join(','),
+                APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
+                APPLE_REDIRECT_URLS: testAppleRedirectUrl,
               },
             },
           })),

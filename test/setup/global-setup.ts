@@ -5,6 +5,8 @@ import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
+import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
+import { testAppleClientIds, testGoogleClientIds } from '../shared/constants'
 import { startSmtpSink } from './smtp-sink'
 
 /**
@@ -74,7 +76,15 @@ export default async function setup(project: TestProject) {
   project.provide('openAiUrl', openAi.url)
   project.provide('openAiKey', openAiKey)
 
+  // Local OpenID provider: Google- and Apple-shaped key sets the Worker verifies tokens against.
+  const idp = await startOpenIdProvider({
+    googleClientId: testGoogleClientIds[0]!,
+    appleClientId: testAppleClientIds[0]!,
+  })
+  project.provide('idpUrl', idp.url)
+
   return async () => {
+    await idp.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -98,5 +108,6 @@ declare module 'vitest' {
     smtpPass: string
     openAiUrl: string
     openAiKey: string
+    idpUrl: string
   }
 }
