@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import {
@@ -5,6 +6,9 @@ import {
   testAppleRedirectUrl,
   testGoogleClientIds,
   testJwtSecret,
+  testPaidTier,
+  testRevenueCat,
+  testStripe,
 } from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
@@ -42,6 +46,16 @@ export default defineConfig({
                 APPLE_CLIENT_IDS: testAppleClientIds.join(','),
                 APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
                 APPLE_REDIRECT_URLS: testAppleRedirectUrl,
+                STRIPE_API_URL: inject('stripeUrl'),
+                STRIPE_SECRET_KEY: testStripe.secretKey,
+                STRIPE_WEBHOOK_SECRET: testStripe.webhookSecret,
+                STRIPE_PRICE_TIERS: `${testStripe.price}:${testPaidTier}`,
+                STRIPE_RETURN_URL: testStripe.returnUrl,
+                REVENUECAT_WEBHOOK_AUTH_SHA256: createHash('sha256')
+                  .update(testRevenueCat.authorization)
+                  .digest('hex'),
+                REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
+                REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
               },
             },
           })),

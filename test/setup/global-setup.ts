@@ -6,7 +6,8 @@ import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
-import { testAppleClientIds, testGoogleClientIds } from '../shared/constants'
+import { startStripeFake } from '../../scripts/local-stack/stripe-fake'
+import { testAppleClientIds, testGoogleClientIds, testStripe } from '../shared/constants'
 import { startSmtpSink } from './smtp-sink'
 
 /**
@@ -82,9 +83,16 @@ export default async function setup(project: TestProject) {
     appleClientId: testAppleClientIds[0]!,
   })
   project.provide('idpUrl', idp.url)
+  // Stripe fake: the Worker's checkout and portal calls go to it; tests deliver its signed events.
+  const stripe = await startStripeFake({
+    secretKey: testStripe.secretKey,
+    webhookSecret: testStripe.webhookSecret,
+  })
+  project.provide('stripeUrl', stripe.url)
 
   return async () => {
     await idp.close()
+    await stripe.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -109,5 +117,6 @@ declare module 'vitest' {
     openAiUrl: string
     openAiKey: string
     idpUrl: string
+    stripeUrl: string
   }
 }

@@ -9,3 +9,17 @@ export const testGoogleClientIds = [
 export const testAppleClientIds = ['app.rapport.ios', 'app.rapport.web']
 /** The one client URL the Apple web flow may return to in tests. */
 export const testAppleRedirectUrl = 'https://app.rapport.test/auth/apple/done'
+
+/** The paid tier purchases map to in tests (created by the billing tests). */
+export const testPaidTier = 'billing-gold'
+export const testStripe = {
+  secretKey: 'sk_test_rapport_0123456789',
+  webhookSecret: 'whsec_test_rapport_0123456789',
+  price: 'price_gold_monthly',
+  returnUrl: 'https://app.rapport.test/billing',
+}
+export const testRevenueCat = {
+  authorization: 'Bearer rc_webhook_test_0123456789',
+  signingSecret: 'rc_signing_test_0123456789',
+  entitlement: 'gold',
+}
