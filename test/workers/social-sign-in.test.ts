@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { answers, bans, memberClubs, questions, socialIdentities, users } from '../../src/db/schema'
 import { sha256Hex } from '../../src/lib/crypto'
-import { normalizeEmail } from '../../src/lib/email'
+import { normalizeEmail } from '../../src/services/accounts/email'
 import {
   testAppleClientIds,
   testAppleRedirectUrl,

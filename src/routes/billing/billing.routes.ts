@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import {
   RevenueCatWebhookSchema,
@@ -9,7 +9,7 @@ import {
   verifyRevenueCatRequest,
 } from '../../services/billing/revenuecat'
 import { StripeEventSchema, verifyStripeSignature } from '../../services/billing/stripe'
-import { FeatureOverridesSchema } from '../../services/tiers'
+import { FeatureOverridesSchema } from '../../services/accounts/tiers'
 import type { AppEnv } from '../../types'
 
 const tags = ['Billing']

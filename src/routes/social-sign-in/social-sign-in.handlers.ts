@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { enforceLimits } from '../../services/rate-limit'
 import {
   readAppleWebState,

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { purchaseEvents, subscriptions, tiers, users } from '../../db/schema'
 import type { TxDb } from '../../db/client'
-import { forgetAccount } from '../account-cache'
+import { forgetAccount } from '../accounts/account-cache'
 import type { Services } from '..'
 
 /**

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { and, desc, eq } from 'drizzle-orm'
 import { subscriptions, users } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { hmacHex, timingSafeEqualStrings } from '../../lib/crypto'
 import {
   type Outcome,

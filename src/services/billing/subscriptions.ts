@@ -1,9 +1,9 @@
 import { count, desc, eq } from 'drizzle-orm'
 import { purchaseEvents, subscriptions, tiers, users } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
-import { type Page, type PageRequest, pageWindow } from '../../lib/pagination'
-import { type Features, tierFeatures } from '../tiers'
-import { getUser } from '../users-admin'
+import { ApiError } from '../../lib/http/errors'
+import { type Page, type PageRequest, pageWindow } from '../../lib/http/pagination'
+import { type Features, tierFeatures } from '../accounts/tiers'
+import { getUser } from '../accounts/users-admin'
 import type { Services } from '..'
 
 export interface MemberSubscription {

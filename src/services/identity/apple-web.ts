@@ -1,9 +1,9 @@
 import { SignJWT, jwtVerify } from 'jose'
 import { eq } from 'drizzle-orm'
 import { users } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { randomToken } from '../../lib/crypto'
-import { updateOnboarding } from '../onboarding'
+import { updateOnboarding } from '../accounts/onboarding'
 import type { Services } from '..'
 
 /**

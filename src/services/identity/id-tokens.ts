@@ -7,7 +7,7 @@ import {
   jwksCache,
   jwtVerify,
 } from 'jose'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { sha256Hex } from '../../lib/crypto'
 import type { Services } from '..'
 

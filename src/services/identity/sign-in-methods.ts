@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm'
 import { socialIdentities, users } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import type { Provider } from './id-tokens'
 import type { Services } from '..'
 
