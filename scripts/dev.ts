@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
+import { type ThirdPartyFakes, ensureLocalPaidTier, startThirdPartyFakes } from './local-stack/third-parties'
 import { adminFromEnv, bootstrap } from './bootstrap'
 import { applyMigrations } from './migrate'
 
@@ -60,6 +61,8 @@ export interface RunningRapport {
   /** `http://127.0.0.1:<port>`, answering /health. */
   url: string
   databaseUrl: string
+  /** The local Google/Apple, Stripe and RevenueCat stand-ins the Worker is pointed at. */
+  fakes: ThirdPartyFakes
   /** Stop everything that was started, last started first. */
   stop(): Promise<void>
 }
@@ -172,8 +175,16 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
   stoppers.push(() => stack.stop())
 
+  // Sign-in providers and purchases: local stand-ins, unless .dev.vars configures real ones.
+  const url = `http://127.0.0.1:${port}`
+  const fakes = await startThirdPartyFakes({ apiUrl: url })
+  stoppers.push(() => fakes.stop())
+  await ensureLocalPaidTier(databaseUrl, fakes.paidTier)
+  log(`sign-in and purchase fakes: ${fakes.idp.url} (Google/Apple keys), ${fakes.stripe.url} (Stripe)`)
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(fakes.vars).filter(([key]) => devVars[key] === undefined)),
     DATABASE_URL: databaseUrl,
     NEON_LOCAL_PROXY: stack.neonProxy,
     UPSTASH_REDIS_REST_URL: stack.upstash.url,
@@ -217,7 +228,6 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   })
   wrangler.on('exit', (code) => opts.onExit?.(code))
 
-  const url = `http://127.0.0.1:${port}`
   try {
     await waitForHealth(url, wrangler, 60_000)
   } catch (err) {
@@ -225,7 +235,7 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     if (!opts.stoppers) await stop()
     throw err
   }
-  return { url, databaseUrl, stop }
+  return { url, databaseUrl, fakes, stop }
 }
 
 // ---------------------------------------------------------------------------------------------
