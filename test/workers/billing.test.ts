@@ -5,7 +5,9 @@ import { hmacHex } from '../../src/lib/crypto'
 import { expireLapsedSubscriptions } from '../../src/services/billing/entitlements'
 import { testPaidTier, testRevenueCat, testStripe } from '../shared/constants'
 import { account, call } from './fixtures'
-import { api, problem, services } from './helpers'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import worker from '../../src/index'
+import { api, envWith, origin, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'
 
 declare module 'vitest' {
@@ -450,6 +452,39 @@ describe('Stripe', () => {
     expect(portal.status).toBe(404)
     expect((await problem(portal)).code).toBe('not_found')
     expect(await db.select().from(subscriptions).where(eq(subscriptions.userId, m.id))).toEqual([])
+  })
+})
+
+describe('unconfigured purchases', () => {
+  it('answer 503 for checkout and both webhooks', async () => {
+    const m = await account()
+    const env = envWith({
+      STRIPE_SECRET_KEY: '',
+      STRIPE_WEBHOOK_SECRET: '',
+      REVENUECAT_WEBHOOK_AUTH_SHA256: '',
+    })
+    const send = async (path: string, headers: Record<string, string> = {}) => {
+      const ctx = createExecutionContext()
+      const res = await worker.fetch(
+        new Request(`${origin}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'CF-Connecting-IP': uniqueIp(), ...headers },
+          body: JSON.stringify({ priceId: testStripe.price }),
+        }),
+        env,
+        ctx,
+      )
+      await waitOnExecutionContext(ctx)
+      return res
+    }
+    for (const res of [
+      await send('/api/v1/billing/checkout', { authorization: `Bearer ${m.token}` }),
+      await send('/api/v1/webhooks/stripe', { 'stripe-signature': 't=1,v1=00' }),
+      await send('/api/v1/webhooks/revenuecat', { authorization: testRevenueCat.authorization }),
+    ]) {
+      expect(res.status).toBe(503)
+      expect((await problem(res)).code).toBe('service_unavailable')
+    }
   })
 })
 

@@ -12,7 +12,10 @@ import {
   testJwtSecret,
 } from '../shared/constants'
 import { bearer, post, signIn, uniqueEmail, uniqueIp } from './auth-helpers'
-import { api, problem, services } from './helpers'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import worker from '../../src/index'
+import { account } from './fixtures'
+import { api, envWith, origin, problem, services } from './helpers'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -206,6 +209,30 @@ describe('Sign in with Google', () => {
     expect(await usersWithEmail(email)).toEqual([])
   })
 
+  it('refuses operator accounts (403): they sign in with their password', async () => {
+    const admin = await account('admin', { username: `idp_admin_${crypto.randomUUID().slice(0, 8)}` })
+    const sub = uniqueSub()
+    const res = await google({ idToken: await mint('google', { sub, email: admin.email }) })
+    expect(res.status).toBe(403)
+    expect(await identityRows(sub)).toEqual([])
+  })
+
+  it('answers 503 when no client ids are configured', async () => {
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(
+      new Request(`${origin}/api/v1/auth/google`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'CF-Connecting-IP': uniqueIp() },
+        body: JSON.stringify({ idToken: await mint('google') }),
+      }),
+      envWith({ GOOGLE_CLIENT_IDS: '' }),
+      ctx,
+    )
+    await waitOnExecutionContext(ctx)
+    expect(res.status).toBe(503)
+    expect((await problem(res)).code).toBe('service_unavailable')
+  })
+
   it('refuses a body without a token (422)', async () => {
     const res = await google({ client: 'mobile' })
     expect(res.status).toBe(422)
@@ -359,6 +386,23 @@ describe('Sign in with Apple (web, form_post)', () => {
       expect((await problem(res)).code).toBe('invalid_state')
     }
     expect(await identityRows(sub)).toEqual([])
+  })
+
+  it('limits callbacks per IP and day in a scope of their own (429)', async () => {
+    const ip = uniqueIp()
+    const form = (state: string) =>
+      api('/api/v1/auth/apple/callback', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'CF-Connecting-IP': ip },
+        body: new URLSearchParams({ state }).toString(),
+        redirect: 'manual',
+      })
+    for (let i = 0; i < 40; i++) expect((await form('garbage')).status).toBe(400)
+    const limited = await form('garbage')
+    expect(limited.status).toBe(429)
+    expect((await problem(limited)).code).toBe('rate_limited')
+    // The native sign-in budget of that IP is untouched.
+    expect((await apple({ identityToken: 'x.y.z', nonce: 'n'.repeat(16) }, ip)).status).toBe(401)
   })
 
   it('sends Apple errors and refused tokens back to the client as #error', async () => {

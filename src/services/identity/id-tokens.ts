@@ -65,11 +65,6 @@ function keySet(url: string) {
   })
 }
 
-/** Forget every cached key set (tests). */
-export function forgetKeySets(): void {
-  keyCaches.clear()
-}
-
 const truthy = (v: unknown) => v === true || v === 'true'
 
 async function verify(
