@@ -139,7 +139,7 @@ const configSchema = z
     REVENUECAT_WEBHOOK_AUTH_SHA256: optionalString.pipe(
       z
         .string()
-        .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256 of the header value)')
+        .regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256')
         .optional(),
     ),
     REVENUECAT_WEBHOOK_SIGNING_SECRET: optionalString,

@@ -19,11 +19,9 @@ const shared = {
 }
 
 const lookup =
-  'The account is the one already linked to this provider account, else the member whose email the ' +
-  'provider has verified (linked now), else a new member who starts onboarding. An email the provider has ' +
-  'not verified is a 409. Bans, the disposable-email rule, `answers` and `pendingClub` work as for email ' +
-  'sign-in, and so does the answer: the same token pair. Shares the per-IP daily sign-in limit with email ' +
-  'sign-in.'
+  'Account: the one linked to this provider account, else the member with this provider-verified email (linked ' +
+  'now), else a new member (onboarding); an unverified email is a 409. Otherwise as email sign-in (bans, ' +
+  '`answers`, `pendingClub`, token pair, daily per-IP limit).'
 
 export const signInWithGoogle = createRoute({
   method: 'post',
@@ -31,7 +29,7 @@ export const signInWithGoogle = createRoute({
   operationId: 'signInWithGoogle',
   tags,
   summary: 'Sign in with a Google ID token',
-  description: `Verifies the ID token (Google's keys, issuer, audience = one of the configured client ids, expiry). ${lookup}`,
+  description: lookup,
   security: [],
   request: {
     body: jsonBody(z.object({ idToken: z.string().min(1).max(8192), ...shared })),
@@ -47,11 +45,10 @@ export const signInWithApple = createRoute({
   path: '/api/v1/auth/apple',
   operationId: 'signInWithApple',
   tags,
-  summary: 'Sign in with an Apple identity token (native apps)',
+  summary: 'Sign in with an Apple identity token',
   description:
-    "Verifies the identity token (Apple's keys, issuer, audience = one of the configured bundle/Services ids, " +
-    'expiry) and the nonce: send the raw nonce whose SHA-256 (hex) you gave Apple, or the nonce itself if you ' +
-    `passed it unhashed. Private-relay emails are accepted like any other. ${lookup}`,
+    'Send the raw nonce whose SHA-256 (hex) you gave Apple (or the nonce you passed unhashed). Private-relay ' +
+    `emails are accepted. ${lookup}`,
   security: [],
   request: {
     body: jsonBody(
@@ -110,10 +107,8 @@ export const appleCallback = createRoute({
   tags,
   summary: "Apple's form_post callback (web flow)",
   description:
-    'Apple posts `id_token`, `state`, `code`, and on the first authorization `user` (name and email). A valid ' +
-    'state redirects (302) to its URL with `#access_token=…&refresh_token=…&expires_in=…&needs_onboarding=…` or ' +
-    '`#error=<code>`; an invalid or expired state, or one naming a URL no longer allowed, is a 400 with no ' +
-    'redirect. Own per-IP daily limit.',
+    'A valid state redirects (302) to its URL with `#access_token=…&refresh_token=…&expires_in=…&needs_onboarding=…` ' +
+    'or `#error=<code>`; an invalid, expired or no longer allowed state is a 400 without redirect.',
   security: [],
   request: {
     body: {
@@ -141,9 +136,7 @@ const MethodsSchema = z
   .object({
     email: z.object({
       address: z.string(),
-      usable: z
-        .boolean()
-        .openapi({ description: 'false for Apple private-relay addresses, which may not receive codes' }),
+      usable: z.boolean(),
     }),
     providers: z.array(
       z.object({
@@ -179,8 +172,7 @@ export const unlinkSignInMethod = createRoute({
   operationId: 'unlinkSignInMethod',
   tags: ['Me'],
   summary: 'Unlink Google or Apple',
-  description:
-    'Refused (409) when it is the last way to sign in (an Apple relay email and no other provider).',
+  description: '409 when it is the last way to sign in.',
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth] as const,
   request: { params: z.object({ provider: z.enum(['google', 'apple']) }) },

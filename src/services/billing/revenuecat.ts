@@ -37,9 +37,7 @@ export const RevenueCatEventSchema = z
     entitlement_id: z.string().max(200).nullish(),
     product_id: z.string().max(200).nullish(),
     store: z.string().max(50).nullish(),
-    environment: z.string().max(20).nullish(),
     event_timestamp_ms: z.number().int().nonnegative(),
-    purchased_at_ms: ms,
     expiration_at_ms: ms,
     grace_period_expiration_at_ms: ms,
     transferred_from: z.array(z.string().max(500)).max(100).nullish(),
@@ -66,13 +64,13 @@ export async function verifyRevenueCatRequest(
   if (!authSha256) throw new ApiError('service_unavailable', 'The RevenueCat webhook is not configured')
   const presented = await sha256Hex(req.authorization ?? '')
   if (!req.authorization || !timingSafeEqualStrings(presented, authSha256)) {
-    throw new ApiError('invalid_webhook_auth', 'The Authorization header does not match the configured value')
+    throw new ApiError('invalid_webhook_auth', 'Authorization does not match')
   }
   if (signingSecret) {
     const expected = await hmacHex(signingSecret, req.rawBody)
     const given = (req.signature ?? '').trim().toLowerCase()
     if (!timingSafeEqualStrings(given, expected)) {
-      throw new ApiError('invalid_signature', 'The X-RevenueCat-Signature header does not match the body')
+      throw new ApiError('invalid_signature', 'X-RevenueCat-Signature does not match the body')
     }
   }
 }

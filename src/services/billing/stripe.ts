@@ -63,7 +63,7 @@ async function stripePost<T>(
   const body = (await res.json().catch(() => null)) as (T & { error?: { message?: string } }) | null
   if (!res.ok || !body) {
     s.log.error('stripe.request_failed', { path, status: res.status, error: body?.error?.message })
-    throw new ApiError('service_unavailable', 'Stripe refused the request; try again later')
+    throw new ApiError('service_unavailable', 'Stripe refused the request')
   }
   return body
 }
@@ -105,7 +105,7 @@ export async function createCheckoutSession(
     entitledStatuses.includes(row.status as never) &&
     (row.expiresAt === null || row.expiresAt > s.clock.now())
   ) {
-    throw new ApiError('already_subscribed', 'You already have a web subscription; manage it in the portal')
+    throw new ApiError('already_subscribed', 'Already subscribed on the web; use the portal')
   }
   const back = new URL(c.returnUrl)
   const session = await stripePost<{ id: string; url: string }>(s, '/v1/checkout/sessions', {
@@ -130,7 +130,7 @@ export async function createCheckoutSession(
 export async function createPortalSession(s: Services, userId: string): Promise<{ url: string }> {
   const c = stripeConfig(s)
   const row = await stripeRow(s, userId)
-  if (!row?.stripeCustomerId) throw new ApiError('not_found', 'You have no web subscription to manage')
+  if (!row?.stripeCustomerId) throw new ApiError('not_found', 'No web subscription to manage')
   const session = await stripePost<{ url: string }>(s, '/v1/billing_portal/sessions', {
     customer: row.stripeCustomerId,
     return_url: c.returnUrl,
@@ -154,24 +154,19 @@ export async function verifyStripeSignature(s: Services, header: string | undefi
   }
   const expected = await hmacHex(webhookSecret, `${t}.${rawBody}`)
   if (!signatures.some((v) => timingSafeEqualStrings(v, expected))) {
-    throw new ApiError('invalid_signature', 'The Stripe-Signature does not match the body')
+    throw new ApiError('invalid_signature', 'Stripe-Signature does not match the body')
   }
   const age = Math.abs(s.clock.now().getTime() / 1000 - Number(t))
   if (age > toleranceSeconds) {
-    throw new ApiError(
-      'invalid_signature',
-      `The signature timestamp is outside the ${toleranceSeconds} s tolerance`,
-    )
+    throw new ApiError('invalid_signature', `Timestamp outside the ${toleranceSeconds} s tolerance`)
   }
 }
 
 export const StripeEventSchema = z
   .object({
     id: z.string().min(1).max(255),
-    object: z.literal('event').optional(),
     type: z.string().min(1).max(100),
     created: z.number().int().nonnegative(),
-    livemode: z.boolean().optional(),
     data: z.object({ object: z.record(z.string(), z.unknown()) }),
   })
   .passthrough()

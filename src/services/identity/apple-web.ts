@@ -76,16 +76,16 @@ export async function readAppleWebState(s: Services, state: string): Promise<App
       currentDate: s.clock.now(),
     }))
   } catch {
-    throw new ApiError('invalid_state', 'The sign-in state is invalid or expired; start again', {
+    throw new ApiError('invalid_state', 'Invalid or expired state; start again', {
       errors: [{ path: 'form.state', message: 'invalid or expired' }],
     })
   }
   const { url, nonce, club } = payload
   if (typeof url !== 'string' || typeof nonce !== 'string') {
-    throw new ApiError('invalid_state', 'The sign-in state is invalid; start again')
+    throw new ApiError('invalid_state', 'Invalid state; start again')
   }
   if (!s.config.identity.apple.redirectUrls.includes(url)) {
-    throw new ApiError('invalid_state', 'The sign-in state names a redirect URL that is not allowed', {
+    throw new ApiError('invalid_state', 'The state names a URL that is not allowed', {
       errors: [{ path: 'form.state', message: 'redirect URL not allowed' }],
     })
   }

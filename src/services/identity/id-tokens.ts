@@ -95,7 +95,7 @@ async function verify(
       })
     }
     s.log.error('identity.keys_unavailable', { provider: opts.provider, error: String(err) })
-    throw new ApiError('service_unavailable', `Could not fetch ${opts.provider}'s signing keys; try again`, {
+    throw new ApiError('service_unavailable', `${opts.provider}'s keys are unreachable; try again`, {
       cause: err,
     })
   }
@@ -106,14 +106,14 @@ function isKeyFetchFailure(err: joseErrors.JOSEError) {
 }
 
 function describe(err: joseErrors.JOSEError): string {
-  if (err instanceof joseErrors.JWTExpired) return 'The token has expired'
+  if (err instanceof joseErrors.JWTExpired) return 'Token expired'
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    return `The token's "${err.claim}" claim is not acceptable`
+    return `Unacceptable "${err.claim}" claim`
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is not signed with RS256'
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'The token is signed by an unknown key'
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid'
-  return 'The token is malformed or not signed by the provider'
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Not signed with RS256'
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'Signed by an unknown key'
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Invalid signature'
+  return 'Malformed or not signed by the provider'
 }
 
 function identity(provider: Provider, payload: JWTPayload): VerifiedIdentity {
@@ -170,7 +170,7 @@ export async function verifyAppleIdentityToken(
   const claim = payload.nonce
   if (typeof claim !== 'string' || (claim !== nonce && claim !== (await sha256Hex(nonce)))) {
     s.log.info('identity.token_rejected', { provider: 'apple', reason: 'nonce' })
-    throw new ApiError('invalid_id_token', 'The token was not issued for this nonce', {
+    throw new ApiError('invalid_id_token', 'Not issued for this nonce', {
       errors: [{ path, message: 'does not match the token' }],
     })
   }

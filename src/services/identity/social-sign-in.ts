@@ -71,7 +71,7 @@ export async function signInWithIdentity(
     const [existing] = await s.database.db.select().from(users).where(eq(users.email, email))
     if (existing && existing.role !== 'member' && existing.role !== 'bot') {
       // Operators sign in with their password; a provider account must not become a second key.
-      throw new ApiError('forbidden', 'Operator accounts cannot sign in with a social provider')
+      throw new ApiError('forbidden', 'Operators sign in with their password')
     }
     if (!existing && (await isDisposableEmail(s, email))) {
       throw new ApiError('disposable_email', 'Disposable email addresses cannot be used')
@@ -98,10 +98,7 @@ export async function signInWithIdentity(
         .from(socialIdentities)
         .where(and(eq(socialIdentities.provider, who.provider), eq(socialIdentities.subject, who.subject)))
       if (same?.userId !== user.id) {
-        throw new ApiError(
-          'conflict',
-          `This account already has another ${who.provider} sign-in linked; unlink it first`,
-        )
+        throw new ApiError('conflict', `Another ${who.provider} account is linked; unlink it first`)
       }
     }
     s.log.info('identity.linked', { userId: user.id, provider: who.provider, created: !existing })
