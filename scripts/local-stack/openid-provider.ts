@@ -15,7 +15,8 @@
  *
  * Minting (not part of either provider's protocol, hence `/__fake`): `POST /__fake/tokens`
  * `{provider: "google"|"apple", claims?: {…overrides; null removes a claim}, expiresIn?: seconds}`
- * → `{token}`. In-process callers use `mint()`.
+ * → `{token}`. In-process callers use `mint()`. `GET /__fake/stats` → `{jwksFetches: {google, apple}}`
+ * (how often each key set was served, for caching tests).
  *
  * @example
  * const idp = await startOpenIdProvider({ googleClientId: 'web.apps.googleusercontent.com', appleClientId: 'app.rapport' })
@@ -63,6 +64,7 @@ export async function startOpenIdProvider(opts: {
 }): Promise<OpenIdProvider> {
   const keys: Record<IdProvider, Signer> = { google: await signer(), apple: await signer() }
   const maxAge = opts.maxAge ?? 3600
+  const jwksFetches: Record<IdProvider, number> = { google: 0, apple: 0 }
 
   async function mint(provider: IdProvider, claims: Record<string, unknown> = {}, expiresIn = 3600) {
     const now = Math.floor(Date.now() / 1000)
@@ -112,11 +114,14 @@ export async function startOpenIdProvider(opts: {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     const jwksHeaders = { 'cache-control': `public, max-age=${maxAge}, must-revalidate, no-transform` }
     if (req.method === 'GET' && path === '/google/oauth2/v3/certs') {
+      jwksFetches.google++
       return send(res, 200, { keys: [keys.google.jwk] }, jwksHeaders)
     }
     if (req.method === 'GET' && path === '/apple/auth/keys') {
+      jwksFetches.apple++
       return send(res, 200, { keys: [keys.apple.jwk] }, jwksHeaders)
     }
+    if (req.method === 'GET' && path === '/__fake/stats') return send(res, 200, { jwksFetches })
     if (req.method === 'POST' && path === '/__fake/tokens') {
       const chunks: Buffer[] = []
       for await (const chunk of req) chunks.push(chunk as Buffer)

@@ -209,6 +209,29 @@ describe('Sign in with Google', () => {
     expect(await usersWithEmail(email)).toEqual([])
   })
 
+  it("keeps Google's keys once fetched: later sign-ins and refusals do not refetch them", async () => {
+    const fetches = async () =>
+      (
+        (await (await fetch(`${inject('idpUrl')}/__fake/stats`)).json()) as {
+          jwksFetches: { google: number }
+        }
+      ).jwksFetches.google
+    expect(
+      (await google({ idToken: await mint('google', { sub: uniqueSub(), email: gmail() }) })).status,
+    ).toBe(200)
+    const before = await fetches()
+    expect(before).toBeGreaterThanOrEqual(1)
+    await Promise.all(
+      [0, 1, 2].map(async () =>
+        expect(
+          (await google({ idToken: await mint('google', { sub: uniqueSub(), email: gmail() }) })).status,
+        ).toBe(200),
+      ),
+    )
+    expect((await google({ idToken: await mint('google', {}, -600) })).status).toBe(401)
+    expect(await fetches()).toBe(before)
+  })
+
   it('refuses operator accounts (403): they sign in with their password', async () => {
     const admin = await account('admin', { username: `idp_admin_${crypto.randomUUID().slice(0, 8)}` })
     const sub = uniqueSub()
