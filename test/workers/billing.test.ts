@@ -135,6 +135,19 @@ describe('RevenueCat webhook', () => {
       'EXPIRATION',
       'INITIAL_PURCHASE',
     ])
+    // The member's data export carries their subscription and purchase events.
+    const issued = await call('POST', '/api/v1/me/export-token', m.token)
+    const { token } = (await issued.json()) as { token: string }
+    const exported = (await (await api(`/api/v1/me/export/${token}`)).json()) as {
+      subscriptions: { source: string; status: string }[]
+      purchases: { type: string }[]
+    }
+    expect(exported.subscriptions).toMatchObject([{ source: 'revenuecat', status: 'expired' }])
+    expect(exported.purchases.map((p) => p.type).sort()).toEqual([
+      'CANCELLATION',
+      'EXPIRATION',
+      'INITIAL_PURCHASE',
+    ])
   })
 
   it('acknowledges a duplicate delivery without writing it twice', async () => {

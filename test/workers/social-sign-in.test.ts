@@ -451,6 +451,14 @@ describe('sign-in methods', () => {
       await google({ idToken: await mint('google', { sub: uniqueSub(), email }) })
     ).json()) as Tokens
     const auth = bearer(signedIn.accessToken)
+    const issued = await api('/api/v1/me/export-token', { method: 'POST', headers: auth })
+    expect(issued.status).toBe(201)
+    const exported = (await (
+      await api(`/api/v1/me/export/${((await issued.json()) as { token: string }).token}`)
+    ).json()) as {
+      linkedAccounts: { provider: string; email: string }[]
+    }
+    expect(exported.linkedAccounts).toMatchObject([{ provider: 'google', email }])
     const listed = await api('/api/v1/me/sign-in-methods', { headers: auth })
     expect(listed.status).toBe(200)
     expect(await listed.json()).toMatchObject({
@@ -465,6 +473,12 @@ describe('sign-in methods', () => {
         .providers,
     ).toEqual([])
     const again = await api('/api/v1/me/sign-in-methods/google', { method: 'DELETE', headers: auth })
+    // The data export lists linked accounts while they are linked; none remain now.
+    const issuedAfter = await api('/api/v1/me/export-token', { method: 'POST', headers: auth })
+    const after = (await (
+      await api(`/api/v1/me/export/${((await issuedAfter.json()) as { token: string }).token}`)
+    ).json()) as { linkedAccounts: unknown[] }
+    expect(after.linkedAccounts).toEqual([])
     expect(again.status).toBe(404)
     expect((await problem(again)).code).toBe('not_found')
   })

@@ -106,6 +106,9 @@ export const AccountExportSchema = z
       .nullable()
       .openapi({ description: "The selfie-verification attempt with the model's answer" }),
     skips: Rows.openapi({ description: 'People skipped or reported, with the reasons given' }),
+    linkedAccounts: Rows,
+    subscriptions: Rows,
+    purchases: Rows,
   })
   .openapi('AccountExport')
 
