@@ -15,62 +15,74 @@ import {
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 
+/** A project of tests inside workerd, against the local stack its global setup starts. */
+function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        main: './src/index.ts',
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: {
+            ENVIRONMENT: 'local',
+            DATABASE_URL: inject('databaseUrl'),
+            NEON_LOCAL_PROXY: inject('neonProxy'),
+            UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
+            UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+            JWT_SECRET: testJwtSecret,
+            LOG_LEVEL: 'warn',
+            SMTP_HOST: '127.0.0.1',
+            SMTP_PORT: String(inject('smtpPort')),
+            SMTP_USER: inject('smtpUser'),
+            SMTP_PASS: inject('smtpPass'),
+            SMTP_SECURE: 'none',
+            SMTP_FROM: 'Rapport <no-reply@rapport.test>',
+            OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
+            OPENAI_API_KEY: inject('openAiKey'),
+            OPENAI_MODEL: 'gpt-4.1',
+            GOOGLE_CLIENT_IDS: testGoogleClientIds.join(','),
+            GOOGLE_JWKS_URL: `${inject('idpUrl')}/google/oauth2/v3/certs`,
+            APPLE_CLIENT_IDS: testAppleClientIds.join(','),
+            APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
+            APPLE_REDIRECT_URLS: testAppleRedirectUrl,
+            STRIPE_API_URL: inject('stripeUrl'),
+            STRIPE_SECRET_KEY: testStripe.secretKey,
+            STRIPE_WEBHOOK_SECRET: testStripe.webhookSecret,
+            STRIPE_PRICE_TIERS: `${testStripe.price}:${testPaidTier}`,
+            STRIPE_RETURN_URL: testStripe.returnUrl,
+            REVENUECAT_WEBHOOK_AUTH_SHA256: createHash('sha256')
+              .update(testRevenueCat.authorization)
+              .digest('hex'),
+            REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
+            REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
+      // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
+      // as wrangler does for the deployed Worker, gives the test runtime the same module.
+      deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
+      include,
+      exclude,
+      globalSetup: [globalSetup],
+    },
+  }
+}
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            main: './src/index.ts',
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                ENVIRONMENT: 'local',
-                DATABASE_URL: inject('databaseUrl'),
-                NEON_LOCAL_PROXY: inject('neonProxy'),
-                UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
-                UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
-                JWT_SECRET: testJwtSecret,
-                LOG_LEVEL: 'warn',
-                SMTP_HOST: '127.0.0.1',
-                SMTP_PORT: String(inject('smtpPort')),
-                SMTP_USER: inject('smtpUser'),
-                SMTP_PASS: inject('smtpPass'),
-                SMTP_SECURE: 'none',
-                SMTP_FROM: 'Rapport <no-reply@rapport.test>',
-                OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
-                OPENAI_API_KEY: inject('openAiKey'),
-                OPENAI_MODEL: 'gpt-4.1',
-                GOOGLE_CLIENT_IDS: testGoogleClientIds.join(','),
-                GOOGLE_JWKS_URL: `${inject('idpUrl')}/google/oauth2/v3/certs`,
-                APPLE_CLIENT_IDS: testAppleClientIds.join(','),
-                APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
-                APPLE_REDIRECT_URLS: testAppleRedirectUrl,
-                STRIPE_API_URL: inject('stripeUrl'),
-                STRIPE_SECRET_KEY: testStripe.secretKey,
-                STRIPE_WEBHOOK_SECRET: testStripe.webhookSecret,
-                STRIPE_PRICE_TIERS: `${testStripe.price}:${testPaidTier}`,
-                STRIPE_RETURN_URL: testStripe.returnUrl,
-                REVENUECAT_WEBHOOK_AUTH_SHA256: createHash('sha256')
-                  .update(testRevenueCat.authorization)
-                  .digest('hex'),
-                REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
-                REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'workers',
-          // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
-          // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
-          // as wrangler does for the deployed Worker, gives the test runtime the same module.
-          deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.node.test.ts'],
-          globalSetup: ['./test/setup/global-setup.ts'],
-        },
-      },
+      workersProject(
+        'workers',
+        ['test/**/*.test.ts'],
+        ['test/**/*.node.test.ts', 'test/outage/**'],
+        './test/setup/global-setup.ts',
+      ),
+      // Tests that take the database away, on their own database and Neon stand-in.
+      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/global-setup.ts'),
       {
         test: {
           name: 'node',
