@@ -2,6 +2,7 @@ import type { Services } from '../src/services'
 import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
+import { expireLapsedSubscriptionsJob } from './expire-lapsed-subscriptions'
 import { expireVerificationsJob } from './expire-verifications'
 import { notifyUnreadJob } from './notify-unread'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
@@ -20,8 +21,8 @@ export interface CronJob {
 export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
   '* * * * *': [notifyUnreadJob],
-  // Every 10 minutes: R2 storage clean-up (media issue).
-  '*/10 * * * *': [cleanStorageJob],
+  // Every 10 minutes: R2 storage clean-up (media issue), lapsed paid access (purchases).
+  '*/10 * * * *': [cleanStorageJob, expireLapsedSubscriptionsJob],
   // Hourly: inactivity deactivation, expired selfie verifications.
   '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
   // Daily: garbage collection.

@@ -18,6 +18,8 @@ import { accountRouter } from './routes/account/account.index'
 import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
+import { billingRouter } from './routes/billing/billing.index'
+import { socialSignInRouter } from './routes/social-sign-in/social-sign-in.index'
 import { chatRouter } from './routes/chat/chat.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { clubsRouter } from './routes/clubs/clubs.index'
@@ -120,6 +122,8 @@ export function createApp(environment: Environment): App {
   app.route('/', chatRouter)
   app.route('/', conversationsRouter)
   app.route('/', authRouter)
+  app.route('/', socialSignInRouter)
+  app.route('/', billingRouter)
   app.route('/', meRouter)
   app.route('/', accountRouter)
   app.route('/', onboardingRouter)

@@ -7,6 +7,9 @@ import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
+import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
+import { startStripeFake } from '../../scripts/local-stack/stripe-fake'
+import { testAppleClientIds, testGoogleClientIds, testStripe } from '../shared/constants'
 
 // Loaded through Node's own require: this file is the global setup of two projects, and the test
 // runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.
@@ -92,7 +95,22 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   project.provide('openAiUrl', openAi.url)
   project.provide('openAiKey', openAiKey)
 
+  // Local OpenID provider: Google- and Apple-shaped key sets the Worker verifies tokens against.
+  const idp = await startOpenIdProvider({
+    googleClientId: testGoogleClientIds[0]!,
+    appleClientId: testAppleClientIds[0]!,
+  })
+  project.provide('idpUrl', idp.url)
+  // Stripe fake: the Worker's checkout and portal calls go to it; tests deliver its signed events.
+  const stripe = await startStripeFake({
+    secretKey: testStripe.secretKey,
+    webhookSecret: testStripe.webhookSecret,
+  })
+  project.provide('stripeUrl', stripe.url)
+
   return async () => {
+    await idp.close()
+    await stripe.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -118,5 +136,7 @@ declare module 'vitest' {
     smtpPass: string
     openAiUrl: string
     openAiKey: string
+    idpUrl: string
+    stripeUrl: string
   }
 }

@@ -26,7 +26,7 @@ function usesFixedCode(s: Services, email: string) {
 const codeHash = (s: Services, challengeId: string, code: string) =>
   hmacHex(s.config.jwt.secret, `otp:${challengeId}:${code}`)
 
-async function refuseIfBanned(s: Services, email: string, ip: string) {
+export async function refuseIfBanned(s: Services, email: string, ip: string) {
   const ban = await findActiveBan(s, { email, ip })
   if (ban) {
     s.log.info('auth.banned_attempt', { banId: ban.id, kind: ban.kind })
@@ -198,6 +198,26 @@ export async function verifySignInCode(
 
   await refuseIfBanned(s, challenge.email, input.ip)
   const user = await findOrCreateMember(s, challenge.email, challenge.emailDisplay)
+  return completeSignIn(s, user, { ...input, extras: challenge })
+}
+
+/**
+ * The part of every sign-in that follows proof of identity (an emailed code, a Google or Apple
+ * token): refuse bots and operator-deactivated accounts, reactivate a member who deactivated
+ * themselves, count the sign-in, apply what the visitor did before signing up (quiz answers, a
+ * club to join), and issue the session's token pair.
+ */
+export async function completeSignIn(
+  s: Services,
+  user: typeof users.$inferSelect,
+  input: {
+    client: ClientKind
+    device?: string | null
+    ip: string
+    extras?: { answers: unknown; pendingClub: string | null }
+  },
+): Promise<SignedIn> {
+  const now = s.clock.now()
   if (user.role === 'bot') throw new ApiError('forbidden', 'This account cannot sign in')
   if (user.status === 'deactivated' && user.deactivationReason === 'admin') {
     throw new ApiError('forbidden', 'This account was deactivated by an operator')
@@ -217,10 +237,11 @@ export async function verifySignInCode(
     })
     .where(eq(users.id, user.id))
   await forgetAccount(s, user.id)
-  if (challenge.answers !== null || challenge.pendingClub !== null) {
+  const extras = input.extras
+  if (extras && (extras.answers !== null || extras.pendingClub !== null)) {
     // What the visitor did before signing up must never cost them the sign-in.
-    await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, challenge).catch(
-      (err: unknown) => s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
+    await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, extras).catch((err: unknown) =>
+      s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
     )
   }
   const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })
@@ -232,7 +253,7 @@ export async function verifySignInCode(
 }
 
 /** The account for an email, created in the "onboarding" state (with the default tier) if new. */
-async function findOrCreateMember(s: Services, email: string, emailDisplay: string) {
+export async function findOrCreateMember(s: Services, email: string, emailDisplay: string) {
   const [existing] = await s.database.db.select().from(users).where(eq(users.email, email))
   if (existing) return existing
   const [defaultTier] = await s.database.db
