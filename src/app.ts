@@ -20,6 +20,8 @@ import { authRouter } from './routes/auth/auth.index'
 import { chatRouter } from './routes/chat/chat.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { clubsRouter } from './routes/clubs/clubs.index'
+import { feedRouter } from './routes/feed/feed.index'
+import { flairRouter } from './routes/flair/flair.index'
 import { healthRouter } from './routes/health/health.index'
 import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
@@ -132,6 +134,8 @@ export function createApp(environment: Environment): App {
   app.route('/', adminBansRouter)
   app.route('/', rateLimitsRouter)
   app.route('/', searchRouter)
+  app.route('/', feedRouter)
+  app.route('/', flairRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)

@@ -1,10 +1,13 @@
 import { z } from '@hono/zod-openapi'
 import { eq, sql } from 'drizzle-orm'
-import { messaged, places, profiles, skips, users, verificationLevelValues } from '../db/schema'
+import { feedEvents, messaged, places, profiles, skips, users, verificationLevelValues } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { ageOn } from '../lib/geo'
 import { isUuid } from '../lib/ids'
 import { forgetAccount } from './account-cache'
+import { addedText } from './feed/bio-event'
+import { textArray } from './feed/feed'
+import { FlairSchema, flairExpression } from './flair/flair'
 import { PhotoSchema, listPhotos, photoView } from './photos'
 import { findPlaceByLabel } from './places'
 import {
@@ -170,6 +173,7 @@ export const ProfileViewSchema = z
     ...baseProfile,
     age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
     location: z.string().nullable().openapi({ description: 'Short place label; null when hidden' }),
+    flair: FlairSchema,
     isSelf: z.boolean(),
   })
   .openapi('ProfileView')
@@ -185,6 +189,7 @@ async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
       placeLabel: places.label,
       placeShortLabel: places.shortLabel,
       placeCountryCode: places.countryCode,
+      flair: sql<string[] | string>`${flairExpression('profiles', s.config.flair.earlyAdopterCutoff)}`,
     })
     .from(profiles)
     .innerJoin(users, eq(users.id, profiles.userId))
@@ -327,11 +332,21 @@ export async function updateOwnProfile(
   // is taken), and then nothing else has been written. The rest is one transaction.
   if (name !== undefined) await assignUrlSlug(s, caller.userId, name)
   const db = s.database.db
+  // The feed shows what a bio edit added (nothing when it only removed text).
+  const bioAddition =
+    patch.about !== undefined ? addedText(current.profile.about, changes.about ?? null) : null
   await db.batch([
     db
       .update(profiles)
       .set({ ...changes, updatedAt: now })
       .where(eq(profiles.userId, caller.userId)),
+    ...(bioAddition
+      ? [
+          db
+            .insert(feedEvents)
+            .values({ userId: caller.userId, kind: 'updated-bio', at: now, addedText: bioAddition }),
+        ]
+      : []),
     ...(name !== undefined
       ? [db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))]
       : []),
@@ -428,6 +443,7 @@ export async function viewProfile(
     lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
     age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
     location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
+    flair: textArray(row.flair),
     isSelf,
   }
 }
