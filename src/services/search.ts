@@ -4,6 +4,8 @@ import type { verificationLevelValues } from '../db/schema'
 import { ApiError } from '../lib/errors'
 import { mediaUrl } from '../lib/media-url'
 import { type Page, type PageRequest, pageWindow } from '../lib/pagination'
+import { textArray } from './feed/feed'
+import { FlairSchema } from './flair/flair'
 import { VerificationLevelSchema } from './profile-fields'
 import {
   parseSearchContext,
@@ -34,6 +36,7 @@ export const SearchResultSchema = z
     verificationLevel: VerificationLevelSchema,
     messagedMe: z.boolean(),
     iMessaged: z.boolean(),
+    flair: FlairSchema,
     verificationRequiredToView: VerificationLevelSchema.nullable().openapi({
       description:
         'Set when my verification is below the level this member asks of viewers (and they have not messaged me): name, URL slug, age and photo are then null.',
@@ -58,6 +61,7 @@ interface PageRow {
   age: number | null
   photo_id: string | null
   photo_blurhash: string | null
+  flair: string[] | string
 }
 
 function present(row: PageRow, s: Services, apiOrigin: string): SearchResult {
@@ -79,6 +83,7 @@ function present(row: PageRow, s: Services, apiOrigin: string): SearchResult {
     verificationLevel: row.verification_level,
     messagedMe: row.messaged_me,
     iMessaged: row.i_messaged,
+    flair: masked ? [] : textArray(row.flair),
     verificationRequiredToView: row.verification_required_to_view,
   }
 }
@@ -92,7 +97,11 @@ async function readPage(
   liveMatch = false,
 ) {
   const { rows } = await s.database.db.execute<Record<string, unknown>>(
-    searchPageQuery(userId, offset, limit, { now: s.clock.now(), liveMatch }),
+    searchPageQuery(userId, offset, limit, {
+      now: s.clock.now(),
+      liveMatch,
+      earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
+    }),
   )
   const list = rows as unknown as PageRow[]
   return {
