@@ -32,6 +32,9 @@ export default defineConfig({
                 OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
                 OPENAI_API_KEY: inject('openAiKey'),
                 OPENAI_MODEL: 'gpt-4.1',
+                IP_REPUTATION_LISTS: inject('ipListsSetting'),
+                // Generous on a shared test machine; the timeout test sets its own tight budget.
+                IP_REPUTATION_TIMEOUT_MS: '3000',
               },
             },
           })),

@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
+import { startIpListServer } from './local-stack/ip-lists'
 import { adminFromEnv, bootstrap } from './bootstrap'
 import { applyMigrations } from './migrate'
 
@@ -172,8 +173,13 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
   stoppers.push(() => stack.stop())
 
+  // The IP reputation lists: the repository's sample files, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  stoppers.push(() => ipLists.close())
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
+    IP_REPUTATION_LISTS: ipLists.setting,
     DATABASE_URL: databaseUrl,
     NEON_LOCAL_PROXY: stack.neonProxy,
     UPSTASH_REDIS_REST_URL: stack.upstash.url,

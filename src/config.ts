@@ -129,8 +129,9 @@ const configSchema = z
         }
         return out
       }),
-    // The check's time budget: past it, sign-in goes ahead (fail open).
-    IP_REPUTATION_TIMEOUT_MS: int(1, 5000).default(20),
+    // The check's time budget: past it, sign-in goes ahead (fail open). One Neon round trip
+    // from the edge takes a few to a few tens of milliseconds.
+    IP_REPUTATION_TIMEOUT_MS: int(1, 5000).default(50),
     INACTIVITY_DEACTIVATION_DRY_RUN: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .optional(),

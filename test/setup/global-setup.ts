@@ -4,6 +4,7 @@ import IORedis from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
+import { startIpListServer } from '../../scripts/local-stack/ip-lists'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startSmtpSink } from './smtp-sink'
 
@@ -74,7 +75,13 @@ export default async function setup(project: TestProject) {
   project.provide('openAiUrl', openAi.url)
   project.provide('openAiKey', openAiKey)
 
+  // IP reputation lists: sample files from the repository, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  project.provide('ipListsUrl', ipLists.url)
+  project.provide('ipListsSetting', ipLists.setting)
+
   return async () => {
+    await ipLists.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -98,5 +105,7 @@ declare module 'vitest' {
     smtpPass: string
     openAiUrl: string
     openAiKey: string
+    ipListsUrl: string
+    ipListsSetting: string
   }
 }
