@@ -41,7 +41,7 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
-          // obscenity (src/lib/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
+          // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
           // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
           // as wrangler does for the deployed Worker, gives the test runtime the same module.
           deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },

@@ -11,7 +11,7 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import { startRapport } from '../scripts/dev'
 import { parseConfig } from '../src/config'
-import { signAccessToken } from '../src/lib/tokens'
+import { signAccessToken } from '../src/services/accounts/tokens'
 import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses } from './profile'
 
 /**

@@ -2,15 +2,15 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { applyMigrations } from '../scripts/migrate'
 import { personalityDataVersion, presenceAbsence, questions } from '../scripts/personality-data'
-import { personalityVector } from '../src/lib/personality'
-import { defaultAgeRange } from '../src/lib/geo'
+import { personalityVector } from '../src/services/personality/maths'
+import { defaultAgeRange } from '../src/services/search/geo'
 /**
  * `npm run bench:data`: a dedicated database (`rapport_bench` on the local PostgreSQL) holding
  * N synthetic members for the search benchmark (bench/search.ts), shaped like real sign-ups:
  * places drawn by population, a realistic mix of genders, ages and orientations, basics with
  * their share of "unanswered", privacy settings, some deactivated / shadow-banned /
  * verification-required members, photos for ~70 %, 0–300 answers each with the personality
- * sums and vectors computed by the project's own maths (src/lib/personality.ts), clubs with
+ * sums and vectors computed by the project's own maths (src/services/personality/maths.ts), clubs with
  * power-law sizes, skips and messaged pairs.
  *
  * Deterministic for a given `--seed`. Rows are sent as arrays and expanded server-side with

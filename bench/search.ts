@@ -14,12 +14,12 @@ import {
   searchPageQuery,
   searcherContextQuery,
   type SearchContext,
-} from '../src/services/search-query'
-import { defaultAgeRange } from '../src/lib/geo'
+} from '../src/services/search/query'
+import { defaultAgeRange } from '../src/services/search/geo'
 import { databaseUrlFor, defaultAdminUrl, defaultBenchDb, seededRandom } from './search-data'
 
 /**
- * `npm run bench:search`: the search SQL of src/services/search-query.ts (the statements the
+ * `npm run bench:search`: the search SQL of src/services/search/query.ts (the statements the
  * Worker runs) against the `npm run bench:data` database, timed at the database call over
  * node-postgres (loopback TCP, one connection, one statement at a time).
  *

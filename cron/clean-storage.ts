@@ -1,4 +1,4 @@
-import { cleanStorage } from '../src/services/storage-cleanup'
+import { cleanStorage } from '../src/services/media/storage-cleanup'
 import type { CronJob } from './registry'
 
 /**

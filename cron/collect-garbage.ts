@@ -1,5 +1,5 @@
-import { collectAccountGarbage } from '../src/services/account'
-import { purgeExpiredModerationTokens } from '../src/services/moderation'
+import { collectAccountGarbage } from '../src/services/accounts/account'
+import { purgeExpiredModerationTokens } from '../src/services/moderation/moderation'
 import type { CronJob } from './registry'
 
 /**

@@ -1,4 +1,4 @@
-import { deactivateInactiveAccounts } from '../src/services/account'
+import { deactivateInactiveAccounts } from '../src/services/accounts/account'
 import type { CronJob } from './registry'
 
 /**

@@ -1,4 +1,4 @@
-import { expireVerifications } from '../src/services/verification'
+import { expireVerifications } from '../src/services/verification/verification'
 import type { CronJob } from './registry'
 
 /**

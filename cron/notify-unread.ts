@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { hiddenPeer } from '../src/services/chat/inbox'
 import { describeError } from '../src/lib/log'
-import { emailHtml } from '../src/lib/html'
+import { emailHtml } from '../src/lib/http/html'
 import type { Services } from '../src/services'
-import { sendMail } from '../src/services/mail'
+import { sendMail } from '../src/services/platform/mail'
 import type { CronJob } from './registry'
 
 /**

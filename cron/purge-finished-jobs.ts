@@ -1,4 +1,4 @@
-import { purgeFinishedJobs } from '../src/services/jobs'
+import { purgeFinishedJobs } from '../src/services/platform/jobs'
 import type { CronJob } from './registry'
 
 /** Garbage collection: finished background jobs are kept 30 days for their owners to read. */

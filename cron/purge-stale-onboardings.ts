@@ -1,4 +1,4 @@
-import { purgeStaleOnboardings } from '../src/services/onboarding'
+import { purgeStaleOnboardings } from '../src/services/accounts/onboarding'
 import type { CronJob } from './registry'
 
 /** Daily: onboarding drafts untouched for a week lose their photos, draft profile and name. */

@@ -19,7 +19,7 @@ import {
   standingRefusal,
   writeMessage,
 } from '../src/services/chat/send'
-import { tierFeatures } from '../src/services/tiers'
+import { tierFeatures } from '../src/services/accounts/tiers'
 import { describeError } from '../src/lib/log'
 import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
 

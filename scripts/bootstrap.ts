@@ -3,8 +3,8 @@ import { eq, or } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import { tiers, users } from '../src/db/schema'
-import { InvalidEmailError, normalizeEmail } from '../src/lib/email'
-import { checkPasswordStrength, hashPassword } from '../src/lib/password'
+import { InvalidEmailError, normalizeEmail } from '../src/services/accounts/email'
+import { checkPasswordStrength, hashPassword } from '../src/services/accounts/password'
 
 /**
  * `npm run bootstrap`: the boilerplate's first-tier and first-superuser scripts in one idempotent
@@ -14,7 +14,7 @@ import { checkPasswordStrength, hashPassword } from '../src/lib/password'
  * admin keeps its password (rotate it by signing in, not by re-running bootstrap).
  *
  * It runs in Node over a plain TCP connection, like the migrations, and hashes the password with
- * the same module the Worker verifies with (src/lib/password.ts).
+ * the same module the Worker verifies with (src/services/accounts/password.ts).
  */
 
 export interface BootstrapAdmin {

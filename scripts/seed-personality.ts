@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { answerSumsSql, personalityVector } from '../src/lib/personality'
+import { answerSumsSql, personalityVector } from '../src/services/personality/maths'
 import { personalityDataVersion, presenceAbsence, questions, traits } from './personality-data'
 
 /**

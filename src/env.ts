@@ -1,6 +1,6 @@
 import type { Conversation } from '../durable-objects/conversation'
 import type { UserHub } from '../durable-objects/user-hub'
-import type { JobMessage } from './services/jobs'
+import type { JobMessage } from './services/platform/jobs'
 
 /**
  * The Worker's bindings as declared in wrangler.toml, plus vars and secrets (strings, parsed and

@@ -1,6 +1,6 @@
 import type { Env } from './env'
 import { createServices } from './services'
-import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/jobs'
+import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/platform/jobs'
 
 /**
  * Queue consumer for both the jobs queue and its dead-letter queue (wrangler.toml binds both

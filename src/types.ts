@@ -1,7 +1,7 @@
 import type { Env } from './env'
 import type { Logger } from './lib/log'
 import type { Services } from './services'
-import type { AccountSummary } from './services/account-cache'
+import type { AccountSummary } from './services/accounts/account-cache'
 import type { LimitDecision } from './services/rate-limit'
 
 /** The authenticated caller, set by the auth middleware (accounts issue) when a token is valid. */

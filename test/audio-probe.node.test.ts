@@ -8,8 +8,8 @@ import {
   MIN_AUDIO_BITRATE,
   checkPlausibleSize,
   probeAudio,
-} from '../src/lib/audio-probe'
-import { concatBytes } from '../src/lib/bytes'
+} from '../src/lib/codecs/audio-probe'
+import { concatBytes } from '../src/lib/codecs/bytes'
 
 const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 

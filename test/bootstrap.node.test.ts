@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyPassword } from '../src/lib/password'
+import { verifyPassword } from '../src/services/accounts/password'
 import { BootstrapError, adminFromEnv, bootstrap } from '../scripts/bootstrap'
 import { applyMigrations } from '../scripts/migrate'
 

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { env } from 'cloudflare:test'
 import type { Env } from '../src/env'
 import { createServices } from '../src/services'
-import { isDisposableEmail as isDisposableIn } from '../src/services/disposable-email'
+import { isDisposableEmail as isDisposableIn } from '../src/services/accounts/disposable-email'
 import {
   InvalidEmailError,
   disposableDomainCandidates,
@@ -11,7 +11,7 @@ import {
   normalizeEmail,
   normalizedEmailSchema,
   plusAddressingDomains,
-} from '../src/lib/email'
+} from '../src/services/accounts/email'
 
 describe('normalizeEmail', () => {
   it('trims surrounding whitespace and lower-cases the whole address', () => {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultAdminUrl, generateSearchData, prepareBenchDatabase } from '../bench/search-data'
-import { answerSumsSql, personalityVector } from '../src/lib/personality'
-import { defaultAgeRange } from '../src/lib/geo'
+import { answerSumsSql, personalityVector } from '../src/services/personality/maths'
+import { defaultAgeRange } from '../src/services/search/geo'
 
 const adminUrl = process.env.TEST_PG_URL ?? defaultAdminUrl
 const dbName = `rapport_benchgen_${randomBytes(4).toString('hex')}`

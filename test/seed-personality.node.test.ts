@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { personalityVector } from '../src/lib/personality'
+import { personalityVector } from '../src/services/personality/maths'
 import { applyMigrations } from '../scripts/migrate'
 import { personalityDataVersion, presenceAbsence, questions, traits } from '../scripts/personality-data'
 import { syncPersonality } from '../scripts/seed-personality'

@@ -9,7 +9,7 @@ import {
   slugCandidates,
   slugFitsName,
   slugify,
-} from '../src/lib/slug'
+} from '../src/services/profiles/slug-format'
 
 /** A deterministic stand-in for the CSPRNG: cycles through `values`. */
 function sequence(...values: number[]): () => number {

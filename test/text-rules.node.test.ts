@@ -4,7 +4,7 @@ import {
   type TextRuleReason,
   checkProfileText,
   textRuleMessages,
-} from '../src/lib/text-rules'
+} from '../src/services/moderation/text-rules'
 
 /** The reason a text is refused for, or 'ok'. */
 function verdict(kind: ProfileTextKind, value: string): TextRuleReason | 'ok' {

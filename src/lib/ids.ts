@@ -1,6 +1,6 @@
 /**
  * Whether a path segment is a UUID (any version, either case), i.e. an id rather than a name:
- * usernames and URL slugs never take that shape (src/lib/slug.ts refuses it), so routes that
+ * usernames and URL slugs never take that shape (src/services/profiles/slug-format.ts refuses it), so routes that
  * accept "id or name" can tell them apart without a lookup.
  *
  * @example

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../lib/errors'
+import { ApiError } from '../lib/http/errors'
 import type { AppEnv } from '../types'
 
 /**

@@ -1,15 +1,15 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../lib/errors'
-import { verifyAccessToken } from '../lib/tokens'
+import { ApiError } from '../lib/http/errors'
+import { verifyAccessToken } from '../services/accounts/tokens'
 import {
   type AccountSummary,
   cacheAccount,
   loadAccountSummary,
   readAuthState,
-} from '../services/account-cache'
+} from '../services/accounts/account-cache'
 import { limitFor } from '../services/rate-limit-rules'
-import { isSessionRevokedInDatabase } from '../services/sessions'
+import { isSessionRevokedInDatabase } from '../services/accounts/sessions'
 import { isRateLimitExempt, routeTemplate } from './tier-rate-limit'
 import type { AppEnv, Caller } from '../types'
 

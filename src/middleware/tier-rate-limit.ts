@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { matchedRoutes } from 'hono/route'
 import { decodeJwt } from 'jose'
-import { ApiError } from '../lib/errors'
+import { ApiError } from '../lib/http/errors'
 import { type LimitDecision, consumeLimit, limitHeaders } from '../services/rate-limit'
 import { limitFor } from '../services/rate-limit-rules'
 import type { AppEnv } from '../types'
@@ -14,7 +14,7 @@ import type { AppEnv } from '../types'
  * the limit must be their tier's, but authentication is route middleware (`requireAuth`), so a
  * global `app.use` would run before anyone is known. The tier lives in the account summary,
  * which `requireAuth` already reads in its one Redis round trip; reading it again in a global
- * middleware would cost a second round trip on every request. So `createRouter()` (src/lib/router.ts)
+ * middleware would cost a second round trip on every request. So `createRouter()` (src/lib/http/router.ts)
  * adds two middlewares to every route it registers:
  *
  * 1. {@link refuseWhileBlocked}, first: an identity this isolate has already refused for the

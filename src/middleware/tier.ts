@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../lib/errors'
-import { type BooleanFeature, cachedTiers, tierFeatures } from '../services/tiers'
+import { ApiError } from '../lib/http/errors'
+import { type BooleanFeature, cachedTiers, tierFeatures } from '../services/accounts/tiers'
 import type { AppEnv } from '../types'
 
 /**

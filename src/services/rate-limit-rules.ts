@@ -1,7 +1,7 @@
 import { and, asc, count, eq } from 'drizzle-orm'
 import { rateLimitRules, tiers } from '../db/schema'
-import { ApiError } from '../lib/errors'
-import { type PageRequest, pageWindow } from '../lib/pagination'
+import { ApiError } from '../lib/http/errors'
+import { type PageRequest, pageWindow } from '../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
 import type { Services } from '.'
 

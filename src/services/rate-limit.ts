@@ -1,5 +1,5 @@
 import { Ratelimit } from '@upstash/ratelimit'
-import { ApiError } from '../lib/errors'
+import { ApiError } from '../lib/http/errors'
 import { sha256Hex } from '../lib/crypto'
 import type { Services } from '.'
 

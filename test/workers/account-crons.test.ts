@@ -10,8 +10,8 @@ import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import worker from '../../src/index'
 import { createServices } from '../../src/services'
-import { collectAccountGarbage, deactivateInactiveAccounts } from '../../src/services/account'
-import { startSession } from '../../src/services/sessions'
+import { collectAccountGarbage, deactivateInactiveAccounts } from '../../src/services/accounts/account'
+import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, mailbox } from './helpers'
 
 const day = 86_400_000

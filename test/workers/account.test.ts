@@ -12,7 +12,7 @@ import {
   users,
 } from '../../src/db/schema'
 import { sha256Hex } from '../../src/lib/crypto'
-import { startSession } from '../../src/services/sessions'
+import { startSession } from '../../src/services/accounts/sessions'
 import { api, problem, services } from './helpers'
 import { member as onboardedMember } from './fixtures'
 

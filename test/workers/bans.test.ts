@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { bans, sessions, users } from '../../src/db/schema'
-import type { Role } from '../../src/lib/tokens'
-import { startSession } from '../../src/services/sessions'
+import type { Role } from '../../src/services/accounts/tokens'
+import { startSession } from '../../src/services/accounts/sessions'
 import { api, problem, services } from './helpers'
 
 const s = services()

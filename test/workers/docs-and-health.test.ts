@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { users } from '../../src/db/schema'
-import { startSession } from '../../src/services/sessions'
+import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, signIn, uniqueEmail } from './auth-helpers'
 

@@ -1,7 +1,7 @@
 import { desc, eq } from 'drizzle-orm'
 import { places, profiles, users } from '../../src/db/schema'
-import type { Role } from '../../src/lib/tokens'
-import { startSession } from '../../src/services/sessions'
+import type { Role } from '../../src/services/accounts/tokens'
+import { startSession } from '../../src/services/accounts/sessions'
 import { api, services } from './helpers'
 import { uniqueIp } from './auth-helpers'
 

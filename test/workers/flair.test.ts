@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { photos, profiles, rateLimitRules, tiers, voiceBios } from '../../src/db/schema'
 import { createServices } from '../../src/services'
-import { viewProfile } from '../../src/services/profiles'
+import { viewProfile } from '../../src/services/profiles/profiles'
 import { account, call, member } from './fixtures'
 import { envWith, problem, services } from './helpers'
 

@@ -2,7 +2,7 @@ import { SELF, env } from 'cloudflare:test'
 import { SignJWT } from 'jose'
 import { inject } from 'vitest'
 import type { Env } from '../../src/env'
-import type { Problem } from '../../src/lib/problem'
+import type { Problem } from '../../src/lib/http/problem'
 import { createServices } from '../../src/services'
 import { testJwtSecret } from '../shared/constants'
 

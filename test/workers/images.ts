@@ -1,6 +1,6 @@
 import jpegJs from 'jpeg-js'
 import webpDataUrl from '../fixtures/images/photo-160x120.webp?inline'
-import { concatBytes, crc32 } from '../../src/lib/bytes'
+import { concatBytes, crc32 } from '../../src/lib/codecs/bytes'
 
 /**
  * Image files for the upload tests, built in the test itself so every case (sizes, EXIF

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import type { Env } from '../../src/env'
 import type { Logger } from '../../src/lib/log'
 import { createServices } from '../../src/services'
-import { MailDeliveryError, otpEmail, sendMail } from '../../src/services/mail'
+import { MailDeliveryError, otpEmail, sendMail } from '../../src/services/platform/mail'
 import { clearMailbox, envWith, mailbox } from './helpers'
 
 /** A logger that keeps every event, so tests can assert what was (and was not) logged. */

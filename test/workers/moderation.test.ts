@@ -27,7 +27,7 @@ import type { Env } from '../../src/env'
 import worker from '../../src/index'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
-import type { JobMessage } from '../../src/services/jobs'
+import type { JobMessage } from '../../src/services/platform/jobs'
 import {
   botReasonPattern,
   describeModerationLink,
@@ -36,7 +36,7 @@ import {
   reportEmailJobType,
   signModerationToken,
   useModerationLink,
-} from '../../src/services/moderation'
+} from '../../src/services/moderation/moderation'
 import { account, call, member } from './fixtures'
 import { api, clearMailbox, envWith, mailbox, origin, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'

@@ -9,8 +9,8 @@ import {
   users,
   voiceBios,
 } from '../../src/db/schema'
-import { defaultAgeRange } from '../../src/lib/geo'
-import { defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/onboarding'
+import { defaultAgeRange } from '../../src/services/search/geo'
+import { defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/accounts/onboarding'
 import { signIn } from './auth-helpers'
 import { call, member } from './fixtures'
 import { problem, services } from './helpers'

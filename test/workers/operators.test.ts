@@ -9,8 +9,8 @@ import {
   needsRehash,
   unmatchableHash,
   verifyPassword,
-} from '../../src/lib/password'
-import type { Role } from '../../src/lib/tokens'
+} from '../../src/services/accounts/password'
+import type { Role } from '../../src/services/accounts/tokens'
 import { api, problem, services } from './helpers'
 
 const s = services()

@@ -9,11 +9,11 @@ import {
   orientedSize,
   readImageHeader,
   withoutOrientation,
-} from '../../src/lib/image-header'
-import { encodeBlurhash } from '../../src/lib/blurhash'
-import { decodePng } from '../../src/lib/png-pixels'
-import { MAX_UPLOAD_BYTES } from '../../src/lib/upload'
-import { type Photo, photoView, squareCrop, storeSelfie } from '../../src/services/photos'
+} from '../../src/lib/codecs/image-header'
+import { encodeBlurhash } from '../../src/lib/codecs/blurhash'
+import { decodePng } from '../../src/lib/codecs/png-pixels'
+import { MAX_UPLOAD_BYTES } from '../../src/lib/http/upload'
+import { type Photo, photoView, squareCrop, storeSelfie } from '../../src/services/media/photos'
 import { uniqueIp } from './auth-helpers'
 import { account, call } from './fixtures'
 import { api, envWith, problem, services } from './helpers'

@@ -4,7 +4,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { jobs } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
-import { PermanentJobError, enqueueJob, jobHandlers, retryDelaySeconds } from '../../src/services/jobs'
+import {
+  PermanentJobError,
+  enqueueJob,
+  jobHandlers,
+  retryDelaySeconds,
+} from '../../src/services/platform/jobs'
 import { services } from './helpers'
 
 const s = services()

@@ -15,7 +15,7 @@ import {
 } from '../../src/db/schema'
 import { account, call, member } from './fixtures'
 import { problem, services } from './helpers'
-import { listFilterValues } from '../../src/services/search-filters'
+import { listFilterValues } from '../../src/services/search/filters'
 
 const s = services()
 const db = s.database.db
@@ -302,7 +302,7 @@ describe('one-way filters', () => {
     const b = await person({ at, profile: second })
     const empty = await person({ at })
     // Rebuilt through the service: 26 searches are more than the route's rate limit allows.
-    const { rebuildSearch } = await import('../../src/services/search')
+    const { rebuildSearch } = await import('../../src/services/search/search')
     const found = async () =>
       new Set((await rebuildSearch(s, me.id, 10, 'https://rapport.test')).data.map((r) => r.id))
     expect(await found()).toEqual(new Set([a.id, b.id, empty.id]))

@@ -2,8 +2,8 @@ import { eq, inArray } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
 import { profiles, users } from '../../src/db/schema'
-import { isUsableSlug, reservedSlugs, slugCandidates } from '../../src/lib/slug'
-import { assignUrlSlug, previewUrlSlug, slugAttempts } from '../../src/services/slugs'
+import { isUsableSlug, reservedSlugs, slugCandidates } from '../../src/services/profiles/slug-format'
+import { assignUrlSlug, previewUrlSlug, slugAttempts } from '../../src/services/profiles/slugs'
 import { services } from './helpers'
 
 const s = services()

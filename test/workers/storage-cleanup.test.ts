@@ -7,7 +7,7 @@ import { photos, storageDeletions, users, verifications, voiceBios } from '../..
 import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
-import { cleanStorage, storageDeletionGraceMs } from '../../src/services/storage-cleanup'
+import { cleanStorage, storageDeletionGraceMs } from '../../src/services/media/storage-cleanup'
 import { account } from './fixtures'
 import { envWith, services } from './helpers'
 

@@ -6,7 +6,12 @@ import { createApp } from '../../src/app'
 import { tiers, users } from '../../src/db/schema'
 import { requireAuth } from '../../src/middleware/auth'
 import { requireFeature, requireTier } from '../../src/middleware/tier'
-import { defaultFeatures, forgetTiers, resolveFeatures, tierFeatures } from '../../src/services/tiers'
+import {
+  defaultFeatures,
+  forgetTiers,
+  resolveFeatures,
+  tierFeatures,
+} from '../../src/services/accounts/tiers'
 import { api, problem, services } from './helpers'
 import { account, call } from './fixtures'
 

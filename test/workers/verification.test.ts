@@ -12,7 +12,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { jobs, photos, profiles, selfieHashes, storageDeletions, verifications } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
-import type { JobMessage } from '../../src/services/jobs'
+import type { JobMessage } from '../../src/services/platform/jobs'
 import {
   type Claims,
   type FailureReason,
@@ -22,7 +22,7 @@ import {
   progressMessages,
   safetyIdentifier,
   verificationJobType,
-} from '../../src/services/verification'
+} from '../../src/services/verification/verification'
 import { account, call } from './fixtures'
 import { envWith, origin, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'

@@ -2,13 +2,13 @@ import { env } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { storageDeletions, users, voiceBios } from '../../src/db/schema'
-import { MAX_UPLOAD_BYTES } from '../../src/lib/upload'
-import { putVoiceBio } from '../../src/services/voice-bio'
+import { MAX_UPLOAD_BYTES } from '../../src/lib/http/upload'
+import { putVoiceBio } from '../../src/services/media/voice-bio'
 import { type AudioFixture, audioFixtures } from '../fixtures/audio'
 import { uniqueIp } from './auth-helpers'
 import { account } from './fixtures'
 import { api, origin, problem, services } from './helpers'
-import { concatBytes } from '../../src/lib/bytes'
+import { concatBytes } from '../../src/lib/codecs/bytes'
 
 const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 

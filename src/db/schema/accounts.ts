@@ -63,7 +63,7 @@ export const rateLimitRules = pgTable(
 
 /**
  * Everyone who can hold a session: members (email one-time passwords) and operators
- * (username + password, roles moderator/admin). `email` is normalised (src/lib/email.ts) so one
+ * (username + password, roles moderator/admin). `email` is normalised (src/services/accounts/email.ts) so one
  * person cannot hold two accounts by spelling; `emailDisplay` keeps what they typed.
  */
 export const users = pgTable(
@@ -119,7 +119,7 @@ export const signInChallenges = pgTable(
     ip: text('ip').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     consumedAt: timestamp('consumed_at', { withTimezone: true }),
-    /** Public-quiz answers given before signing up, applied at sign-in (src/services/sign-up-quiz.ts). */
+    /** Public-quiz answers given before signing up, applied at sign-in (src/services/accounts/sign-up-quiz.ts). */
     answers: jsonb('answers'),
     /** A club to join once signed in (the reference's `pending_club_name`). */
     pendingClub: text('pending_club'),

@@ -4,7 +4,7 @@ import {
   deactivateAccount,
   deleteAccount,
   redeemExportToken,
-} from '../../services/account'
+} from '../../services/accounts/account'
 import type { AppEnv } from '../../types'
 import type * as routes from './account.routes'
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { callerIdentity, rateLimit } from '../../middleware/rate-limit'
 import type { LimitRule } from '../../services/rate-limit'

@@ -1,13 +1,13 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
-import { paginate } from '../../lib/pagination'
+import { ApiError } from '../../lib/http/errors'
+import { paginate } from '../../lib/http/pagination'
 import {
   type Ban,
   createBan as create,
   isBanActive,
   liftBan as lift,
   listBans as list,
-} from '../../services/bans'
+} from '../../services/moderation/bans'
 import type { AppEnv } from '../../types'
 import type * as routes from './admin-bans.routes'
 

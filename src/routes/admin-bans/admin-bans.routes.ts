@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { normalizeEmail } from '../../lib/email'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { normalizeEmail } from '../../services/accounts/email'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { isIpLiteral } from '../../middleware/client-ip'
 

@@ -1,17 +1,17 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
-import { InvalidEmailError, normalizeEmail } from '../../lib/email'
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/cookies'
+import { ApiError } from '../../lib/http/errors'
+import { InvalidEmailError, normalizeEmail } from '../../services/accounts/email'
+import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/http/cookies'
 import { type LimitRule, emailIdentity, enforceLimits } from '../../services/rate-limit'
-import { revokeSessions, rotateRefreshToken, type IssuedTokens } from '../../services/sessions'
+import { revokeSessions, rotateRefreshToken, type IssuedTokens } from '../../services/accounts/sessions'
 import {
   challengeEmail,
   requestSignInCode,
   resendSignInCode,
   verifySignInCode,
   type SignedIn,
-} from '../../services/sign-in'
+} from '../../services/accounts/sign-in'
 import type { AppEnv } from '../../types'
 import type * as routes from './auth.routes'
 

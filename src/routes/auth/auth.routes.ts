@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
-import { PendingClubSchema, SignUpAnswersSchema } from '../../services/sign-up-quiz'
+import { PendingClubSchema, SignUpAnswersSchema } from '../../services/accounts/sign-up-quiz'
 
 const tags = ['Sign-in']
 

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { conversationName } from '../../../durable-objects/conversation'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { messagesAfter, messagesBefore } from '../../services/chat/history'
 import * as inbox from '../../services/chat/inbox'
 import type { AppEnv } from '../../types'

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { ChatMessageSchema, maxHistoryPage } from '../../services/chat/history'

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as clubs from '../../services/clubs'
+import * as clubs from '../../services/clubs/clubs'
 import type { AppEnv } from '../../types'
 import type * as routes from './clubs.routes'
 

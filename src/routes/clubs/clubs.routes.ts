@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { publicCache } from '../../middleware/http-cache'
@@ -10,7 +10,7 @@ import {
   ClubSearchRowSchema,
   maxClubNameLength,
   publicClubsTtlSeconds,
-} from '../../services/clubs'
+} from '../../services/clubs/clubs'
 
 const tags = ['Clubs']
 const security = [{ bearerAuth: [] }]

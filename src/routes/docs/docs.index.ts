@@ -1,6 +1,6 @@
 import { swaggerUI } from '@hono/swagger-ui'
 import type { Environment } from '../../config'
-import type { Router } from '../../lib/router'
+import type { Router } from '../../lib/http/router'
 import { requireAuth, requireRole } from '../../middleware/auth'
 
 export const openApiInfo = {

@@ -1,4 +1,4 @@
-import { createRouter } from '../../lib/router'
+import { createRouter } from '../../lib/http/router'
 import * as handlers from './feed.handlers'
 import * as routes from './feed.routes'
 

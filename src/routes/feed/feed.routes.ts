@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { FeedPageSchema } from '../../services/feed/feed'

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { problemResponse } from '../../lib/problem'
-import { checkDependencies } from '../../services/health'
+import { problemResponse } from '../../lib/http/problem'
+import { checkDependencies } from '../../services/platform/health'
 import type { AppEnv } from '../../types'
 import type { liveness, readiness } from './health.routes'
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { listSessions as listUserSessions, revokeOwnSession } from '../../services/sessions'
+import { listSessions as listUserSessions, revokeOwnSession } from '../../services/accounts/sessions'
 import type { AppEnv } from '../../types'
 import type * as routes from './me.routes'
 

@@ -1,4 +1,4 @@
-import { createRouter } from '../../lib/router'
+import { createRouter } from '../../lib/http/router'
 import * as handlers from './me.handlers'
 import * as routes from './me.routes'
 

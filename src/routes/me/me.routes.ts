@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 
 const tags = ['Me']

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { ProblemSchema, errorResponses } from '../../lib/openapi'
-import { problemContentType } from '../../lib/problem'
+import { ProblemSchema, errorResponses } from '../../lib/http/openapi'
+import { problemContentType } from '../../lib/http/problem'
 
 const tags = ['Media']
 

@@ -1,9 +1,9 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { paginate } from '../../lib/pagination'
-import { escapeHtml } from '../../lib/html'
-import * as moderation from '../../services/moderation'
-import { isBanActive } from '../../services/bans'
+import { paginate } from '../../lib/http/pagination'
+import { escapeHtml } from '../../lib/http/html'
+import * as moderation from '../../services/moderation/moderation'
+import { isBanActive } from '../../services/moderation/bans'
 import type { AppEnv } from '../../types'
 import type * as routes from './moderation.routes'
 

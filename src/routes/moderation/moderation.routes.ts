@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
-import { ModerationLinkSchema, ReportSchema } from '../../services/moderation'
+import { ModerationLinkSchema, ReportSchema } from '../../services/moderation/moderation'
 import { BanSchema } from '../admin-bans/admin-bans.routes'
 
 const tags = ['Moderation']

@@ -1,7 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as onboarding from '../../services/onboarding'
-import { getOwnProfile } from '../../services/profiles'
-import { applyQuizAtOnboarding } from '../../services/sign-up-quiz'
+import * as onboarding from '../../services/accounts/onboarding'
+import { getOwnProfile } from '../../services/profiles/profiles'
+import { applyQuizAtOnboarding } from '../../services/accounts/sign-up-quiz'
 import type { AppEnv } from '../../types'
 import type * as routes from './onboarding.routes'
 

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireOnboarding } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { requiredOnboardingFields } from '../../services/onboarding'
-import { DateOfBirthSchema, GenderSchema, NameSchema } from '../../services/profile-fields'
-import { OwnProfileSchema } from '../../services/profiles'
+import { requiredOnboardingFields } from '../../services/accounts/onboarding'
+import { DateOfBirthSchema, GenderSchema, NameSchema } from '../../services/profiles/fields'
+import { OwnProfileSchema } from '../../services/profiles/profiles'
 
 const tags = ['Onboarding']
 const security = [{ bearerAuth: [] }]

@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/cookies'
-import { ApiError } from '../../lib/errors'
-import { loginWithPassword } from '../../services/operators'
-import { type IssuedTokens, revokeSessions, rotateRefreshToken } from '../../services/sessions'
+import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/http/cookies'
+import { ApiError } from '../../lib/http/errors'
+import { loginWithPassword } from '../../services/accounts/operators'
+import { type IssuedTokens, revokeSessions, rotateRefreshToken } from '../../services/accounts/sessions'
 import type { AppEnv } from '../../types'
 import type * as routes from './operators.routes'
 

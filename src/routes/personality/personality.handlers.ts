@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as personality from '../../services/personality'
+import * as personality from '../../services/personality/personality'
 import type { AppEnv } from '../../types'
 import type * as routes from './personality.routes'
 

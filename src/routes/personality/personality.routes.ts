@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
 import { publicCache } from '../../middleware/http-cache'
@@ -13,7 +13,7 @@ import {
   agreementValues,
   questionTopicValues,
   traitTopicValues,
-} from '../../services/personality'
+} from '../../services/personality/personality'
 
 const tags = ['Personality']
 const security = [{ bearerAuth: [] }]

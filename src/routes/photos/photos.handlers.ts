@@ -1,12 +1,12 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { readUpload } from '../../lib/upload'
+import { readUpload } from '../../lib/http/upload'
 import {
   deletePhoto as remove,
   listPhotos as list,
   photoView,
   putPhoto as put,
   reorderPhotos as reorder,
-} from '../../services/photos'
+} from '../../services/media/photos'
 import type { AppEnv } from '../../types'
 import type * as routes from './photos.routes'
 

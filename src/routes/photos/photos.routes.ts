@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../../lib/errors'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { uploadBody, uploadBodyLimit } from '../../lib/upload'
+import { ApiError } from '../../lib/http/errors'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { uploadBody, uploadBodyLimit } from '../../lib/http/upload'
 import { requireAuth } from '../../middleware/auth'
-import { PhotoSchema, maxPhotos, photoLimits } from '../../services/photos'
+import { PhotoSchema, maxPhotos, photoLimits } from '../../services/media/photos'
 import type { AppEnv } from '../../types'
 
 const tags = ['Photos']

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { cacheKey, cached } from '../../services/cache'
-import { placeSearchKey, searchPlaces as search } from '../../services/places'
+import { placeSearchKey, searchPlaces as search } from '../../services/profiles/places'
 import type { AppEnv } from '../../types'
 import type * as routes from './places.routes'
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { publicCache } from '../../middleware/http-cache'
-import { PlaceSchema, maxPlaceQueryLength, maxPlaceResults } from '../../services/places'
+import { PlaceSchema, maxPlaceQueryLength, maxPlaceResults } from '../../services/profiles/places'
 
 const tags = ['Places']
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { clubsOf } from '../../services/clubs'
-import * as profiles from '../../services/profiles'
-import { pushVisitor, recordVisit } from '../../services/visits'
+import { clubsOf } from '../../services/clubs/clubs'
+import * as profiles from '../../services/profiles/profiles'
+import { pushVisitor, recordVisit } from '../../services/profiles/visits'
 import type { AppEnv } from '../../types'
 import type * as routes from './profiles.routes'
 

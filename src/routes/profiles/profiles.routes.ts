@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireOnboarded } from '../../middleware/account-status'
 import { optionalAuth, requireAuth } from '../../middleware/auth'
-import { ProfileClubSchema } from '../../services/clubs'
-import { OwnProfileSchema, ProfilePatchSchema, ProfileViewSchema } from '../../services/profiles'
+import { ProfileClubSchema } from '../../services/clubs/clubs'
+import { OwnProfileSchema, ProfilePatchSchema, ProfileViewSchema } from '../../services/profiles/profiles'
 
 const tags = ['Profiles']
 const ProfileViewWithClubs = ProfileViewSchema.extend({

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { paginate } from '../../lib/pagination'
+import { paginate } from '../../lib/http/pagination'
 import * as rules from '../../services/rate-limit-rules'
 import type { AppEnv } from '../../types'
 import type * as routes from './rate-limits.routes'

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as search from '../../services/search'
-import * as filters from '../../services/search-filters'
+import * as search from '../../services/search/search'
+import * as filters from '../../services/search/filters'
 import type { AppEnv } from '../../types'
 import type * as routes from './search.routes'
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { SearchResultSchema } from '../../services/search'
+import { SearchResultSchema } from '../../services/search/search'
 import { questionId } from '../personality/personality.routes'
 import {
   AnswerFilterInputSchema,
@@ -12,7 +12,7 @@ import {
   QuestionFilterSchema,
   SearchFiltersSchema,
   maxAnswerFilters,
-} from '../../services/search-filters'
+} from '../../services/search/filters'
 
 const tags = ['Search']
 const security = [{ bearerAuth: [] }]

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { paginate } from '../../lib/pagination'
-import * as skips from '../../services/skips'
+import { paginate } from '../../lib/http/pagination'
+import * as skips from '../../services/moderation/skips'
 import type { AppEnv } from '../../types'
 import type * as routes from './skips.routes'
 

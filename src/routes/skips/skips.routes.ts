@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { SkipSchema, SkippedMemberSchema } from '../../services/skips'
+import { SkipSchema, SkippedMemberSchema } from '../../services/moderation/skips'
 
 const tags = ['Skips and reports']
 const security = [{ bearerAuth: [] }]

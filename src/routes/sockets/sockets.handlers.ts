@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose'
 import { conversationName } from '../../../durable-objects/conversation'
 import { identityHeaders } from '../../../durable-objects/hibernation'
 import { bearerSubprotocolPrefix } from '../../middleware/auth'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import type { AppEnv, Caller } from '../../types'
 import type { conversationSocket, hubSocket } from './sockets.routes'
 

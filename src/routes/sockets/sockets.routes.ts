@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { peerParams } from '../chat/chat.routes'
 

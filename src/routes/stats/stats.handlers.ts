@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as stats from '../../services/stats'
+import * as stats from '../../services/platform/stats'
 import type { AppEnv } from '../../types'
 import type * as routes from './stats.routes'
 

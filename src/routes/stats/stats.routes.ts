@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { publicCache } from '../../middleware/http-cache'
-import { ClubNameSchema } from '../../services/clubs'
-import { GenderStatsSchema, StatsSchema, statsTtlSeconds } from '../../services/stats'
+import { ClubNameSchema } from '../../services/clubs/clubs'
+import { GenderStatsSchema, StatsSchema, statsTtlSeconds } from '../../services/platform/stats'
 
 const tags = ['Stats']
 const cache = publicCache({ maxAgeSeconds: statsTtlSeconds })

@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
-import { type TaskRow, createEchoTask, readJobFor } from '../../services/tasks'
+import { ApiError } from '../../lib/http/errors'
+import { type TaskRow, createEchoTask, readJobFor } from '../../services/platform/tasks'
 import type { AppEnv } from '../../types'
 import type * as routes from './tasks.routes'
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
+import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
-import { maxTaskMessageLength } from '../../services/tasks'
+import { maxTaskMessageLength } from '../../services/platform/tasks'
 
 const tags = ['Tasks']
 const security = [{ bearerAuth: [] }]

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { paginate } from '../../lib/pagination'
+import { paginate } from '../../lib/http/pagination'
 import { cacheKey, cached, invalidate } from '../../services/cache'
 import {
   type Tier,
@@ -10,7 +10,7 @@ import {
   readOverrides,
   resolveFeatures,
   updateTier as update,
-} from '../../services/tiers'
+} from '../../services/accounts/tiers'
 import type { AppEnv } from '../../types'
 import type * as routes from './tiers.routes'
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { publicCache } from '../../middleware/http-cache'
-import { FeatureOverridesSchema, FeaturePatchSchema, featureSchemas } from '../../services/tiers'
+import { FeatureOverridesSchema, FeaturePatchSchema, featureSchemas } from '../../services/accounts/tiers'
 
 const tags = ['Tiers']
 

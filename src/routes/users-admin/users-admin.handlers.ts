@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { paginate } from '../../lib/pagination'
+import { paginate } from '../../lib/http/pagination'
 import {
   type AdminUser,
   getUser as get,
@@ -9,7 +9,7 @@ import {
   setUserTier as setTier,
   softDeleteUser as softDelete,
   updateUser as update,
-} from '../../services/users-admin'
+} from '../../services/accounts/users-admin'
 import type { AppEnv } from '../../types'
 import type * as routes from './users-admin.routes'
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, jsonBody } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses, jsonBody } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
 
 const tags = ['Users (admin)']

@@ -1,11 +1,11 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { readUpload } from '../../lib/upload'
+import { readUpload } from '../../lib/http/upload'
 import {
   type VerificationState,
   readVerification,
   requestVerification as submitForVerification,
   uploadSelfie as storeVerificationSelfie,
-} from '../../services/verification'
+} from '../../services/verification/verification'
 import type { AppEnv } from '../../types'
 import type * as routes from './verification.routes'
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
-import { uploadBody, uploadBodyLimit } from '../../lib/upload'
+import { errorResponses } from '../../lib/http/openapi'
+import { uploadBody, uploadBodyLimit } from '../../lib/http/upload'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { failureReasons, verificationStatuses } from '../../services/verification'
+import { failureReasons, verificationStatuses } from '../../services/verification/verification'
 
 const tags = ['Verification']
 const security = [{ bearerAuth: [] }]

@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import * as visits from '../../services/visits'
+import * as visits from '../../services/profiles/visits'
 import type { AppEnv } from '../../types'
 import type * as routes from './visitors.routes'
 

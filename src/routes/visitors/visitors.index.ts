@@ -1,4 +1,4 @@
-import { createRouter } from '../../lib/router'
+import { createRouter } from '../../lib/http/router'
 import * as handlers from './visitors.handlers'
 import * as routes from './visitors.routes'
 

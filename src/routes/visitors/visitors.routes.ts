@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses } from '../../lib/openapi'
-import { pageSchema, paginationQuery } from '../../lib/pagination'
+import { errorResponses } from '../../lib/http/openapi'
+import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { VisitSchema } from '../../services/visits'
+import { VisitSchema } from '../../services/profiles/visits'
 
 const tags = ['Visitors']
 const security = [{ bearerAuth: [] }]

@@ -1,12 +1,12 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { ApiError } from '../../lib/errors'
-import { readUpload } from '../../lib/upload'
+import { ApiError } from '../../lib/http/errors'
+import { readUpload } from '../../lib/http/upload'
 import {
   deleteVoiceBio as remove,
   getVoiceBio as get,
   putVoiceBio as put,
   voiceBioView,
-} from '../../services/voice-bio'
+} from '../../services/media/voice-bio'
 import type { AppEnv } from '../../types'
 import type * as routes from './voice-bio.routes'
 

@@ -1,10 +1,10 @@
 import { createRoute } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import { ApiError } from '../../lib/errors'
-import { errorResponses } from '../../lib/openapi'
-import { uploadBody, uploadBodyLimit } from '../../lib/upload'
+import { ApiError } from '../../lib/http/errors'
+import { errorResponses } from '../../lib/http/openapi'
+import { uploadBody, uploadBodyLimit } from '../../lib/http/upload'
 import { requireAuth } from '../../middleware/auth'
-import { VoiceBioSchema, maxVoiceBioMs } from '../../services/voice-bio'
+import { VoiceBioSchema, maxVoiceBioMs } from '../../services/media/voice-bio'
 import type { AppEnv } from '../../types'
 
 const tags = ['Voice bio']

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm'
 import { messages } from '../../db/schema'
-import { mediaUrl } from '../../lib/media-url'
+import { mediaUrl } from '../media/media-url'
 import type { Services } from '..'
 
 /**

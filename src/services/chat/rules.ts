@@ -1,4 +1,4 @@
-import { containsLink } from '../../lib/text-rules'
+import { containsLink } from '../moderation/text-rules'
 
 /**
  * The chat rules that need no database: what a message may contain, how many new people a

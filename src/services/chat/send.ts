@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { messages, storageDeletions } from '../../db/schema'
-import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/audio-probe'
-import { ApiError } from '../../lib/errors'
+import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/codecs/audio-probe'
+import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import type { Services } from '..'
-import { immutableCacheControl, newMediaId } from '../photos'
+import { immutableCacheControl, newMediaId } from '../media/photos'
 import { pairOf } from './history'
 import {
   type ChatError,

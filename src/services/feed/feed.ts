@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
-import { mediaUrl } from '../../lib/media-url'
+import { mediaUrl } from '../media/media-url'
 import { FlairSchema } from '../flair/flair'
-import { VerificationLevelSchema } from '../profile-fields'
+import { VerificationLevelSchema } from '../profiles/fields'
 import type { Services } from '..'
 import { feedQuery } from './feed-query'
 

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { type SQL, eq, sql } from 'drizzle-orm'
 import { profiles } from '../../db/schema'
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import type { Services } from '..'
 
 /**

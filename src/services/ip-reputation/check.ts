@@ -1,4 +1,4 @@
-import { ApiError } from '../../lib/errors'
+import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import { isIpLiteral } from '../../middleware/client-ip'
 import type { Services } from '..'

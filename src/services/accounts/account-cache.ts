@@ -1,0 +1,101 @@
+import { and, eq, isNull } from 'drizzle-orm'
+import { tiers, users } from '../../db/schema'
+import type { Role } from './tokens'
+import { type LimitDecision, type LimitRule, queueLimit } from '../rate-limit'
+import type { Services } from '..'
+
+/**
+ * What a request needs to know about its caller, cached in Redis for a short time so that an
+ * authenticated request costs one Redis round trip in total: the revocation marker and this
+ * summary are read in the same pipeline (the dating app cached resolved sessions for 60 s for
+ * the same reason). Writes that change these fields call {@link forgetAccount}; the TTL bounds
+ * staleness of the rest (`lastOnlineAt`).
+ */
+export interface AccountSummary {
+  id: string
+  email: string
+  name: string | null
+  username: string | null
+  role: Role
+  status: 'onboarding' | 'active' | 'deactivated'
+  tier: string | null
+  tierId: string | null
+  createdAt: string
+  lastOnlineAt: string
+}
+
+export const accountCacheTtlSeconds = 60
+const accountKey = (userId: string) => `auth:account:${userId}`
+export const revokedKey = (sessionId: string) => `auth:revoked:${sessionId}`
+
+/** The summary from Postgres (the source of truth); null when the account no longer exists. */
+export async function loadAccountSummary(s: Services, userId: string): Promise<AccountSummary | null> {
+  const [row] = await s.database.db
+    .select({
+      id: users.id,
+      email: users.emailDisplay,
+      name: users.name,
+      username: users.username,
+      role: users.role,
+      status: users.status,
+      tier: tiers.name,
+      tierId: users.tierId,
+      createdAt: users.createdAt,
+      lastOnlineAt: users.lastOnlineAt,
+    })
+    .from(users)
+    .leftJoin(tiers, eq(tiers.id, users.tierId))
+    // Soft-deleted accounts (admin) do not exist for authentication.
+    .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+  if (!row) return null
+  return { ...row, createdAt: row.createdAt.toISOString(), lastOnlineAt: row.lastOnlineAt.toISOString() }
+}
+
+/**
+ * One Redis round trip: is the session revoked, and the cached summary if there is one — and,
+ * when `limit` is given, the caller's rate limit for the route, counted in the same pipeline
+ * (its decision arrives through `limit.decision`). Throws when Redis cannot answer; the caller
+ * falls back to Postgres.
+ */
+export async function readAuthState(
+  s: Services,
+  sessionId: string,
+  userId: string,
+  limit?: { rule: LimitRule; identity: string },
+): Promise<{ revoked: boolean; cached: AccountSummary | null; limit?: Promise<LimitDecision> }> {
+  const pipeline = s.redis.pipeline().get(revokedKey(sessionId)).get<AccountSummary>(accountKey(userId))
+  const queued = limit ? queueLimit(s, pipeline, limit.rule, limit.identity) : undefined
+  let results
+  try {
+    results = await pipeline.exec({ keepErrors: true })
+  } catch (err) {
+    queued?.settle(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+  queued?.settle(results)
+  const [revoked, cached] = results as [
+    { result: unknown; error?: string },
+    { result: AccountSummary | null; error?: string },
+  ]
+  if (revoked.error || cached.error) throw new Error(`auth state: ${revoked.error ?? cached.error}`)
+  return { revoked: revoked.result !== null, cached: cached.result ?? null, limit: queued?.decision }
+}
+
+/** Store a summary for the next requests; failures only cost a cache miss later. */
+export async function cacheAccount(s: Services, summary: AccountSummary): Promise<void> {
+  try {
+    await s.redis.set(accountKey(summary.id), summary, { ex: accountCacheTtlSeconds })
+  } catch (err) {
+    s.log.warn('auth.account_cache_write_failed', { error: String(err) })
+  }
+}
+
+/** Drop a cached summary after a write that changes role, status, tier, name or email. */
+export async function forgetAccount(s: Services, userId: string): Promise<void> {
+  try {
+    await s.redis.del(accountKey(userId))
+  } catch (err) {
+    // A stale summary lives at most accountCacheTtlSeconds; revocation does not depend on it.
+    s.log.warn('auth.account_cache_forget_failed', { userId, error: String(err) })
+  }
+}

@@ -1,0 +1,457 @@
+import { z } from '@hono/zod-openapi'
+import { eq, sql } from 'drizzle-orm'
+import {
+  feedEvents,
+  messaged,
+  places,
+  profiles,
+  skips,
+  users,
+  verificationLevelValues,
+} from '../../db/schema'
+import { ApiError } from '../../lib/http/errors'
+import { ageOn } from '../search/geo'
+import { isUuid } from '../../lib/ids'
+import { forgetAccount } from '../accounts/account-cache'
+import { addedText } from '../feed/bio-event'
+import { textArray } from '../feed/feed'
+import { FlairSchema, flairExpression } from '../flair/flair'
+import { PhotoSchema, listPhotos, photoView } from '../media/photos'
+import { findPlaceByLabel } from './places'
+import {
+  AboutSchema,
+  EthnicitySchema,
+  FrequencySchema,
+  GenderSchema,
+  LookingForSchema,
+  NameSchema,
+  NotificationFrequencySchema,
+  OrientationSchema,
+  RelationshipStatusSchema,
+  ReligionSchema,
+  ShortTextSchema,
+  StarSignSchema,
+  UnitsSchema,
+  VerificationLevelSchema,
+  YesNoMaybeSchema,
+  YesNoSchema,
+  assertAcceptableText,
+  fieldError,
+} from './fields'
+import { assignUrlSlug } from './slugs'
+import { refreshVerificationLevel } from '../verification/level'
+import { type Features, tierFeatures } from '../accounts/tiers'
+import { VoiceBioSchema, getVoiceBio, voiceBioView } from '../media/voice-bio'
+import type { Services } from '..'
+
+/**
+ * Profiles after onboarding: the member's own profile (every field, editable) and other members'
+ * profiles (what the visibility and privacy rules allow).
+ */
+
+const ColorSchema = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.string().regex(/^#[0-9a-f]{6}$/, 'must be a #rrggbb colour'))
+  .openapi({ type: 'string', example: '#7b2ff7' })
+
+export const ThemeSchema = z
+  .object({ titleColor: ColorSchema, bodyColor: ColorSchema, backgroundColor: ColorSchema })
+  .openapi('Theme')
+
+/** The eleven "basics" plus orientation and ethnicity: null means unanswered. */
+const basics = {
+  orientation: OrientationSchema.nullable(),
+  ethnicity: EthnicitySchema.nullable(),
+  lookingFor: LookingForSchema.nullable(),
+  smoking: YesNoSchema.nullable(),
+  drinking: FrequencySchema.nullable(),
+  drugs: YesNoSchema.nullable(),
+  longDistance: YesNoSchema.nullable(),
+  relationshipStatus: RelationshipStatusSchema.nullable(),
+  hasKids: YesNoSchema.nullable(),
+  wantsKids: YesNoMaybeSchema.nullable(),
+  exercise: FrequencySchema.nullable(),
+  religion: ReligionSchema.nullable(),
+  starSign: StarSignSchema.nullable(),
+}
+type BasicField = keyof typeof basics
+const basicFields = Object.keys(basics) as BasicField[]
+
+const settings = {
+  units: UnitsSchema,
+  chatsNotification: NotificationFrequencySchema,
+  introsNotification: NotificationFrequencySchema,
+  privacyVerificationLevel: VerificationLevelSchema,
+  publicProfile: z.boolean(),
+  showMyLocation: z.boolean(),
+  showMyAge: z.boolean(),
+  showMyLookingFor: z.boolean(),
+  hideMeFromStrangers: z.boolean(),
+  browseInvisibly: z.boolean(),
+}
+
+/**
+ * Fields a tier must unlock, and the feature that unlocks each (the reference's gold-only
+ * fields). Which tiers have the feature is data in the tier table, not code.
+ */
+export const tierGatedFields = {
+  name: 'goldProfileFields',
+  showMyLocation: 'goldProfileFields',
+  showMyAge: 'goldProfileFields',
+  showMyLookingFor: 'goldProfileFields',
+  hideMeFromStrangers: 'goldProfileFields',
+  theme: 'goldProfileFields',
+  browseInvisibly: 'invisibleBrowsing',
+} as const satisfies Record<string, keyof Features>
+
+/** The values tier-gated settings start at; setting one back to its default needs no feature. */
+const gatedFieldDefaults = {
+  showMyLocation: true,
+  showMyAge: true,
+  showMyLookingFor: true,
+  hideMeFromStrangers: false,
+  browseInvisibly: false,
+  theme: null,
+} as const
+
+export const ProfilePatchSchema = z
+  .object({
+    name: NameSchema,
+    about: AboutSchema.nullable(),
+    occupation: ShortTextSchema,
+    education: ShortTextSchema,
+    heightCm: z.number().int().min(50).max(300).nullable(),
+    gender: GenderSchema,
+    location: z.string().min(1).max(200).openapi({ description: 'A place `label` from GET /api/v1/places' }),
+    ...basics,
+    ...settings,
+    theme: ThemeSchema.nullable().openapi({ description: 'null restores the default colours' }),
+  })
+  .partial()
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
+  .openapi('ProfilePatch', {
+    description:
+      'Any subset of the editable fields; all are checked before any is written. Tier-gated fields (name, the show-my-* and hide-me toggles, theme, browseInvisibly) answer 403 `tier_required` for tiers without the feature.',
+  })
+export type ProfilePatch = z.infer<typeof ProfilePatchSchema>
+
+const VerificationSchema = z
+  .object({
+    level: VerificationLevelSchema,
+    age: z.boolean(),
+    gender: z.boolean(),
+    ethnicity: z.boolean(),
+  })
+  .openapi('ProfileVerification')
+
+const baseProfile = {
+  id: z.uuid(),
+  urlSlug: z.string(),
+  name: z.string(),
+  gender: GenderSchema,
+  about: z.string().nullable(),
+  occupation: z.string().nullable(),
+  education: z.string().nullable(),
+  heightCm: z.number().int().nullable(),
+  ...basics,
+  theme: ThemeSchema.nullable(),
+  photos: z.array(PhotoSchema),
+  voiceBio: VoiceBioSchema.nullable(),
+  verification: VerificationSchema,
+}
+
+export const OwnProfileSchema = z
+  .object({
+    ...baseProfile,
+    status: z.enum(['active', 'deactivated']),
+    dateOfBirth: z.iso.date(),
+    age: z.number().int(),
+    location: z.object({ label: z.string(), shortLabel: z.string(), countryCode: z.string() }),
+    ...settings,
+    verificationRequired: z.boolean(),
+    onboardedAt: z.iso.datetime(),
+  })
+  .openapi('OwnProfile')
+export type OwnProfile = z.infer<typeof OwnProfileSchema>
+
+export const ProfileViewSchema = z
+  .object({
+    ...baseProfile,
+    age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
+    location: z.string().nullable().openapi({ description: 'Short place label; null when hidden' }),
+    flair: FlairSchema,
+    isSelf: z.boolean(),
+  })
+  .openapi('ProfileView')
+export type ProfileView = z.infer<typeof ProfileViewSchema>
+
+async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
+  const [row] = await s.database.db
+    .select({
+      profile: profiles,
+      name: users.name,
+      status: users.status,
+      deletedAt: users.deletedAt,
+      placeLabel: places.label,
+      placeShortLabel: places.shortLabel,
+      placeCountryCode: places.countryCode,
+      flair: sql<string[] | string>`${flairExpression('profiles', s.config.flair.earlyAdopterCutoff)}`,
+    })
+    .from(profiles)
+    .innerJoin(users, eq(users.id, profiles.userId))
+    .leftJoin(places, eq(places.id, profiles.placeId))
+    .where(where)
+  return row
+}
+type ProfileRow = NonNullable<Awaited<ReturnType<typeof loadProfileRow>>>
+
+function themeOf(p: ProfileRow['profile']) {
+  return p.themeTitleColor && p.themeBodyColor && p.themeBackgroundColor
+    ? { titleColor: p.themeTitleColor, bodyColor: p.themeBodyColor, backgroundColor: p.themeBackgroundColor }
+    : null
+}
+
+async function mediaOf(s: Services, userId: string, apiOrigin: string) {
+  const [photoRows, voice] = await Promise.all([listPhotos(s, userId), getVoiceBio(s, userId)])
+  return {
+    photos: photoRows.map((p) => photoView(p, s.config, apiOrigin)),
+    voiceBio: voice ? voiceBioView(voice, s.config, apiOrigin) : null,
+  }
+}
+
+function commonView(row: ProfileRow) {
+  const p = row.profile
+  return {
+    id: p.userId,
+    urlSlug: p.urlSlug!,
+    name: row.name ?? '',
+    gender: p.gender!,
+    about: p.about,
+    occupation: p.occupation,
+    education: p.education,
+    heightCm: p.heightCm,
+    ...(Object.fromEntries(basicFields.map((f) => [f, p[f]])) as {
+      [K in BasicField]: ProfileRow['profile'][K]
+    }),
+    theme: themeOf(p),
+    verification: {
+      level: p.verificationLevel,
+      age: p.verifiedAge,
+      gender: p.verifiedGender,
+      ethnicity: p.verifiedEthnicity,
+    },
+  }
+}
+
+/**
+ * The caller's own profile with every field and setting.
+ *
+ * @example
+ * const profile = await getOwnProfile(s, caller.userId, 'https://api.rapport.example')
+ */
+export async function getOwnProfile(s: Services, userId: string, apiOrigin: string): Promise<OwnProfile> {
+  const row = await loadProfileRow(s, eq(profiles.userId, userId))
+  if (!row || !row.profile.onboardedAt) throw new ApiError('not_found', 'This account has no profile')
+  const p = row.profile
+  return {
+    ...commonView(row),
+    ...(await mediaOf(s, userId, apiOrigin)),
+    status: row.status === 'deactivated' ? 'deactivated' : 'active',
+    dateOfBirth: p.dateOfBirth!,
+    age: ageOn(p.dateOfBirth!, s.clock.now()),
+    location: {
+      label: row.placeLabel ?? '',
+      shortLabel: row.placeShortLabel ?? '',
+      countryCode: row.placeCountryCode ?? '',
+    },
+    ...(Object.fromEntries(Object.keys(settings).map((k) => [k, p[k as keyof typeof settings]])) as {
+      [K in keyof typeof settings]: ProfileRow['profile'][K]
+    }),
+    verificationRequired: p.verificationRequired,
+    onboardedAt: p.onboardedAt!.toISOString(),
+  }
+}
+
+/**
+ * Edit the caller's profile. Everything is validated first (text rules, place, tier features),
+ * then written in one transaction, so a refused request changes nothing. Changing gender or
+ * ethnicity drops the matching verified flag; a new name gets a new URL slug.
+ *
+ * @example
+ * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' }, origin)
+ */
+export async function updateOwnProfile(
+  s: Services,
+  caller: { userId: string; tierId: string | null },
+  patch: ProfilePatch,
+  apiOrigin: string,
+): Promise<OwnProfile> {
+  const features = await tierFeatures(s, caller.tierId)
+  // Going back to a default is always allowed, so a member whose tier lapsed can undo settings
+  // (hidden age, hide-from-strangers, colours) they can no longer change otherwise.
+  const locked = Object.entries(tierGatedFields).filter(
+    ([field, feature]) =>
+      field in patch &&
+      !features[feature] &&
+      patch[field as keyof ProfilePatch] !== gatedFieldDefaults[field as keyof typeof gatedFieldDefaults],
+  )
+  if (locked.length > 0) {
+    throw new ApiError('tier_required', `Your tier cannot change: ${locked.map(([f]) => f).join(', ')}`, {
+      errors: locked.map(([field, feature]) => ({
+        path: `json.${field}`,
+        message: `Needs a tier with the "${feature}" feature`,
+      })),
+    })
+  }
+  for (const field of ['name', 'about', 'occupation', 'education'] as const) {
+    assertAcceptableText(field, patch[field], `json.${field}`)
+  }
+  let place: Awaited<ReturnType<typeof findPlaceByLabel>>
+  if (patch.location !== undefined) {
+    place = await findPlaceByLabel(s, patch.location)
+    if (!place) throw fieldError('json.location', 'Pick a place from the place search')
+  }
+
+  const current = await loadProfileRow(s, eq(profiles.userId, caller.userId))
+  if (!current || !current.profile.onboardedAt) throw new ApiError('not_found', 'This account has no profile')
+
+  const { name, location: _location, theme, ...columns } = patch
+  const changes: Partial<typeof profiles.$inferInsert> = { ...columns }
+  if (patch.about !== undefined) changes.about = patch.about ? patch.about : null
+  if (patch.gender !== undefined && patch.gender !== current.profile.gender) changes.verifiedGender = false
+  if (patch.ethnicity !== undefined && patch.ethnicity !== current.profile.ethnicity) {
+    changes.verifiedEthnicity = false
+  }
+  if (place) {
+    Object.assign(changes, { placeId: place.id, latitude: place.latitude, longitude: place.longitude })
+    // Moving to a place where fake sign-ups cluster requires verification (reference rule).
+    if (place.verificationRequired) changes.verificationRequired = true
+  }
+  if (theme !== undefined) {
+    changes.themeTitleColor = theme?.titleColor ?? null
+    changes.themeBodyColor = theme?.bodyColor ?? null
+    changes.themeBackgroundColor = theme?.backgroundColor ?? null
+  }
+
+  const now = s.clock.now()
+  // The slug goes first: it is the one step that can still be refused (409 when every candidate
+  // is taken), and then nothing else has been written. The rest is one transaction.
+  if (name !== undefined) await assignUrlSlug(s, caller.userId, name)
+  const db = s.database.db
+  // The feed shows what a bio edit added (nothing when it only removed text).
+  const bioAddition =
+    patch.about !== undefined ? addedText(current.profile.about, changes.about ?? null) : null
+  await db.batch([
+    db
+      .update(profiles)
+      .set({ ...changes, updatedAt: now })
+      .where(eq(profiles.userId, caller.userId)),
+    ...(bioAddition
+      ? [
+          db
+            .insert(feedEvents)
+            .values({ userId: caller.userId, kind: 'updated-bio', at: now, addedText: bioAddition }),
+        ]
+      : []),
+    ...(name !== undefined
+      ? [db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))]
+      : []),
+  ])
+  if (changes.verifiedGender === false) await refreshVerificationLevel(s, caller.userId)
+  if (name !== undefined) await forgetAccount(s, caller.userId)
+  return getOwnProfile(s, caller.userId, apiOrigin)
+}
+
+const levelRank = (level: (typeof verificationLevelValues)[number]) => verificationLevelValues.indexOf(level)
+
+/** What `idOrSlug` names: a member id (uuid) or a URL slug (slugs never look like ids). */
+function profileKey(idOrSlug: string) {
+  return isUuid(idOrSlug)
+    ? eq(profiles.userId, idOrSlug.toLowerCase())
+    : eq(profiles.urlSlug, idOrSlug.toLowerCase())
+}
+
+/**
+ * The profile row behind `idOrSlug` if `viewer` (null = anonymous) may see it, else the error
+ * they get (shared by every route that shows something of another member). The reference's
+ * rules, in order: self-view always works; the profile must be live (onboarded, active, not
+ * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
+ * only public profiles, and not those hiding from strangers or asking for any verification
+ * (an anonymous visitor is both a stranger and unverified); a member who skipped the viewer is hidden from them; "hide me from
+ * strangers" hides the profile from anyone the member has not messaged; a viewer whose
+ * verification is below the member's privacy level is refused (403 `verification_required`)
+ * unless the member has messaged them. Every other refusal is a 404, exactly like an unknown
+ * id, so a hidden profile's existence does not leak.
+ *
+ * @example
+ * const row = await visibleProfileRow(s, { userId: caller.userId }, 'alex-7')
+ */
+export async function visibleProfileRow(
+  s: Services,
+  viewer: { userId: string } | null,
+  idOrSlug: string,
+): Promise<ProfileRow> {
+  const row = await loadProfileRow(s, profileKey(idOrSlug))
+  const notFound = () => new ApiError('not_found', 'No such profile')
+  if (!row || !row.profile.onboardedAt || row.deletedAt) throw notFound()
+  const p = row.profile
+  const isSelf = viewer?.userId === p.userId
+
+  if (!isSelf) {
+    if (row.status !== 'active') throw notFound()
+    if (!viewer) {
+      // Anonymous visitors are the strangest of strangers and verified at no level.
+      if (!p.publicProfile || p.hideMeFromStrangers || p.privacyVerificationLevel !== 'none') throw notFound()
+    } else {
+      const [relation] = await s.database.db
+        .select({
+          skippedViewer: sql<boolean>`exists (select 1 from ${skips} where ${skips.subjectId} = ${p.userId} and ${skips.objectId} = ${viewer.userId})`,
+          messagedViewer: sql<boolean>`exists (select 1 from ${messaged} where ${messaged.subjectId} = ${p.userId} and ${messaged.objectId} = ${viewer.userId})`,
+          viewerLevel: sql<
+            string | null
+          >`(select ${profiles.verificationLevel} from ${profiles} where ${profiles.userId} = ${viewer.userId})`,
+        })
+        .from(sql`(select 1) as one`)
+      if (relation!.skippedViewer) throw notFound()
+      if (p.hideMeFromStrangers && !relation!.messagedViewer) throw notFound()
+      const viewerLevel = (relation!.viewerLevel ?? 'none') as (typeof verificationLevelValues)[number]
+      if (levelRank(viewerLevel) < levelRank(p.privacyVerificationLevel) && !relation!.messagedViewer) {
+        throw new ApiError(
+          'verification_required',
+          `This member shows their profile to people verified at level "${p.privacyVerificationLevel}" or above`,
+        )
+      }
+    }
+  }
+  return row
+}
+
+/**
+ * Another member's profile as `viewer` may see it (null viewer = anonymous), under the rules of
+ * {@link visibleProfileRow}.
+ *
+ * @example
+ * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ */
+export async function viewProfile(
+  s: Services,
+  viewer: { userId: string } | null,
+  idOrSlug: string,
+  apiOrigin: string,
+): Promise<ProfileView> {
+  const row = await visibleProfileRow(s, viewer, idOrSlug)
+  const p = row.profile
+  const isSelf = viewer?.userId === p.userId
+  const view = commonView(row)
+  return {
+    ...view,
+    ...(await mediaOf(s, p.userId, apiOrigin)),
+    lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
+    age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
+    location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
+    flair: textArray(row.flair),
+    isSelf,
+  }
+}

@@ -1,0 +1,235 @@
+import { z } from '@hono/zod-openapi'
+import { and, count, desc, eq, isNotNull, isNull, not, type SQL, sql } from 'drizzle-orm'
+import { messaged, photos, profiles, skips, users, visits } from '../../db/schema'
+import { ageOn } from '../search/geo'
+import { mediaUrl } from '../media/media-url'
+import { type Page, type PageRequest, paginate, pageWindow } from '../../lib/http/pagination'
+import { tierFeatures } from '../accounts/tiers'
+import type { Services } from '..'
+
+/**
+ * Profile visits: who looked at my profile ("visitors") and whose profiles I looked at
+ * ("visited"). One row per pair, `updated_at` = the latest visit. A member whose tier has
+ * `invisibleBrowsing` and who switched on `browseInvisibly` leaves invisible visits: kept for
+ * their own "visited" list, never shown to the member they visited.
+ */
+
+export const VisitSchema = z
+  .object({
+    id: z.uuid().openapi({ description: 'The member' }),
+    urlSlug: z.string().nullable().openapi({ description: 'null when masked' }),
+    name: z.string().nullable().openapi({ description: 'null when masked' }),
+    age: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'null when the member hides their age, or masked' }),
+    photo: z
+      .object({ url: z.url().openapi({ description: '450 × 450 JPEG' }), blurhash: z.string() })
+      .nullable()
+      .openapi({ description: 'null without a photo, or masked' }),
+    verificationRequiredToView: z
+      .enum(['basics', 'photos'])
+      .nullable()
+      .openapi({
+        description:
+          'The verification the member asks of people who see their profile, when mine is below it (and they ' +
+          'have not messaged me): their slug, name, age and photo are then null, as in search.',
+      }),
+    visitedAt: z.iso.datetime().openapi({ description: 'The latest visit' }),
+    isNew: z.boolean().openapi({ description: 'Visitors: after my last check. Visited: always false' }),
+    invisible: z.boolean().openapi({ description: 'Visited: I browsed invisibly. Visitors: always false' }),
+  })
+  .openapi('Visit')
+export type Visit = z.infer<typeof VisitSchema>
+
+/**
+ * Record that `viewer` looked at `objectId`'s profile, now (one statement: an upsert reading the
+ * viewer's `browseInvisibly`). Nothing is recorded for members without a profile. Returns
+ * whether the visit was recorded and whether it is invisible.
+ *
+ * @example
+ * const visit = await recordVisit(s, { userId, tierId }, profileOwnerId)
+ */
+export async function recordVisit(
+  s: Services,
+  viewer: { userId: string; tierId: string | null },
+  objectId: string,
+): Promise<{ invisible: boolean } | null> {
+  if (viewer.userId === objectId) return null
+  const { invisibleBrowsing } = await tierFeatures(s, viewer.tierId)
+  const now = s.clock.now()
+  const rows = await s.database.db.execute<{ invisible: boolean }>(sql`
+    insert into ${visits} (subject_id, object_id, invisible, created_at, updated_at)
+    select ${viewer.userId}, ${objectId}, ${profiles.browseInvisibly} and ${invisibleBrowsing}, ${now}, ${now}
+    from ${profiles} where ${profiles.userId} = ${viewer.userId} and ${profiles.onboardedAt} is not null
+    on conflict (subject_id, object_id) do update
+      set updated_at = excluded.updated_at, invisible = excluded.invisible
+    returning invisible`)
+  const row = rows.rows[0]
+  return row ? { invisible: Boolean(row.invisible) } : null
+}
+
+/** Members another member may be shown in a visit list: live, onboarded, not shadow-banned. */
+const liveMember = and(
+  eq(users.status, 'active'),
+  isNull(users.deletedAt),
+  isNotNull(profiles.onboardedAt),
+  isNull(profiles.shadowBannedAt),
+)
+
+const skippedEitherWay = (a: SQL | string, b: SQL | string) =>
+  sql`exists (select 1 from ${skips} where (${skips.subjectId} = ${a} and ${skips.objectId} = ${b}) or (${skips.subjectId} = ${b} and ${skips.objectId} = ${a}))`
+
+async function visitPage(
+  s: Services,
+  me: string,
+  direction: 'visitors' | 'visited',
+  page: PageRequest,
+  apiOrigin: string,
+  only?: string,
+): Promise<Page<Visit>> {
+  const mine = direction === 'visitors' ? visits.objectId : visits.subjectId
+  const other = direction === 'visitors' ? visits.subjectId : visits.objectId
+  const where = and(
+    eq(mine, me),
+    only ? eq(other, only) : undefined,
+    direction === 'visitors' ? not(visits.invisible) : undefined,
+    liveMember,
+    not(skippedEitherWay(sql`${visits.subjectId}`, sql`${visits.objectId}`)),
+  )
+  const checkedAt = sql`(select ${profiles.visitorsCheckedAt} from ${profiles} where ${profiles.userId} = ${me})`
+  // Their privacy level against my verification (enum order none < basics < photos), waived when
+  // they have messaged me: the profile route's rule, so a list shows no more than a view would.
+  const requiredToView = sql<'basics' | 'photos' | null>`case when ${profiles.privacyVerificationLevel} >
+      (select mine.verification_level from ${profiles} mine where mine.user_id = ${me})
+    and not exists (select 1 from ${messaged} where ${messaged.subjectId} = ${other} and ${messaged.objectId} = ${me})
+    then ${profiles.privacyVerificationLevel}::text end`
+  const firstPhoto = (column: SQL) =>
+    sql<
+      string | null
+    >`(select ${column} from ${photos} where ${photos.userId} = ${other} and ${photos.position} > 0 order by ${photos.position} limit 1)`
+  const { limit, offset } = pageWindow(page)
+  const db = s.database.db
+  const [rows, [total]] = await db.batch([
+    db
+      .select({
+        id: other,
+        urlSlug: profiles.urlSlug,
+        name: users.name,
+        dateOfBirth: profiles.dateOfBirth,
+        showMyAge: profiles.showMyAge,
+        photoId: firstPhoto(sql`${photos.id}`),
+        blurhash: firstPhoto(sql`${photos.blurhash}`),
+        visitedAt: visits.updatedAt,
+        invisible: visits.invisible,
+        isNew: sql<boolean>`${visits.updatedAt} > coalesce(${checkedAt}, '-infinity'::timestamptz)`,
+        requiredToView,
+      })
+      .from(visits)
+      .innerJoin(users, eq(users.id, other))
+      .innerJoin(profiles, eq(profiles.userId, other))
+      .where(where)
+      .orderBy(desc(visits.updatedAt), other)
+      .limit(limit)
+      .offset(offset),
+    db
+      .select({ n: count() })
+      .from(visits)
+      .innerJoin(users, eq(users.id, other))
+      .innerJoin(profiles, eq(profiles.userId, other))
+      .where(where),
+  ])
+  const now = s.clock.now()
+  const data = rows.map((r) => {
+    const masked = r.requiredToView !== null
+    return {
+      id: r.id,
+      urlSlug: masked ? null : (r.urlSlug ?? ''),
+      name: masked ? null : (r.name ?? ''),
+      age: !masked && r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
+      photo:
+        !masked && r.photoId && r.blurhash
+          ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
+          : null,
+      visitedAt: new Date(r.visitedAt).toISOString(),
+      isNew: direction === 'visitors' && Boolean(r.isNew),
+      invisible: direction === 'visited' && r.invisible,
+      verificationRequiredToView: r.requiredToView,
+    }
+  })
+  return paginate(data, total?.n ?? 0, page)
+}
+
+/**
+ * Who visited my profile, latest first. Invisible visits, shadow-banned, deactivated and
+ * deleted visitors, and anyone in a skip with me (either way) are left out. `isNew` marks
+ * visits after my last {@link markVisitorsChecked}.
+ *
+ * @example
+ * const page = await listVisitors(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ */
+export function listVisitors(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
+  return visitPage(s, userId, 'visitors', page, apiOrigin)
+}
+
+/**
+ * Whose profiles I visited, latest first, invisible visits included (marked), under the same
+ * liveness and skip rules as {@link listVisitors}.
+ *
+ * @example
+ * const page = await listVisited(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ */
+export function listVisited(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
+  return visitPage(s, userId, 'visited', page, apiOrigin)
+}
+
+/**
+ * `visitorId` as a row of `objectId`'s visitor list (null when that list would not show them),
+ * for the live `visitor` event.
+ *
+ * @example
+ * const row = await visitorRow(s, profileOwnerId, caller.userId, origin)
+ */
+export async function visitorRow(
+  s: Services,
+  objectId: string,
+  visitorId: string,
+  apiOrigin: string,
+): Promise<Visit | null> {
+  const page = await visitPage(s, objectId, 'visitors', { page: 1, items_per_page: 1 }, apiOrigin, visitorId)
+  return page.data[0] ?? null
+}
+
+/**
+ * Remember that I looked at my visitors now: visits until now are no longer new.
+ *
+ * @example
+ * const { checkedAt } = await markVisitorsChecked(s, caller.userId)
+ */
+export async function markVisitorsChecked(s: Services, userId: string): Promise<{ checkedAt: string }> {
+  const now = s.clock.now()
+  await s.database.db.update(profiles).set({ visitorsCheckedAt: now }).where(eq(profiles.userId, userId))
+  return { checkedAt: now.toISOString() }
+}
+
+/**
+ * Push `visitorId`'s visitor row to `objectId`'s inbox sockets (their UserHub) as a `visitor`
+ * frame, when their visitor list would show it. Meant for `waitUntil`: failures are logged.
+ *
+ * @example
+ * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, caller.userId, origin))
+ */
+export async function pushVisitor(
+  s: Services,
+  objectId: string,
+  visitorId: string,
+  apiOrigin: string,
+): Promise<void> {
+  try {
+    const row = await visitorRow(s, objectId, visitorId, apiOrigin)
+    if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
+  } catch (err) {
+    s.log.warn('visits.push_failed', { objectId, error: err instanceof Error ? err.message : String(err) })
+  }
+}

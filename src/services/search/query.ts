@@ -1,0 +1,393 @@
+import { z } from '@hono/zod-openapi'
+import { type SQL, sql } from 'drizzle-orm'
+import { genderValues, verificationLevelValues } from '../../db/schema'
+import { distanceKm } from './geo'
+import { flairExpression } from '../flair/flair'
+import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './filter-schema'
+
+/**
+ * The search SQL, as pure builders of drizzle `SQL` (no Services), so the Worker and the
+ * benchmark (bench/search.ts, over node-postgres) run exactly the same statements:
+ *
+ * ```ts
+ * const { rows: [row] } = await db.execute(searcherContextQuery(searcherId))
+ * const ctx = parseSearchContext(row)           // null: no such onboarded member
+ * const { rows: [built] } = await db.execute(rebuildSearchResultsQuery(ctx!)) // { count }
+ * const { rows } = await db.execute(searchPageQuery(searcherId, 0, 10))
+ * ```
+ *
+ * How the uncached search stays fast without a vector index (docs/BENCHMARKS.md):
+ * 1. Candidates come from `profiles` alone through the partial GiST index on
+ *    `(point(longitude, latitude), date_of_birth, gender)` (migration 0012): the searcher's bounding
+ *    box and age range, nearest first, at most {@link candidateCap} rows, with every other
+ *    condition that reads only the profile row (one-way basics, height, verification required),
+ *    each scored with the dot product written out over the vector (~25 multiplications).
+ * 2. Those few thousand rows are checked against users / preferences (the mutual conditions),
+ *    skips, messages, photos and Q&A answers by primary-key lookups (a LATERAL … LIMIT 1 keeps the
+ *    planner from hashing all of `search_preferences`).
+ * 3. The best {@link resultListSize} replace the searcher's rows in `search_results`.
+ */
+
+/** Rows a result list keeps (the reference's 500). */
+export const resultListSize = 500
+/**
+ * Nearest candidates scored per search. Searches whose area holds more people (a big radius, or
+ * anywhere) rank the nearest this many, which keeps the query bounded at any member count.
+ */
+export const candidateCap = 5000
+
+const GenderEnum = z.enum(genderValues)
+const LevelEnum = z.enum(verificationLevelValues)
+
+/** What a search needs to know about its searcher (one row of {@link searcherContextQuery}). */
+export const SearchContextSchema = z.object({
+  userId: z.uuid(),
+  gender: GenderEnum,
+  age: z.number().int(),
+  latitude: z.number(),
+  longitude: z.number(),
+  personality: z.array(z.number()).nullable(),
+  verificationLevel: LevelEnum,
+  genders: z.array(GenderEnum),
+  minAge: z.number().int(),
+  maxAge: z.number().int(),
+  /** Date-of-birth window of the age range: `dobAfter < date_of_birth <= dobUntil`. */
+  dobAfter: z.string(),
+  dobUntil: z.string(),
+  maxDistanceKm: z.number().nullable(),
+  filters: z.unknown().transform(parseStoredFilters),
+  answerFilters: z.array(
+    z.object({ questionId: z.number().int(), answer: z.boolean(), acceptUnanswered: z.boolean() }),
+  ),
+  /** The club filter, only while the searcher is still a member of that club. */
+  club: z.string().nullable(),
+})
+export type SearchContext = z.infer<typeof SearchContextSchema>
+
+const isoDate = (d: Date) => d.toISOString().slice(0, 10)
+
+/**
+ * One row with column `ctx` (JSON) describing the searcher; no row when the searcher has no
+ * onboarded profile. A member without a preferences row gets the onboarding defaults (their
+ * seeking genders, age ± (2 + (age − 18) / 5), anywhere). `now` fixes "today" for ages.
+ */
+export function searcherContextQuery(searcherId: string, now: Date = new Date()): SQL {
+  const today = isoDate(now)
+  return sql`with me as (
+    select p.user_id, p.gender, p.latitude, p.longitude, p.personality, p.verification_level,
+      p.seeking_genders, sp.genders, sp.min_age, sp.max_age, sp.max_distance_km, sp.filters,
+      sp.user_id is not null as has_prefs,
+      date_part('year', age(${today}::date, p.date_of_birth))::int as age
+    from profiles p
+    left join search_preferences sp on sp.user_id = p.user_id
+    where p.user_id = ${searcherId} and p.onboarded_at is not null
+      and p.latitude is not null and p.date_of_birth is not null
+  ), ranged as (
+    select me.*,
+      case when has_prefs then min_age else greatest(18, age - (2 + (age - 18) / 5)) end as lo,
+      case when has_prefs then max_age else least(99, age + (2 + (age - 18) / 5)) end as hi
+    from me
+  )
+  select json_build_object(
+    'userId', user_id, 'gender', gender, 'age', age, 'latitude', latitude, 'longitude', longitude,
+    'personality', personality, 'verificationLevel', verification_level,
+    'genders', case when has_prefs then genders
+      when cardinality(seeking_genders) > 0 then seeking_genders
+      else enum_range(null::gender) end,
+    'minAge', lo, 'maxAge', hi,
+    'dobAfter', (${today}::date - make_interval(years => hi + 1))::date,
+    'dobUntil', (${today}::date - make_interval(years => lo))::date,
+    'maxDistanceKm', max_distance_km,
+    'filters', coalesce(filters, '{}'::jsonb),
+    'answerFilters', coalesce((
+      select json_agg(json_build_object('questionId', f.question_id, 'answer', f.answer,
+        'acceptUnanswered', f.accept_unanswered) order by f.question_id)
+      from search_answer_filters f where f.user_id = ranged.user_id), '[]'::json),
+    'club', (select mc.club_name from member_clubs mc
+      where mc.user_id = ranged.user_id and mc.club_name = filters->>'club')
+  ) as ctx
+  from ranged`
+}
+
+/**
+ * The searcher context from a {@link searcherContextQuery} row (or its `ctx` value); null when
+ * there was no row.
+ */
+export function parseSearchContext(row: unknown): SearchContext | null {
+  if (!row) return null
+  const value = (row as { ctx?: unknown }).ctx ?? row
+  return SearchContextSchema.parse(typeof value === 'string' ? JSON.parse(value) : value)
+}
+
+/** A finite number as an SQL literal (vector components, coordinates). */
+const num = (x: number) => {
+  if (!Number.isFinite(x)) throw new Error(`not a finite number: ${x}`)
+  return sql.raw(String(x))
+}
+const list = (values: readonly (string | number)[]) =>
+  sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )
+
+/**
+ * Match % of a candidate's `personality` against the searcher's vector, the dot product written
+ * out term by term: `clamp(0, 99, round(100·(1 + a·b)/2))`, 50 when either has no vector.
+ */
+export function matchExpression(column: SQL, vector: readonly number[] | null): SQL {
+  if (!vector || vector.length === 0) return sql`50`
+  const terms = sql.join(
+    vector.map((x, i) => sql`${column}[${sql.raw(String(i + 1))}] * ${num(x)}::real`),
+    sql` + `,
+  )
+  return sql`(case when ${column} is null or cardinality(${column}) <> ${sql.raw(String(vector.length))} then 50
+    else least(99, greatest(0, round(50 * (1 + (${terms})))))::int end)`
+}
+
+const kmPerDegree = (Math.PI * 6371) / 180
+
+/** The lon/lat box holding every point within `km` of (lat, lon); null when it wraps the globe. */
+export function boundingBox(latitude: number, longitude: number, km: number) {
+  const dLat = (km / kmPerDegree) * 1.001
+  const south = latitude - dLat
+  const north = latitude + dLat
+  if (south <= -90 || north >= 90)
+    return { south: Math.max(-90, south), north: Math.min(90, north), west: -180, east: 180 }
+  const widest = Math.max(Math.abs(south), Math.abs(north))
+  const dLon = dLat / Math.cos((widest * Math.PI) / 180)
+  if (longitude - dLon < -180 || longitude + dLon > 180) return { south, north, west: -180, east: 180 }
+  return { south, north, west: longitude - dLon, east: longitude + dLon }
+}
+
+const profileColumn: Record<ListFilter, string> = {
+  orientation: 'orientation',
+  ethnicity: 'ethnicity',
+  lookingFor: 'looking_for',
+  smoking: 'smoking',
+  drinking: 'drinking',
+  drugs: 'drugs',
+  longDistance: 'long_distance',
+  relationshipStatus: 'relationship_status',
+  hasKids: 'has_kids',
+  wantsKids: 'wants_kids',
+  exercise: 'exercise',
+  religion: 'religion',
+  starSign: 'star_sign',
+}
+
+/** The conditions on the candidate's own profile row (alias `p`) from the one-way filters. */
+function profileFilterConditions(ctx: SearchContext): SQL[] {
+  const out: SQL[] = []
+  for (const key of listFilters) {
+    const chosen = ctx.filters[key]
+    if (!chosen) continue
+    const column = sql.raw(`p.${profileColumn[key]}`)
+    const values = chosen.filter((v) => v !== unanswered)
+    const parts: SQL[] = []
+    if (values.length > 0) parts.push(sql`${column} in (${list(values)})`)
+    if (chosen.includes(unanswered)) parts.push(sql`${column} is null`)
+    out.push(sql`(${sql.join(parts, sql` or `)})`)
+  }
+  const h = ctx.filters.height
+  if (h?.min != null) out.push(sql`p.height_cm >= ${h.min}`)
+  if (h?.max != null) out.push(sql`p.height_cm <= ${h.max}`)
+  return out
+}
+
+/** One answers lookup per candidate for all Q&A filters: every strict one matched, no accepting one contradicted. */
+function answerFilterCondition(ctx: SearchContext): SQL | null {
+  const f = ctx.answerFilters
+  if (f.length === 0) return null
+  const ids = (pred: (x: (typeof f)[number]) => boolean) => f.filter(pred).map((x) => x.questionId)
+  const inList = (qs: number[]) => (qs.length ? sql`a.question_id in (${list(qs)})` : sql`false`)
+  const strictYes = ids((x) => !x.acceptUnanswered && x.answer)
+  const strictNo = ids((x) => !x.acceptUnanswered && !x.answer)
+  const acceptYes = ids((x) => x.acceptUnanswered && x.answer)
+  const acceptNo = ids((x) => x.acceptUnanswered && !x.answer)
+  const strict = strictYes.length + strictNo.length
+  return sql`(select count(*) filter (where (${inList(strictYes)} and a.answer) or (${inList(strictNo)} and not a.answer)) = ${strict}
+      and count(*) filter (where (${inList(acceptYes)} and not a.answer) or (${inList(acceptNo)} and a.answer)) = 0
+    from answers a where a.user_id = c.user_id and a.question_id in (${list(f.map((x) => x.questionId))}))`
+}
+
+/**
+ * The uncached search as ONE statement: delete the searcher's old result rows, find and rank the
+ * candidates, insert the best {@link resultListSize} at positions 1…n. Returns one row `{ count }`.
+ *
+ * Conditions (docs of issue #6, the reference's §4.2): active, onboarded, not deleted, not a bot,
+ * not shadow-banned, verification required → verified; gender among mine, age in my range,
+ * within my distance; mutual unless searching a club: they want my gender, my age is in their
+ * range, I am within their distance, match ≥ 50 %; no skip either way (mine may show when my
+ * `skipped` filter says so); people I messaged hidden when `messaged` says so; people hiding from
+ * strangers only when they messaged me; every one-way filter and Q&A filter; a club filter keeps
+ * its members. Order: has a photo, verified, match %, id.
+ */
+export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
+  const me = ctx.userId
+  const inClub = ctx.club !== null
+  const f = ctx.filters
+  const point = sql`point(p.longitude, p.latitude)`
+  const profileConditions: SQL[] = [
+    sql`p.onboarded_at is not null`,
+    sql`p.shadow_banned_at is null`,
+    sql`p.user_id <> ${me}`,
+    sql`p.gender in (${list(ctx.genders)})`,
+    sql`p.date_of_birth > ${ctx.dobAfter}::date`,
+    sql`p.date_of_birth <= ${ctx.dobUntil}::date`,
+    sql`(not p.verification_required or p.verification_level <> 'none')`,
+    ...profileFilterConditions(ctx),
+  ]
+  if (ctx.maxDistanceKm !== null) {
+    const b = boundingBox(ctx.latitude, ctx.longitude, ctx.maxDistanceKm)
+    profileConditions.push(
+      sql`${point} <@ box(point(${num(b.west)}, ${num(b.south)}), point(${num(b.east)}, ${num(b.north)}))`,
+    )
+  }
+  if (inClub) {
+    profileConditions.push(
+      sql`exists (select 1 from member_clubs mc where mc.club_name = ${ctx.club} and mc.user_id = p.user_id)`,
+    )
+  }
+
+  const distance = distanceKm(sql`c.latitude`, sql`c.longitude`, num(ctx.latitude), num(ctx.longitude))
+  const conditions: SQL[] = [
+    sql`u.status = 'active'`,
+    sql`u.deleted_at is null`,
+    sql`u.role <> 'bot'`,
+    sql`not exists (select 1 from skips k where k.subject_id = c.user_id and k.object_id = ${me})`,
+    sql`(not c.hide_me_from_strangers or exists (select 1 from messaged m where m.subject_id = c.user_id and m.object_id = ${me}))`,
+  ]
+  if (ctx.maxDistanceKm !== null) conditions.push(sql`${distance} <= ${ctx.maxDistanceKm}`)
+  if (!inClub) {
+    conditions.push(
+      sql`c.match >= 50`,
+      sql`sp.genders @> array[${ctx.gender}]::gender[]`,
+      sql`${ctx.age} between sp.min_age and sp.max_age`,
+      sql`(sp.max_distance_km is null or sp.max_distance_km >= ${distance})`,
+    )
+  }
+  if (f.skipped !== 'show') {
+    conditions.push(
+      sql`not exists (select 1 from skips k where k.subject_id = ${me} and k.object_id = c.user_id)`,
+    )
+  }
+  if (f.messaged === 'hide') {
+    conditions.push(
+      sql`not exists (select 1 from messaged m where m.subject_id = ${me} and m.object_id = c.user_id)`,
+    )
+  }
+  if (f.hasPhoto)
+    conditions.push(sql`exists (select 1 from photos ph where ph.user_id = c.user_id and ph.position > 0)`)
+  const answers = answerFilterCondition(ctx)
+  if (answers) conditions.push(answers)
+
+  return sql`with old as (
+    delete from search_results where searcher_id = ${me} returning 1
+  ), cand as materialized (
+    select p.user_id, p.latitude, p.longitude, p.verification_level, p.hide_me_from_strangers,
+      ${matchExpression(sql`p.personality`, ctx.personality)} as match
+    from profiles p
+    where ${sql.join(profileConditions, sql` and `)}
+    order by ${point} <-> point(${num(ctx.longitude)}, ${num(ctx.latitude)})
+    limit ${sql.raw(String(candidateCap))}
+  ), scored as (
+    select c.user_id, c.match,
+      c.verification_level <> 'none' as verified,
+      exists (select 1 from photos ph where ph.user_id = c.user_id and ph.position > 0) as has_photo
+    from cand c
+    join users u on u.id = c.user_id
+    ${
+      inClub
+        ? sql``
+        : // A primary-key lookup per candidate: LIMIT keeps the planner from hashing the whole table.
+          sql`cross join lateral (select genders, min_age, max_age, max_distance_km from search_preferences
+            where user_id = c.user_id limit 1) sp`
+    }
+    where ${sql.join(conditions, sql` and `)}
+  ), ranked as (
+    select user_id, match,
+      row_number() over (order by has_photo desc, verified desc, match desc, user_id) as position
+    from scored
+    order by position
+    limit ${sql.raw(String(resultListSize))}
+  ), inserted as (
+    insert into search_results (searcher_id, position, prospect_id, match_percentage, built_at)
+    select ${me}, position, user_id, match, now() from ranked
+    -- Evaluated before the first row: the old rows are gone before the new ones go in.
+    where (select count(*) from old) >= 0
+    on conflict (searcher_id, position) do update
+      set prospect_id = excluded.prospect_id, match_percentage = excluded.match_percentage,
+        built_at = excluded.built_at
+    returning 1
+  )
+  select count(*)::int as count from inserted`
+}
+
+/** What a page needs to know about its viewer; read from the database when not given. */
+export interface ViewerContext {
+  verificationLevel?: (typeof verificationLevelValues)[number]
+  /** Today, for ages (default: the database's current date). */
+  now?: Date
+  /** Re-score each row against the viewer's current personality (the quiz search). */
+  liveMatch?: boolean
+  /** Members onboarded before this wear the early-adopter flair. */
+  earlyAdopterCutoff?: Date | null
+}
+
+/**
+ * Rows `offset+1 … offset+limit` of the searcher's result list, in position order, re-checked
+ * (a prospect who since left, was banned, was told to verify, started hiding from strangers or
+ * skipped either way drops out of the page). Always
+ * at least one row: `total` and `last` (highest position) describe the whole list, and a row
+ * with a null `id` stands for an empty page. Private fields are null (and
+ * `verification_required_to_view` says which level unlocks them) when the viewer's verification
+ * is below the prospect's privacy level and the prospect has not messaged the viewer.
+ */
+export function searchPageQuery(
+  searcherId: string,
+  offset: number,
+  limit: number,
+  viewer: ViewerContext = {},
+): SQL {
+  const level = viewer.verificationLevel
+    ? sql`${viewer.verificationLevel}::verification_level`
+    : sql`coalesce((select verification_level from profiles where user_id = ${searcherId}), 'none')`
+  const today = viewer.now ? sql`${isoDate(viewer.now)}::date` : sql`current_date`
+  const match = viewer.liveMatch
+    ? sql`coalesce((select least(99, greatest(0, round(50 * (1 + sum(x * y)))))::int
+        from unnest((select personality from profiles where user_id = ${searcherId}), p.personality) t(x, y)
+        having count(x) > 0 and count(y) > 0), 50)`
+    : sql`r.match_percentage`
+  return sql`with list as (
+    select count(*)::int as total, coalesce(max(position), 0)::int as last
+    from search_results where searcher_id = ${searcherId}
+  ), viewer as (select ${level} as level)
+  select list.total, list.last, x.*
+  from list
+  left join lateral (
+    select r.position, r.prospect_id as id, ${match} as match_percentage, p.verification_level,
+      mm.messaged_me, exists (select 1 from messaged m where m.subject_id = ${searcherId} and m.object_id = r.prospect_id) as i_messaged,
+      case when viewer.level < p.privacy_verification_level and not mm.messaged_me
+        then p.privacy_verification_level end as verification_required_to_view,
+      p.url_slug, u.name,
+      case when p.show_my_age then date_part('year', age(${today}, p.date_of_birth))::int end as age,
+      ph.id as photo_id, ph.blurhash as photo_blurhash,
+      ${flairExpression('p', viewer.earlyAdopterCutoff ?? null)} as flair
+    from search_results r
+    cross join viewer
+    join profiles p on p.user_id = r.prospect_id
+    join users u on u.id = r.prospect_id
+    cross join lateral (select exists (select 1 from messaged m
+      where m.subject_id = r.prospect_id and m.object_id = ${searcherId}) as messaged_me) mm
+    left join lateral (select id, blurhash from photos
+      where user_id = r.prospect_id and position > 0 order by position limit 1) ph on true
+    where r.searcher_id = ${searcherId}
+      and r.position > ${offset} and r.position <= ${offset + limit}
+      and u.status = 'active' and u.deleted_at is null and u.role <> 'bot' and p.shadow_banned_at is null
+      and (not p.verification_required or p.verification_level <> 'none')
+      and (not p.hide_me_from_strangers or mm.messaged_me)
+      and not exists (select 1 from skips k where k.subject_id = r.prospect_id and k.object_id = ${searcherId})
+    order by r.position
+  ) x on true
+  order by x.position`
+}
