@@ -22,6 +22,7 @@ import { conversationsRouter } from './routes/conversations/conversations.index'
 import { clubsRouter } from './routes/clubs/clubs.index'
 import { feedRouter } from './routes/feed/feed.index'
 import { flairRouter } from './routes/flair/flair.index'
+import { shareRouter } from './routes/share/share.index'
 import { healthRouter } from './routes/health/health.index'
 import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
@@ -136,6 +137,7 @@ export function createApp(environment: Environment): App {
   app.route('/', searchRouter)
   app.route('/', feedRouter)
   app.route('/', flairRouter)
+  app.route('/', shareRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)

@@ -172,6 +172,9 @@ export const OwnProfileSchema = z
     ...settings,
     verificationRequired: z.boolean(),
     onboardedAt: z.iso.datetime(),
+    shareId: z.string().openapi({
+      description: 'My share link id: GET /api/v1/share/{shareId} shows my personality publicly',
+    }),
   })
   .openapi('OwnProfile')
 export type OwnProfile = z.infer<typeof OwnProfileSchema>
@@ -271,6 +274,7 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
     }),
     verificationRequired: p.verificationRequired,
     onboardedAt: p.onboardedAt!.toISOString(),
+    shareId: p.publicId,
   }
 }
 
