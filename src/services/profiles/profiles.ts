@@ -16,6 +16,7 @@ import { forgetAccount } from '../accounts/account-cache'
 import { addedText } from '../feed/bio-event'
 import { textArray } from '../feed/feed'
 import { FlairSchema, flairExpression } from '../flair/flair'
+import { ReplyRatesSchema, replyRates } from '../reply-rates/reply-rates'
 import { PhotoSchema, listPhotos, photoView } from '../media/photos'
 import { findPlaceByLabel } from './places'
 import {
@@ -185,6 +186,7 @@ export const ProfileViewSchema = z
     age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
     location: z.string().nullable().openapi({ description: 'Short place label; null when hidden' }),
     flair: FlairSchema,
+    replyRates: ReplyRatesSchema,
     isSelf: z.boolean(),
   })
   .openapi('ProfileView')
@@ -449,9 +451,11 @@ export async function viewProfile(
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
+  const [media, rates] = await Promise.all([mediaOf(s, p.userId, apiOrigin), replyRates(s, p.userId)])
   return {
     ...view,
-    ...(await mediaOf(s, p.userId, apiOrigin)),
+    ...media,
+    replyRates: rates,
     lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
     age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
     location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
