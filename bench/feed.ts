@@ -164,7 +164,9 @@ async function main() {
     let hits = 0
     for (let i = 0; i < 600; i++) {
       const ip =
-        i % 4 === 3 ? `2a0${i % 10}:${(i * 7919).toString(16)}::1` : `${byte()}.${byte()}.${byte()}.${byte()}`
+        i % 4 === 3
+          ? `2a0${i % 10}:${((i * 7919) % 65536).toString(16)}::1`
+          : `${byte()}.${byte()}.${byte()}.${byte()}`
       const a = await timed(client, lookup, [ip, '{}'])
       const b = await timed(client, 'select id, name, status from users where id = $1', [
         viewers[i % viewers.length],

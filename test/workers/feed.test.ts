@@ -475,7 +475,7 @@ describe('ranking and paging', () => {
     expect(second.map((r) => r.user_id)).not.toContain(womanGoodMatch.id)
   })
 
-  it('pages are stable across calls, and the next page continues before the last window', async () => {
+  it('pages are stable across calls; the cursor is null once everything was read', async () => {
     const w = timeWindow()
     const me = await viewer()
     const members: Awaited<ReturnType<typeof person>>[] = []
@@ -485,9 +485,8 @@ describe('ranking and paging', () => {
     expect(b).toEqual(a)
     const mine = a.data.filter((i) => members.some((m) => m.id === i.id)).map((i) => i.id)
     expect(mine).toEqual(members.map((m) => m.id))
-    expect(a.nextBefore).not.toBeNull()
-    const next = await feed(me.token, a.nextBefore!)
-    expect(next.data.some((i) => members.some((m) => m.id === i.id))).toBe(false)
+    // Fewer than a window's worth passed and both streams were read to the end of the month.
+    expect(a.nextBefore).toBeNull()
   })
 })
 

@@ -20,15 +20,20 @@ import { flairExpression } from '../flair/flair'
  *    1 / (1 + intros)^1.5) and large age gaps (odds exp(−8·d²), d = (older − younger) / younger).
  *    The draws are md5 of viewer, member and UTC day, so a viewer's pages are the same all day.
  * 3. The best {@link pageSize} of the window by: the viewer wants their gender, match %, time;
- *    returned newest first. The next page starts before the window's oldest time.
+ *    returned newest first. The next page starts before the window's oldest time — or, when
+ *    fewer than {@link windowSize} passed, below the part of the streams that was read (null when
+ *    both streams were read to the end of the month).
  */
 
 /** Items per page (the reference's 50). */
 export const pageSize = 50
 /** Candidates that pass the rules, of which the best half is shown (the reference's 100). */
 export const windowSize = 100
-/** Newest candidates read from each stream per page (the reference's 5000). */
-export const streamCap = 5000
+/**
+ * Newest candidates read from each stream per page (the reference reads 5000; a window of 100
+ * needs about 800 at the pass rate measured on generated data, see docs/BENCHMARKS.md).
+ */
+export const streamCap = 1000
 
 export interface FeedQueryOptions {
   viewerId: string
@@ -66,28 +71,37 @@ export function feedQuery(o: FeedQueryOptions): SQL {
     from profiles p
     left join search_preferences sp on sp.user_id = p.user_id
     where p.user_id = ${o.viewerId} and p.onboarded_at is not null
-  ), stream as (
-    (select p.user_id, p.last_event_at as t, false as online
-      from profiles p
-      where p.onboarded_at is not null and p.shadow_banned_at is null
-        and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
-      order by p.last_event_at desc limit ${cap})
-    union all
-    (select u.id, u.last_online_at, true
-      from users u
-      where u.status = 'active' and u.last_online_at < ${before}::timestamptz
-        and u.last_online_at > ${monthAgo}::timestamptz
-      order by u.last_online_at desc limit ${cap})
+  ), events as (
+    select p.user_id, p.last_event_at as t, false as online
+    from profiles p
+    where p.onboarded_at is not null and p.shadow_banned_at is null
+      and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
+    order by p.last_event_at desc limit ${cap}
+  ), presence as (
+    select u.id as user_id, u.last_online_at as t, true as online
+    from users u
+    where u.status = 'active' and u.last_online_at < ${before}::timestamptz
+      and u.last_online_at > ${monthAgo}::timestamptz
+    order by u.last_online_at desc limit ${cap}
+  ), bound as (
+    -- A stream cut off at its cap was read only down to its oldest row: the window stays above
+    -- that, so the next page (which starts below the window) misses nothing of it.
+    select greatest(
+      (select min(t) from events having count(*) = ${cap}),
+      (select min(t) from presence having count(*) = ${cap})) as t
   ), win as (
     select c.user_id, c.t, c.online, p.gender = any(v.wanted) as wanted,
       coalesce((select least(99, greatest(0, round(50 * (1 + sum(x * y)))))::int
         from unnest(v.personality, p.personality) m(x, y)
         having count(x) > 0 and count(y) > 0), 50) as match
-    from stream c
+    from (select * from events union all select * from presence) c
     cross join v
-    join profiles p on p.user_id = c.user_id
-    join users u on u.id = c.user_id
-    where p.user_id <> v.user_id
+    cross join bound
+    -- Primary-key lookups per candidate (LIMIT 1 keeps the planner from hashing whole tables).
+    cross join lateral (select * from profiles where user_id = c.user_id limit 1) p
+    cross join lateral (select status, deleted_at, role, last_online_at, tier_id from users
+      where id = c.user_id limit 1) u
+    where p.user_id <> v.user_id and (bound.t is null or c.t >= bound.t)
       -- each member once, at their latest time before the cursor
       and (case when c.online then p.last_event_at >= ${before}::timestamptz or p.last_event_at < c.t
         else u.last_online_at >= ${before}::timestamptz or u.last_online_at <= c.t end)
@@ -124,8 +138,9 @@ export function feedQuery(o: FeedQueryOptions): SQL {
     order by c.t desc, c.user_id
     limit ${sql.raw(String(o.windowSize ?? windowSize))}
   ), best as (
-    select win.*, to_char(min(win.t) over () at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as window_oldest
-    from win
+    select win.*, to_char(case when count(*) over () = ${sql.raw(String(o.windowSize ?? windowSize))}
+        then min(win.t) over () else bound.t end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as window_oldest
+    from win cross join bound
     order by wanted desc, match desc, t desc, user_id
     limit ${sql.raw(String(o.pageSize ?? pageSize))}
   )
