@@ -7,8 +7,9 @@ import { flairExpression } from '../flair/flair'
  * joined, added a photo or voice bio, updated their bio) and their last time online, counting
  * only times before `before` and within the last month.
  *
- * 1. Candidates stream newest first from two index scans (events, presence), at most
- *    {@link streamCap} from each, each member once (at their latest time).
+ * 1. Candidates stream newest first from two index scans (events, presence) merged, at most
+ *    {@link streamCap} from each, each member once (at their latest time); the scan stops at the
+ *    {@link windowSize}th candidate that passes.
  * 2. The first {@link windowSize} who pass every rule form the window: active, onboarded, not a
  *    bot, not shadow-banned; the viewer meets their privacy verification level; hide-from-strangers
  *    (unless they messaged the viewer); no skip either way (the viewer's own skips shown when the
@@ -71,30 +72,37 @@ export function feedQuery(o: FeedQueryOptions): SQL {
     from profiles p
     left join search_preferences sp on sp.user_id = p.user_id
     where p.user_id = ${o.viewerId} and p.onboarded_at is not null
-  ), events as (
-    select p.user_id, p.last_event_at as t, false as online
-    from profiles p
-    where p.onboarded_at is not null and p.shadow_banned_at is null
-      and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
-    order by p.last_event_at desc limit ${cap}
-  ), presence as (
-    select u.id as user_id, u.last_online_at as t, true as online
-    from users u
-    where u.status = 'active' and u.last_online_at < ${before}::timestamptz
-      and u.last_online_at > ${monthAgo}::timestamptz
-    order by u.last_online_at desc limit ${cap}
   ), bound as (
     -- A stream cut off at its cap was read only down to its oldest row: the window stays above
     -- that, so the next page (which starts below the window) misses nothing of it.
     select greatest(
-      (select min(t) from events having count(*) = ${cap}),
-      (select min(t) from presence having count(*) = ${cap})) as t
+      (select min(t) from (select p.last_event_at as t from profiles p
+        where p.onboarded_at is not null and p.shadow_banned_at is null
+          and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
+        order by p.last_event_at desc limit ${cap}) x having count(*) = ${cap}),
+      (select min(t) from (select u.last_online_at as t from users u
+        where u.status = 'active' and u.last_online_at < ${before}::timestamptz
+          and u.last_online_at > ${monthAgo}::timestamptz
+        order by u.last_online_at desc limit ${cap}) x having count(*) = ${cap})) as t
   ), win as (
     select c.user_id, c.t, c.online, p.gender = any(v.wanted) as wanted,
       coalesce((select least(99, greatest(0, round(50 * (1 + sum(x * y)))))::int
         from unnest(v.personality, p.personality) m(x, y)
         having count(x) > 0 and count(y) > 0), 50) as match
-    from (select * from events union all select * from presence) c
+    -- Both streams newest first, merged: the first windowSize candidates that pass end the scan.
+    from (
+      (select p.user_id, p.last_event_at as t, false as online
+        from profiles p
+        where p.onboarded_at is not null and p.shadow_banned_at is null
+          and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
+        order by p.last_event_at desc limit ${cap})
+      union all
+      (select u.id, u.last_online_at, true
+        from users u
+        where u.status = 'active' and u.last_online_at < ${before}::timestamptz
+          and u.last_online_at > ${monthAgo}::timestamptz
+        order by u.last_online_at desc limit ${cap})
+    ) c
     cross join v
     cross join bound
     -- Primary-key lookups per candidate (LIMIT 1 keeps the planner from hashing whole tables).
@@ -135,7 +143,7 @@ export function feedQuery(o: FeedQueryOptions): SQL {
       and ${draw(sql`v.user_id::text`, sql`p.user_id::text`, sql`${day}`, sql`'age'`)}
         < exp(-8 * power((abs(v.age - date_part('year', age(${now}, p.date_of_birth::timestamptz)))
           / greatest(18, least(v.age, date_part('year', age(${now}, p.date_of_birth::timestamptz))))), 2))
-    order by c.t desc, c.user_id
+    order by c.t desc
     limit ${sql.raw(String(o.windowSize ?? windowSize))}
   ), best as (
     select win.*, to_char(case when count(*) over () = ${sql.raw(String(o.windowSize ?? windowSize))}
