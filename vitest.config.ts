@@ -6,50 +6,62 @@ import { testJwtSecret } from './test/shared/constants.ts'
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 
+/** A project of tests inside workerd, against the local stack its global setup starts. */
+function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        main: './src/index.ts',
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: {
+            ENVIRONMENT: 'local',
+            DATABASE_URL: inject('databaseUrl'),
+            NEON_LOCAL_PROXY: inject('neonProxy'),
+            UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
+            UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+            JWT_SECRET: testJwtSecret,
+            LOG_LEVEL: 'warn',
+            SMTP_HOST: '127.0.0.1',
+            SMTP_PORT: String(inject('smtpPort')),
+            SMTP_USER: inject('smtpUser'),
+            SMTP_PASS: inject('smtpPass'),
+            SMTP_SECURE: 'none',
+            SMTP_FROM: 'Rapport <no-reply@rapport.test>',
+            OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
+            OPENAI_API_KEY: inject('openAiKey'),
+            OPENAI_MODEL: 'gpt-4.1',
+            IP_REPUTATION_LISTS: inject('ipListsSetting'),
+            // Generous on a shared test machine; the timeout test sets its own tight budget.
+            IP_REPUTATION_TIMEOUT_MS: '3000',
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
+      // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
+      // as wrangler does for the deployed Worker, gives the test runtime the same module.
+      deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
+      include,
+      exclude,
+      globalSetup: [globalSetup],
+    },
+  }
+}
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            main: './src/index.ts',
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                ENVIRONMENT: 'local',
-                DATABASE_URL: inject('databaseUrl'),
-                NEON_LOCAL_PROXY: inject('neonProxy'),
-                UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
-                UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
-                JWT_SECRET: testJwtSecret,
-                LOG_LEVEL: 'warn',
-                SMTP_HOST: '127.0.0.1',
-                SMTP_PORT: String(inject('smtpPort')),
-                SMTP_USER: inject('smtpUser'),
-                SMTP_PASS: inject('smtpPass'),
-                SMTP_SECURE: 'none',
-                SMTP_FROM: 'Rapport <no-reply@rapport.test>',
-                OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
-                OPENAI_API_KEY: inject('openAiKey'),
-                OPENAI_MODEL: 'gpt-4.1',
-                IP_REPUTATION_LISTS: inject('ipListsSetting'),
-                // Generous on a shared test machine; the timeout test sets its own tight budget.
-                IP_REPUTATION_TIMEOUT_MS: '3000',
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'workers',
-          // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
-          // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
-          // as wrangler does for the deployed Worker, gives the test runtime the same module.
-          deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.node.test.ts'],
-          globalSetup: ['./test/setup/global-setup.ts'],
-        },
-      },
+      workersProject(
+        'workers',
+        ['test/**/*.test.ts'],
+        ['test/**/*.node.test.ts', 'test/outage/**'],
+        './test/setup/global-setup.ts',
+      ),
+      // Tests that take the database away, on their own database and Neon stand-in.
+      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/global-setup.ts'),
       {
         test: {
           name: 'node',

@@ -20,7 +20,8 @@ import {
   writeMessage,
 } from '../src/services/chat/send'
 import { tierFeatures } from '../src/services/accounts/tiers'
-import { describeError } from '../src/lib/log'
+import { databaseFailure } from '../src/db/errors'
+import { describeError, everyInterval } from '../src/lib/log'
 import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
 
 /** What `send` takes: over RPC from the REST route, or from a socket's `send` frame. */
@@ -74,6 +75,9 @@ const isSeq = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (
  *
  * The protocol (every frame, with examples) is in docs/chat-protocol.md, "Conversation socket".
  */
+/** While the database is down every frame fails alike: one log line per interval. */
+const frameOutageLog = everyInterval(60_000)
+
 export class Conversation extends HibernatingSocketObject {
   private services?: Services
   private facts: { value: PairFacts; at: number } | null = null
@@ -160,7 +164,9 @@ export class Conversation extends HibernatingSocketObject {
     } catch (err) {
       // Postgres unreachable, most likely. Nothing was acknowledged, so the client may retry
       // (a send with the same clientId can never be stored twice).
-      this.s.log.error('chat.frame_failed', { frameType: frame.type, error: describeError(err) })
+      if (databaseFailure(err) !== 'unavailable' || frameOutageLog()) {
+        this.s.log.error('chat.frame_failed', { frameType: frame.type, error: describeError(err) })
+      }
       this.sendFrame(ws, {
         type: 'error',
         code: 'unavailable',

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Env } from '../src/env'
+import { isStorable, unstorablePath } from '../src/lib/storable'
 
 /**
  * Who is on the other end of a socket. Stored as the socket's *attachment*: when the object
@@ -104,6 +105,18 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
       typeof (frame as { type?: unknown }).type !== 'string'
     ) {
       this.sendFrame(ws, { type: 'error', code: 'malformed_frame' })
+      return
+    }
+    // Strings the database cannot store (NUL, lone surrogates) are refused before any handler.
+    const unstorable = unstorablePath(frame)
+    if (unstorable) {
+      const clientId = (frame as { clientId?: unknown }).clientId
+      this.sendFrame(ws, {
+        type: 'error',
+        code: 'validation_failed',
+        field: unstorable.join('.'),
+        ...(typeof clientId === 'string' && isStorable(clientId) ? { clientId } : {}),
+      })
       return
     }
     await this.onFrame(ws, identity, frame as { type: string })

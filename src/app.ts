@@ -5,7 +5,8 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { type Config, ConfigError, type Environment, loadConfig } from './config'
 import { ApiError, codeForStatus } from './lib/http/errors'
-import { createLogger, describeError } from './lib/log'
+import { createLogger, describeError, everyInterval } from './lib/log'
+import { databaseFailure, databaseRetryAfterSeconds } from './db/errors'
 import { problemResponse } from './lib/http/problem'
 import { isUploadRoute } from './lib/http/upload'
 import { type Router, createRouter } from './lib/http/router'
@@ -165,6 +166,20 @@ export function createApp(environment: Environment): App {
       if (err.status < 500) return problemResponse(c, code, err.message || 'Bad request')
     }
     const log = c.get('log') ?? createLogger('error', { requestId: c.get('requestId') })
+    const failure = databaseFailure(err)
+    if (failure === 'unavailable') {
+      // An outage, not a fault of this request: one line per interval, not a stack per request.
+      if (databaseOutageLog()) log.error('database.unavailable', { error: describeError(err) })
+      return problemResponse(c, 'service_unavailable', 'The database is unreachable; try again shortly', {
+        headers: { 'Retry-After': String(databaseRetryAfterSeconds) },
+      })
+    }
+    if (failure === 'invalid_input') {
+      // Input validation rejects what Postgres cannot store before handlers run; this is the
+      // backstop for a value that still reached it.
+      log.warn('database.invalid_input', { error: describeError(err) })
+      return problemResponse(c, 'validation_failed', 'A value in the request cannot be stored')
+    }
     if (err instanceof ConfigError) {
       log.error('config.invalid', { problems: err.problems })
       return problemResponse(c, 'internal_error', 'The server is misconfigured; the operator has been told')
@@ -181,6 +196,7 @@ export function createApp(environment: Environment): App {
 }
 
 const apps = new Map<Environment, App>()
+const databaseOutageLog = everyInterval(60_000)
 
 /** The app for this `env`'s ENVIRONMENT, built on first use and reused by the isolate. */
 export function appFor(env: object): App {

@@ -1,6 +1,7 @@
 import type { Env } from './env'
 import { createServices } from './services'
 import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/platform/jobs'
+import { describeError } from './lib/log'
 
 /**
  * Queue consumer for both the jobs queue and its dead-letter queue (wrangler.toml binds both
@@ -29,7 +30,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       else msg.ack()
     } catch (err) {
       // Infrastructure failure (database unreachable): let the queue deliver it again later.
-      s.log.error('queue.handler_error', { queue: batch.queue, messageId: msg.id, error: String(err) })
+      s.log.error('queue.handler_error', { queue: batch.queue, messageId: msg.id, error: describeError(err) })
       msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
     }
   }

@@ -23,9 +23,10 @@ export interface AppEnv {
     /** The caller's account (cached ≤ 60 s), set by requireAuth. */
     account?: AccountSummary
     /**
-     * The caller's rate limit for this route, counted by requireAuth in its Redis round trip with
-     * the tier the token names; tierRateLimit uses it when that tier is still the account's.
+     * The caller's rate limit for this route, already counted (a settled decision) by requireAuth
+     * in its Redis round trip with the tier the token names; tierRateLimit uses it when that tier
+     * is still the account's.
      */
-    preLimit?: { route: string; tierId: string | null; identity: string; decision: Promise<LimitDecision> }
+    countedLimit?: { route: string; tierId: string | null; identity: string; decision: LimitDecision }
   }
 }

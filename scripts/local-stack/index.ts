@@ -1,6 +1,11 @@
-import IORedis from 'ioredis'
+import { createRequire } from 'node:module'
+import type IORedisClient from 'ioredis'
 import { type NeonProxy, startNeonProxy } from './neon-proxy'
 import { type RedisLike, type UpstashRestServer, startUpstashRest } from './upstash-rest'
+
+// Through Node's own require: the test suite's global setup loads this module once per test project,
+// and the test runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.
+const IORedis = createRequire(import.meta.url)('ioredis') as typeof IORedisClient
 
 export interface LocalStack {
   /** host:port of the Neon stand-in — the Worker's NEON_LOCAL_PROXY. */
@@ -23,6 +28,8 @@ export async function startLocalStack(opts: {
   upstashPort?: number
   /** Test-only request/command counters on the Upstash stand-in (see its `exposeStats`). */
   upstashStats?: boolean
+  /** Test-only outage switch on the Neon stand-in (see its `outageControl`). */
+  neonOutageControl?: boolean
 }): Promise<LocalStack> {
   const target = new URL(opts.databaseUrl)
   const address = `${target.hostname}:${target.port || '5432'}`
@@ -32,7 +39,11 @@ export async function startLocalStack(opts: {
       : undefined
   let neon: NeonProxy | undefined
   try {
-    neon = await startNeonProxy({ port: opts.neonPort ?? 0, allowedTargets: [address] })
+    neon = await startNeonProxy({
+      port: opts.neonPort ?? 0,
+      allowedTargets: [address],
+      outageControl: opts.neonOutageControl,
+    })
     const server = await startUpstashRest({
       redis: ownRedis ?? (opts.redis as RedisLike),
       token: opts.upstashToken,

@@ -38,6 +38,13 @@ export interface NeonProxyOptions {
    * insensitive; IPv6 hosts are written in brackets, e.g. `[::1]:5432`.
    */
   allowedTargets?: string[]
+  /**
+   * Tests only: accept `POST /__outage?down=1|tunnels|0` (and {@link NeonProxy.setDown}). `1` points every new
+   * connection — `/sql` and tunnels alike — at a closed port on 127.0.0.1 and cuts the open tunnels, as if the
+   * database had become unreachable behind Neon's proxy; `tunnels` does that to the WebSocket tunnels only (an
+   * interactive transaction fails while single statements still work); `0` restores the real targets.
+   */
+  outageControl?: boolean
 }
 
 export interface NeonProxy {
@@ -45,7 +52,12 @@ export interface NeonProxy {
   port: number
   /** Stops listening, closes every tunnel and HTTP connection, and ends the Postgres pools. */
   close(): Promise<void>
+  /** Simulate the database becoming unreachable (`true`, or only for tunnels) or coming back (`false`); see `outageControl`. */
+  setDown(down: boolean | 'tunnels'): void
 }
+
+/** Where connections go while an outage is simulated: nothing listens on port 1. */
+const UNREACHABLE = makeTarget('127.0.0.1', '1')!
 
 const DEFAULT_ALLOWED_TARGETS = ['127.0.0.1:5432', 'localhost:5432']
 
@@ -432,6 +444,16 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
   const pools = new Map<string, PoolEntry>()
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket }>()
   let closing = false
+  let down: boolean | 'tunnels' = false
+  const setDown = (value: boolean | 'tunnels') => {
+    down = value
+    if (!value) return
+    for (const { ws, tcp } of tunnels) {
+      tcp.destroy()
+      ws.terminate()
+    }
+    tunnels.clear()
+  }
 
   /** Returns the pool for these parameters, most recently used last in `pools` (a cheap LRU). */
   function poolFor(params: ConnectionParams): PoolEntry {
@@ -540,7 +562,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     }
     // The Authorization header (JWT auth for Neon RLS) is accepted but not verified: plain Postgres has no
     // pg_session_jwt, so there is nothing local to hand the claims to.
-    const entry = poolFor(params)
+    const entry = poolFor(down === true ? { ...params, target: UNREACHABLE } : params)
     let client: PoolClient
     try {
       client = await entry.pool.connect()
@@ -645,6 +667,12 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
+    if (opts.outageControl && path === '/__outage' && req.method === 'POST') {
+      req.resume()
+      const value = new URL(req.url ?? '/', 'http://proxy.local').searchParams.get('down')
+      setDown(value === 'tunnels' ? 'tunnels' : value === '1')
+      return send(res, 200, JSON.stringify({ down }))
+    }
     if (path !== '/sql') return send(res, 404, JSON.stringify({ message: 'not found' }))
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
@@ -694,7 +722,8 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     if (socket instanceof Socket) socket.setNoDelay(true)
     // Dial Postgres while the upgrade completes: net.Socket queues writes until connected, so the driver's
     // startup message sent right after `open` is not lost and the dial costs no extra round trip.
-    const tcp = tcpConnect({ host: target.host, port: target.port, noDelay: true })
+    const dialled = down ? UNREACHABLE : target
+    const tcp = tcpConnect({ host: dialled.host, port: dialled.port, noDelay: true })
     tcp.on('error', () => {})
     // If ws rejects the handshake (bad WebSocket headers) it destroys the socket without calling back.
     const abandon = () => tcp.destroy()
@@ -765,6 +794,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
 
   return {
     port: address.port,
+    setDown,
     async close() {
       if (closing) return
       closing = true

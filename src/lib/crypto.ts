@@ -38,18 +38,23 @@ export async function sha256Hex(value: string): Promise<string> {
   return toHex(await crypto.subtle.digest('SHA-256', encoder.encode(value)))
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>()
+/** Imported keys (settled, never an import in flight: requests must not await each other's work). */
+const hmacKeys = new Map<string, CryptoKey>()
 
 /** HMAC-SHA-256 of `value` under `secret`, hex. Keys are imported once per secret per isolate. */
 export async function hmacHex(secret: string, value: string): Promise<string> {
   let key = hmacKeys.get(secret)
   if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-    ])
+    key = await crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
     hmacKeys.set(secret, key)
   }
-  return toHex(await crypto.subtle.sign('HMAC', await key, encoder.encode(value)))
+  return toHex(await crypto.subtle.sign('HMAC', key, encoder.encode(value)))
 }
 
 /**

@@ -22,6 +22,8 @@ export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
     ip: c.get('clientIp'),
     userId: c.get('caller')?.userId,
   }
-  if (status >= 500) log.error('request', fields)
+  // 503 is an outage of a dependency, logged once per interval where it is detected.
+  if (status >= 500 && status !== 503) log.error('request', fields)
+  else if (status === 503) log.warn('request', fields)
   else log.info('request', fields)
 })

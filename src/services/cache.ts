@@ -1,4 +1,6 @@
+import { sharedWithinRequest } from './request-memo'
 import type { Services } from '.'
+import { describeError } from '../lib/log'
 
 /**
  * Read-through cache over Upstash Redis.
@@ -18,9 +20,11 @@ import type { Services } from '.'
  * real list keys — because nothing is ever found by pattern. Versions are random rather than
  * counters so that an evicted version key can never come back as a value old entries match.
  *
- * **Thundering herd.** Concurrent callers in one isolate share one load (an in-flight promise
- * per key). Across isolates, the first caller takes a short lock (`SET lock NX PX`) and loads;
- * the others poll the entry for a bounded time and then load themselves rather than fail.
+ * **Thundering herd.** Concurrent callers within one request share one load. Across requests and
+ * isolates, the first caller takes a short lock (`SET lock NX PX`) and loads; the others poll the
+ * entry for a bounded time and then load themselves rather than fail. A load in flight is never
+ * shared between requests: the Workers runtime cancels a request that awaits I/O another request
+ * started, and that request may itself be cancelled before its load settles.
  *
  * **Redis down.** Every Redis call is guarded: the cache is bypassed (the loader runs), a
  * warning is logged, and the request still succeeds. An invalidation that could not reach Redis
@@ -58,9 +62,6 @@ const freshVersion = () => `v${crypto.randomUUID()}`
 
 const defaultLockMs = 2000
 
-/** Loads in flight in this isolate, so concurrent callers share one. */
-const inFlight = new Map<string, Promise<unknown>>()
-
 /**
  * A cache key from a route and its parameters, with parameters sorted so that the same request
  * always maps to the same key whatever order its query string had. Undefined parameters are left
@@ -81,7 +82,7 @@ export function cacheKey(route: string, params: Record<string, string | number |
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function warn(s: Services, event: string, key: string, err: unknown) {
-  s.log.warn(event, { key, error: err instanceof Error ? err.message : String(err) })
+  s.log.warn(event, { key, error: describeError(err) })
 }
 
 /**
@@ -193,21 +194,7 @@ async function readThrough<T extends Json>(
  * )
  */
 export function cached<T extends Json>(s: Services, opts: CacheOptions, load: () => Promise<T>): Promise<T> {
-  const shared = inFlight.get(opts.key) as Promise<T> | undefined
-  if (shared) {
-    // The shared load runs in another request's I/O context; if that request is cancelled its
-    // load may never settle, so wait for it no longer than a lock holder would be waited for.
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => readThrough(s, opts, load).then(resolve, reject),
-        opts.lockMs ?? defaultLockMs,
-      )
-      shared.then(resolve, reject).finally(() => clearTimeout(timer))
-    })
-  }
-  const promise = readThrough(s, opts, load).finally(() => inFlight.delete(opts.key))
-  inFlight.set(opts.key, promise)
-  return promise
+  return sharedWithinRequest(s, `cache:${opts.key}`, () => readThrough(s, opts, load))
 }
 
 /**

@@ -1,8 +1,10 @@
 import { and, asc, count, eq } from 'drizzle-orm'
 import { rateLimitRules, tiers } from '../db/schema'
 import { ApiError } from '../lib/http/errors'
+import { describeError } from '../lib/log'
 import { type PageRequest, pageWindow } from '../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
+import { sharedWithinRequest } from './request-memo'
 import type { Services } from '.'
 
 /**
@@ -193,45 +195,61 @@ export async function deleteRule(s: Services, tierName: string, id: string): Pro
  * change is therefore in force everywhere within 60 s, and at once in the isolate that made it
  * (the write functions above drop that tier's entry). Ages come from `s.clock`, so tests can
  * move time; an age below zero (a clock set back) also reloads.
+ *
+ * Only settled rows are shared across requests, never a load in flight (a request must not await
+ * I/O another request started). Herd protection without that: while one request reloads an
+ * expired entry, the others keep serving the expired rows (a reload is marked by a timestamp, and
+ * a reload that has not finished after {@link reloadGraceMs} is tried again by the next request);
+ * only a tier no request in this isolate has loaded yet costs each concurrent request its own query.
  */
 export const ruleCacheTtlMs = 60_000
+const reloadGraceMs = 5_000
 
 interface CachedRules {
   loadedAt: number
   byRoute: Map<string, RateLimitRule>
+  /** When a request started reloading this expired entry (clock ms), if one has. */
+  reloadingSince?: number
 }
 
 const ruleCache = new Map<string, CachedRules>()
-/** Loads in flight, so a burst of requests for a cold tier costs one query, not one each. */
-const loading = new Map<string, Promise<CachedRules>>()
+/** Bumped per tier by every forget, so a load that started before a write cannot store pre-write rows. */
+const generations = new Map<string, number>()
 
 /** Drop a tier's cached rules in this isolate (other isolates catch up within the TTL). */
 export function forgetTierRules(tierId: string): void {
   ruleCache.delete(tierId)
+  generations.set(tierId, (generations.get(tierId) ?? 0) + 1)
 }
 
-async function loadTierRules(s: Services, tierId: string): Promise<CachedRules> {
-  const rows = await s.database.db.select().from(rateLimitRules).where(eq(rateLimitRules.tierId, tierId))
-  const entry = { loadedAt: s.clock.now().getTime(), byRoute: new Map(rows.map((r) => [r.route, r])) }
-  ruleCache.set(tierId, entry)
-  return entry
+function loadTierRules(s: Services, tierId: string): Promise<Map<string, RateLimitRule>> {
+  // Calls within one request that overlap share one query.
+  return sharedWithinRequest(s, `rate-limit-rules:${tierId}`, async () => {
+    const generation = generations.get(tierId) ?? 0
+    const rows = await s.database.db.select().from(rateLimitRules).where(eq(rateLimitRules.tierId, tierId))
+    const byRoute = new Map(rows.map((r) => [r.route, r]))
+    if ((generations.get(tierId) ?? 0) === generation) {
+      ruleCache.set(tierId, { loadedAt: s.clock.now().getTime(), byRoute })
+    }
+    return byRoute
+  })
 }
 
 async function tierRules(s: Services, tierId: string): Promise<Map<string, RateLimitRule>> {
   const cached = ruleCache.get(tierId)
-  const age = cached ? s.clock.now().getTime() - cached.loadedAt : -1
+  const now = s.clock.now().getTime()
+  const age = cached ? now - cached.loadedAt : -1
   if (cached && age >= 0 && age < ruleCacheTtlMs) return cached.byRoute
-  let pending = loading.get(tierId)
-  if (!pending) {
-    pending = loadTierRules(s, tierId).finally(() => loading.delete(tierId))
-    loading.set(tierId, pending)
+  if (cached?.reloadingSince !== undefined && now - cached.reloadingSince < reloadGraceMs) {
+    return cached.byRoute
   }
+  if (cached) cached.reloadingSince = now
   try {
-    return (await pending).byRoute
+    return await loadTierRules(s, tierId)
   } catch (err) {
     // Postgres trouble must not turn every request into a 500 here: keep enforcing what was
-    // known (or the defaults) and let the next request try again.
-    s.log.warn('rate_limit.rules_unavailable', { tierId, error: String(err) })
+    // known (or the defaults) and let a later request try again.
+    s.log.warn('rate_limit.rules_unavailable', { tierId, error: describeError(err) })
     return cached?.byRoute ?? new Map()
   }
 }

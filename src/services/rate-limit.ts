@@ -2,6 +2,7 @@ import { Ratelimit } from '@upstash/ratelimit'
 import { ApiError } from '../lib/http/errors'
 import { sha256Hex } from '../lib/crypto'
 import type { Services } from '.'
+import { describeError } from '../lib/log'
 
 /** One limit: `limit` events per `periodSeconds`, counted per identity. */
 export interface LimitRule {
@@ -87,13 +88,13 @@ async function decide(
     return { rule, success: r.success, limit: r.limit, remaining: Math.max(0, r.remaining), reset: r.reset }
   } catch (err) {
     if (s.config.rateLimit.failMode === 'closed') {
-      s.log.error('rate_limit.unavailable', { rule: rule.name, error: String(err) })
+      s.log.error('rate_limit.unavailable', { rule: rule.name, error: describeError(err) })
       throw new ApiError('service_unavailable', 'Rate limiting is unavailable; try again shortly')
     }
     const now = Date.now()
     if (now - lastFailOpenWarning > 60_000) {
       lastFailOpenWarning = now
-      s.log.warn('rate_limit.fail_open', { rule: rule.name, error: String(err) })
+      s.log.warn('rate_limit.fail_open', { rule: rule.name, error: describeError(err) })
     }
     return {
       rule,

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import IORedis from 'ioredis'
+import { createRequire } from 'node:module'
+import type IORedisClient from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startIpListServer } from '../../scripts/local-stack/ip-lists'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startSmtpSink } from './smtp-sink'
+
+// Loaded through Node's own require: this file is the global setup of two projects, and the test
+// runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.
+const IORedis = createRequire(import.meta.url)('ioredis') as typeof IORedisClient
 
 /**
  * Brings up what the workerd tests talk to: a fresh database on the machine's real PostgreSQL
@@ -17,7 +22,13 @@ import { startSmtpSink } from './smtp-sink'
  * database to connect to for CREATE/DROP DATABASE; TEST_REDIS_URL (default
  * redis://127.0.0.1:6379/14) names the Redis logical database the suite owns and flushes.
  */
-export default async function setup(project: TestProject) {
+export default function setup(project: TestProject) {
+  // The tests that take the database away (test/outage/) get their own database and a Neon
+  // stand-in with its outage switch on, so an outage there never touches any other test.
+  return startTestStack(project, { neonOutageControl: project.name === 'outage' })
+}
+
+async function startTestStack(project: TestProject, opts: { neonOutageControl?: boolean }) {
   const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/14'
   const dbName = `rapport_test_${process.pid}_${randomBytes(3).toString('hex')}`
@@ -54,10 +65,17 @@ export default async function setup(project: TestProject) {
 
   const upstashToken = randomBytes(16).toString('hex')
   // upstashStats: tests measure a request's Redis cost through a tagged client URL.
-  const stack = await startLocalStack({ databaseUrl, redis: redisUrl, upstashToken, upstashStats: true })
+  const stack = await startLocalStack({
+    databaseUrl,
+    redis: redisUrl,
+    upstashToken,
+    upstashStats: true,
+    neonOutageControl: opts.neonOutageControl,
+  })
 
   project.provide('databaseUrl', databaseUrl)
   project.provide('neonProxy', stack.neonProxy)
+  project.provide('neonOutageUrl', opts.neonOutageControl ? `http://${stack.neonProxy}/__outage` : '')
   project.provide('upstashUrl', stack.upstash.url)
   project.provide('upstashToken', upstashToken)
 
@@ -97,6 +115,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string
     neonProxy: string
+    /** `POST ?down=1|0` here takes the database away or brings it back (outage project only). */
+    neonOutageUrl: string
     upstashUrl: string
     upstashToken: string
     smtpPort: number

@@ -1,9 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { users } from '../../src/db/schema'
+import { sessions, users } from '../../src/db/schema'
 import worker from '../../src/index'
-import { api, envWith, origin, services } from './helpers'
+import { accessToken, api, envWith, origin, services } from './helpers'
 import { bearer, signIn } from './auth-helpers'
 
 const s = services()
@@ -54,6 +54,30 @@ describe('authentication state', () => {
     const t = await signIn()
     expect((await api('/api/v1/me', { headers: bearer(t.accessToken) })).status).toBe(200)
     expect((await api('/api/v1/me', { method: 'DELETE', headers: bearer(t.accessToken) })).status).toBe(204)
+    expect((await api('/api/v1/me', { headers: bearer(t.accessToken) })).status).toBe(401)
+  })
+
+  it('refuses a correctly signed token whose session was never issued', async () => {
+    const t = await signIn()
+    const forged = await accessToken({ sub: t.user.id, sid: crypto.randomUUID() })
+    expect((await api('/api/v1/me', { headers: bearer(forged) })).status).toBe(401)
+    // The real session still works, from its marker, in the one pipeline.
+    expect((await api('/api/v1/me', { headers: bearer(t.accessToken) })).status).toBe(200)
+  })
+
+  it('refuses a token whose session row is gone once its marker is', async () => {
+    const t = await signIn()
+    const { sid } = JSON.parse(atob(t.accessToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as {
+      sid: string
+    }
+    expect(await s.redis.get(`auth:session:${sid}`)).not.toBeNull()
+    // Without a marker, Postgres decides, and puts the marker back for a live session.
+    await s.redis.del(`auth:session:${sid}`)
+    expect((await api('/api/v1/me', { headers: bearer(t.accessToken) })).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await s.redis.get(`auth:session:${sid}`)).not.toBeNull()
+    await s.database.db.delete(sessions).where(eq(sessions.id, sid))
+    await s.redis.del(`auth:session:${sid}`)
     expect((await api('/api/v1/me', { headers: bearer(t.accessToken) })).status).toBe(401)
   })
 })

@@ -11,6 +11,7 @@ import {
   verifyPassword,
 } from '../../src/services/accounts/password'
 import type { Role } from '../../src/services/accounts/tokens'
+import { loginFailureLimits, loginSlowdownMs } from '../../src/services/accounts/operators'
 import { api, problem, services } from './helpers'
 
 const s = services()
@@ -160,21 +161,48 @@ describe('POST /api/v1/login', { timeout: kdfTimeout }, () => {
     expect((await problem(res)).code).toBe('banned')
   })
 
-  it('limits attempts per account: the 11th gets 429 with Retry-After, even with the right password', async () => {
+  it('refuses an account from one IP after 5 failures there, but not the right password from another IP', async () => {
     const admin = await createUser()
-    for (let i = 0; i < 10; i++) {
-      // A new IP each time: the account's own counter is what trips.
-      expect((await login(admin.username!, `wrong password ${i}`)).status).toBe(401)
+    const guesser = uniqueIp()
+    for (let i = 0; i < 5; i++) {
+      expect((await login(admin.username!, `wrong password ${i}`, guesser)).status).toBe(401)
     }
-    const limited = await login(admin.email, password)
+    // The guesser is refused, even when it finally has the password…
+    const limited = await login(admin.email, password, guesser)
     expect(limited.status).toBe(429)
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
     expect((await problem(limited)).code).toBe('rate_limited')
+    // …while the operator, from an IP that has not failed, signs in.
+    expect((await login(admin.username!, password)).status).toBe(200)
   })
 
-  it('limits attempts per client IP across usernames', async () => {
+  it('does not let failures from many IPs lock the operator out: past the ceiling it slows, never refuses', async () => {
+    const admin = await createUser()
+    // Failures spread over many IPs, as a distributed attack would: none of them trips a limit.
+    for (let i = 0; i < 6; i++) {
+      expect((await login(admin.username!, `wrong password ${i}`)).status).toBe(401)
+    }
+    // The account's counter already at the slow-down ceiling (as after 100 distributed failures).
+    await s.redis.set(`login:fail:account:user:${admin.id}`, loginFailureLimits.perAccountBeforeSlowdown, {
+      ex: 900,
+    })
+    const started = Date.now()
+    const res = await login(admin.username!, password)
+    expect(res.status).toBe(200)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(loginSlowdownMs - 50)
+    // A wrong guess is slowed as much and answered 401, not 429.
+    expect((await login(admin.username!, 'still wrong')).status).toBe(401)
+  })
+
+  it('does not count successful sign-ins', async () => {
+    const admin = await createUser()
     const ip = uniqueIp()
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 7; i++) expect((await login(admin.username!, password, ip)).status).toBe(200)
+  })
+
+  it('limits failures per client IP across usernames', async () => {
+    const ip = uniqueIp()
+    for (let i = 0; i < loginFailureLimits.perIp; i++) {
       expect((await login(`nobody_${crypto.randomUUID().slice(0, 8)}`, password, ip)).status).toBe(401)
     }
     const admin = await createUser()

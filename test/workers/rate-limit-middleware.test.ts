@@ -209,9 +209,9 @@ describe('what rate limiting costs in Redis', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('RateLimit-Remaining')).toBe(String(s.config.rateLimit.defaultLimit - 2))
     const after = await stats()
-    // One pipeline: revocation marker, account summary and the limiter's script.
+    // One pipeline: revocation marker, live-session marker, account summary and the limiter's script.
     expect(after.requests - before.requests).toBe(1)
-    expect(after.commands - before.commands).toBe(3)
+    expect(after.commands - before.commands).toBe(4)
   })
 
   it('recounts under the new tier when the tier changed after the token was issued', async () => {

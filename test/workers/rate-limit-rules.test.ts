@@ -20,9 +20,38 @@ async function newTier(): Promise<{ id: string; name: string }> {
   return tier!
 }
 
+/** Served GET routes, handed out in turn so the rules of one tier never share a route. */
+const servedRoutes = [
+  '/api/v1/me',
+  '/api/v1/me/sessions',
+  '/api/v1/me/profile',
+  '/api/v1/tiers',
+  '/api/v1/tier/{name}',
+  '/api/v1/profiles/{idOrSlug}',
+  '/api/v1/me/visitors',
+  '/api/v1/me/visited',
+  '/api/v1/clubs/top',
+  '/api/v1/clubs/search',
+  '/api/v1/stats',
+  '/api/v1/stats/genders',
+  '/api/v1/search/filters',
+  '/api/v1/inbox',
+  '/api/v1/places',
+  '/api/v1/me/photos',
+  '/api/v1/me/skips',
+  '/api/v1/me/clubs',
+  '/api/v1/me/personality',
+  '/api/v1/questions/next',
+  '/api/v1/users',
+  '/api/v1/admin/bans',
+  '/api/v1/admin/reports',
+  '/api/v1/me/voice-bio',
+].map((path) => `GET ${path}`)
+let nextRoute = 0
+
 const rule = (over: Record<string, unknown> = {}) => ({
   name: `r-${tag()}`,
-  route: `GET /api/v1/things/{id}/${tag()}`,
+  route: servedRoutes[nextRoute++ % servedRoutes.length]!,
   limit: 5,
   periodSeconds: 60,
   ...over,
@@ -55,11 +84,15 @@ describe('rate-limit rule CRUD', () => {
       'POST',
       `${base}/rate_limit`,
       admin.token,
-      rule({ route: 'get /api/v1/x/:id' }),
+      rule({ route: 'delete /api/v1/me/sessions/:id/' }),
     )
     expect(created.status).toBe(201)
     const body = (await created.json()) as { id: string; route: string; algorithm: string; tierId: string }
-    expect(body).toMatchObject({ route: 'GET /api/v1/x/{id}', algorithm: 'fixed', tierId: tier.id })
+    expect(body).toMatchObject({
+      route: 'DELETE /api/v1/me/sessions/{id}',
+      algorithm: 'fixed',
+      tierId: tier.id,
+    })
 
     const list = await call('GET', `${base}/rate_limits?items_per_page=1`)
     expect(list.status).toBe(200)
@@ -77,7 +110,7 @@ describe('rate-limit rule CRUD', () => {
     expect(await patched.json()).toMatchObject({
       limit: 9,
       algorithm: 'sliding',
-      route: 'GET /api/v1/x/{id}',
+      route: 'DELETE /api/v1/me/sessions/{id}',
     })
 
     expect((await call('DELETE', `${base}/rate_limit/${body.id}`, admin.token)).status).toBe(204)
@@ -135,6 +168,24 @@ describe('rate-limit rule CRUD', () => {
     const { id } = (await second.json()) as { id: string }
     const moved = await call('PATCH', `${base}/rate_limit/${id}`, admin.token, { route: first.route })
     expect(moved.status).toBe(409)
+  })
+
+  it('refuses a rule for a route that is not served, saying where the routes are listed', async () => {
+    const base = `/api/v1/tier/${tier.name}`
+    for (const route of ['GET /api/v1/no-such-thing', 'POST /api/v1/me', 'GET /health']) {
+      const res = await call('POST', `${base}/rate_limit`, admin.token, rule({ route }))
+      expect(res.status, route).toBe(422)
+      const body = await problem(res)
+      expect(body.errors?.[0]).toMatchObject({ path: 'json.route' })
+      expect(body.errors?.[0]?.message).toContain('/openapi.json')
+    }
+    const first = (await (await call('POST', `${base}/rate_limit`, admin.token, rule())).json()) as {
+      id: string
+    }
+    const moved = await call('PATCH', `${base}/rate_limit/${first.id}`, admin.token, {
+      route: 'GET /api/v1/nowhere',
+    })
+    expect(moved.status).toBe(422)
   })
 
   it('answers 422 with field paths for invalid bodies, ids and pages', async () => {

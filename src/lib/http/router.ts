@@ -1,9 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import type { MiddlewareHandler } from 'hono'
-import { isRateLimitExempt, refuseWhileBlocked, tierRateLimit } from '../../middleware/tier-rate-limit'
+import { limitedRoute } from '../../middleware/auth'
+import { withStorableInput } from '../../middleware/storable-input'
 import type { AppEnv } from '../../types'
 import { ApiError } from './errors'
-import { errorResponses } from './openapi'
 
 export type Router = OpenAPIHono<AppEnv>
 
@@ -27,23 +26,11 @@ export function createRouter(): Router {
       }
     },
   })
-  // Every route is rate limited per tier × route template (src/middleware/tier-rate-limit.ts
-  // explains why here rather than in a global app.use): the in-memory block check goes first,
-  // the counting limiter last, after the route's own authentication.
+  // Every route is rate limited per tier × route template (src/middleware/auth.ts explains why
+  // around each route rather than in a global app.use), and refuses strings the database cannot
+  // store before its validators and handler run.
   const register = router.openapi.bind(router)
-  router.openapi = ((route, handler, hook) => {
-    if (isRateLimitExempt(route.path)) return register(route, handler, hook)
-    const own = (route.middleware === undefined ? [] : [route.middleware].flat()) as MiddlewareHandler[]
-    return register(
-      {
-        ...route,
-        middleware: [refuseWhileBlocked, ...own, tierRateLimit],
-        // Documented on every limited route, since every one of them can answer it.
-        responses: { ...errorResponses(429), ...route.responses },
-      },
-      handler,
-      hook,
-    )
-  }) as Router['openapi']
+  router.openapi = ((route, handler, hook) =>
+    register(withStorableInput(limitedRoute(route)), handler, hook)) as Router['openapi']
   return router
 }

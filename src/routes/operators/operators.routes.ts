@@ -24,7 +24,9 @@ export const login = createRoute({
   description:
     'Form-encoded, like an OAuth 2.0 password grant: `username` is a username, or an email address when it ' +
     'contains `@`. Wrong credentials get the same 401 whether or not the account exists. Bot accounts cannot ' +
-    'sign in (403). At most 10 attempts per 15 minutes per client IP and per account (429 with Retry-After). ' +
+    'sign in (403). Failed attempts are limited per 15 minutes: 5 per account from one client IP and 30 per ' +
+    'client IP (then 429 with Retry-After); past 100 failures on one account from anywhere, every attempt on it ' +
+    'is slowed down, never refused, so a right password from a client that has not failed always gets in. ' +
     refreshCookieNote,
   request: {
     body: {

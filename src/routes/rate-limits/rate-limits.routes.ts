@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
+import { isServedRouteTemplate } from '../../lib/http/route-templates'
 import { requireAuth, requireRole } from '../../middleware/auth'
 import { normalizeRouteTemplate, routeMethods } from '../../services/rate-limit-rules'
 
@@ -29,6 +30,13 @@ const route = z
       ctx.addIssue({
         code: 'custom',
         message: `expected "METHOD /path" with METHOD one of ${routeMethods.join(', ')} and {param} placeholders as in the OpenAPI paths`,
+      })
+      return z.NEVER
+    }
+    if (!isServedRouteTemplate(template)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `no limited route ${template}; GET /openapi.json lists every route (method and path template)`,
       })
       return z.NEVER
     }

@@ -17,7 +17,9 @@ export const skipMember = createRoute({
   tags,
   summary: 'Skip (hide) a member, optionally reporting them',
   description:
-    'Hides us from each other both ways (profiles, search, chat) and drops us from each other’s search results. ' +
+    'The member I skip can no longer open my profile (404) nor find me in search, and neither of us can message ' +
+    'the other; I can still open their profile (to unskip them), and they leave my search results unless my ' +
+    'search filters ask to show skipped members. ' +
     'With `reportReason` it is also a report to the moderators; reports are limited to one per 5 s and 20 a day ' +
     '(429 with Retry-After). Skipping again changes nothing (200); reporting someone already skipped turns the ' +
     'skip into a report. 422 for my own id, 404 for an unknown or deleted member.',

@@ -1,5 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { tiers, users } from '../../db/schema'
+import { isUuid } from '../../lib/ids'
+import { describeError } from '../../lib/log'
 import type { Role } from './tokens'
 import { type LimitDecision, type LimitRule, queueLimit } from '../rate-limit'
 import type { Services } from '..'
@@ -30,6 +32,7 @@ export const revokedKey = (sessionId: string) => `auth:revoked:${sessionId}`
 
 /** The summary from Postgres (the source of truth); null when the account no longer exists. */
 export async function loadAccountSummary(s: Services, userId: string): Promise<AccountSummary | null> {
+  if (!isUuid(userId)) return null
   const [row] = await s.database.db
     .select({
       id: users.id,
@@ -52,9 +55,27 @@ export async function loadAccountSummary(s: Services, userId: string): Promise<A
 }
 
 /**
- * One Redis round trip: is the session revoked, and the cached summary if there is one — and,
- * when `limit` is given, the caller's rate limit for the route, counted in the same pipeline
- * (its decision arrives through `limit.decision`). Throws when Redis cannot answer; the caller
+ * Marks a session as issued and live, so authentication can tell a session that exists from a
+ * correctly signed token naming one that was never issued (or was deleted) without asking
+ * Postgres. Set whenever an access token is issued for the session (and after a database check
+ * found it live), for as long as that token can live; dropped on revocation.
+ */
+export const sessionKey = (sessionId: string) => `auth:session:${sessionId}`
+
+/** What authentication learns from Redis in its one round trip. */
+export interface AuthState {
+  revoked: boolean
+  /** False when no live-session marker exists: Postgres must confirm the session. */
+  known: boolean
+  cached: AccountSummary | null
+  /** The route's limit, counted in the same round trip, when one was asked for. */
+  limit?: LimitDecision
+}
+
+/**
+ * One Redis round trip: is the session revoked, is it known to be live, the cached summary if
+ * there is one — and, when `limit` is given, the caller's rate limit for the route, counted in
+ * the same pipeline. Everything returned is settled. Throws when Redis cannot answer; the caller
  * falls back to Postgres.
  */
 export async function readAuthState(
@@ -62,8 +83,12 @@ export async function readAuthState(
   sessionId: string,
   userId: string,
   limit?: { rule: LimitRule; identity: string },
-): Promise<{ revoked: boolean; cached: AccountSummary | null; limit?: Promise<LimitDecision> }> {
-  const pipeline = s.redis.pipeline().get(revokedKey(sessionId)).get<AccountSummary>(accountKey(userId))
+): Promise<AuthState> {
+  const pipeline = s.redis
+    .pipeline()
+    .get(revokedKey(sessionId))
+    .get(sessionKey(sessionId))
+    .get<AccountSummary>(accountKey(userId))
   const queued = limit ? queueLimit(s, pipeline, limit.rule, limit.identity) : undefined
   let results
   try {
@@ -73,12 +98,34 @@ export async function readAuthState(
     throw err
   }
   queued?.settle(results)
-  const [revoked, cached] = results as [
+  const [revoked, known, cached] = results as [
+    { result: unknown; error?: string },
     { result: unknown; error?: string },
     { result: AccountSummary | null; error?: string },
   ]
-  if (revoked.error || cached.error) throw new Error(`auth state: ${revoked.error ?? cached.error}`)
-  return { revoked: revoked.result !== null, cached: cached.result ?? null, limit: queued?.decision }
+  const failed = revoked.error ?? known.error ?? cached.error
+  if (failed) throw new Error(`auth state: ${failed}`)
+  return {
+    revoked: revoked.result !== null,
+    known: known.result !== null,
+    cached: cached.result ?? null,
+    limit: queued ? await queued.decision : undefined,
+  }
+}
+
+/**
+ * Mark sessions live for `ttlSeconds` (the lifetime of the access token just issued). Failures
+ * are logged, not thrown: without the marker the next request confirms the session in Postgres.
+ */
+export async function markSessionsLive(s: Services, sessionIds: string[], ttlSeconds: number): Promise<void> {
+  if (sessionIds.length === 0) return
+  const pipeline = s.redis.pipeline()
+  for (const id of sessionIds) pipeline.set(sessionKey(id), 1, { ex: ttlSeconds })
+  try {
+    await pipeline.exec()
+  } catch (err) {
+    s.log.warn('auth.session_marker_failed', { error: describeError(err) })
+  }
 }
 
 /** Store a summary for the next requests; failures only cost a cache miss later. */
@@ -86,7 +133,7 @@ export async function cacheAccount(s: Services, summary: AccountSummary): Promis
   try {
     await s.redis.set(accountKey(summary.id), summary, { ex: accountCacheTtlSeconds })
   } catch (err) {
-    s.log.warn('auth.account_cache_write_failed', { error: String(err) })
+    s.log.warn('auth.account_cache_write_failed', { error: describeError(err) })
   }
 }
 
@@ -96,6 +143,6 @@ export async function forgetAccount(s: Services, userId: string): Promise<void> 
     await s.redis.del(accountKey(userId))
   } catch (err) {
     // A stale summary lives at most accountCacheTtlSeconds; revocation does not depend on it.
-    s.log.warn('auth.account_cache_forget_failed', { userId, error: String(err) })
+    s.log.warn('auth.account_cache_forget_failed', { userId, error: describeError(err) })
   }
 }

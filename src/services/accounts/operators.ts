@@ -11,19 +11,82 @@ import {
   verifyPassword,
 } from './password'
 import { findActiveBan } from '../moderation/bans'
-import { type LimitRule, enforceLimits } from '../rate-limit'
+import { describeError } from '../../lib/log'
 import { type IssuedTokens, startSession } from './sessions'
 import type { Services } from '..'
 
 /**
- * Password sign-in attempts allowed per client IP and per account in 15 minutes. Every attempt
- * counts, and it is counted *before* the password is checked: a client over the limit learns
- * nothing from its next guess (a limit that only counted failures would still answer a right
- * password with 200), and it no longer makes us spend a KDF run. Operators stay signed in through
- * refresh tokens, so ten sign-ins in a quarter of an hour is far above honest use.
+ * Failed password sign-ins, counted in fixed 15-minute windows (OWASP's authentication guidance):
+ *
+ * - per account *and* client IP: 5 failures refuse that pair — the guesser — until the window ends;
+ * - per client IP, across accounts: 30 failures refuse the IP (one host spraying many names);
+ * - per account, from anywhere: past 100 failures every attempt on the account is slowed by
+ *   {@link loginSlowdownMs} — a distributed guesser is slowed down, but nobody is locked out.
+ *
+ * Only failures count, and only the guesser's own counters refuse, so someone who knows an
+ * operator's username cannot lock the operator out: a right password from an IP that has not
+ * failed is accepted whatever others have tried. A refused pair or IP learns nothing (the password
+ * is not checked, no KDF run is spent).
  */
-export const loginAttemptsPerIp: LimitRule = { name: 'login-ip', limit: 10, periodSeconds: 900 }
-export const loginAttemptsPerAccount: LimitRule = { name: 'login-account', limit: 10, periodSeconds: 900 }
+export const loginFailureLimits = {
+  windowSeconds: 900,
+  perAccountAndIp: 5,
+  perIp: 30,
+  perAccountBeforeSlowdown: 100,
+}
+export const loginSlowdownMs = 2000
+
+const failureKeys = (account: string, ip: string) => ({
+  pair: `login:fail:pair:${account}:${ip}`,
+  ip: `login:fail:ip:${ip}`,
+  account: `login:fail:account:${account}`,
+})
+
+/**
+ * The failure counts for this account and IP, in one round trip, and the ms until the pair's and
+ * the IP's windows end. Redis trouble follows the rate-limit fail mode (open: count nothing).
+ */
+async function readFailures(s: Services, keys: ReturnType<typeof failureKeys>) {
+  try {
+    const [pair, pairTtl, ip, ipTtl, account] = await s.redis
+      .pipeline()
+      .get<number>(keys.pair)
+      .pttl(keys.pair)
+      .get<number>(keys.ip)
+      .pttl(keys.ip)
+      .get<number>(keys.account)
+      .exec<[number | null, number, number | null, number, number | null]>()
+    return { pair: Number(pair ?? 0), pairTtl, ip: Number(ip ?? 0), ipTtl, account: Number(account ?? 0) }
+  } catch (err) {
+    if (s.config.rateLimit.failMode === 'closed') {
+      throw new ApiError('service_unavailable', 'Sign-in is unavailable; try again shortly', { cause: err })
+    }
+    s.log.warn('auth.login_limits_unavailable', { error: describeError(err) })
+    return { pair: 0, pairTtl: 0, ip: 0, ipTtl: 0, account: 0 }
+  }
+}
+
+/** Count one failure on all three counters (one round trip); a window starts with its first failure. */
+async function recordFailure(s: Services, keys: ReturnType<typeof failureKeys>) {
+  const ttl = loginFailureLimits.windowSeconds
+  const p = s.redis.pipeline()
+  for (const key of [keys.pair, keys.ip, keys.account]) {
+    p.incr(key)
+    p.expire(key, ttl, 'NX')
+  }
+  try {
+    await p.exec()
+  } catch (err) {
+    s.log.warn('auth.login_limits_unavailable', { error: describeError(err) })
+  }
+}
+
+function refuseUntil(ms: number): never {
+  const retryAfter = String(Math.max(1, Math.ceil(ms / 1000)))
+  throw new ApiError('rate_limited', `Too many failed sign-ins; retry after ${retryAfter} s`, {
+    headers: { 'Retry-After': retryAfter },
+  })
+}
 
 /** The one answer for every credential failure, whether or not the account exists. */
 const wrongCredentials = () => new ApiError('unauthorized', 'Wrong username, email or password.')
@@ -74,15 +137,18 @@ export async function loginWithPassword(
         .where('email' in who ? eq(users.email, who.email) : eq(users.username, who.username))
     : []
 
-  // Username and email of one account share a counter; unknown names are counted by a hash of
+  // Username and email of one account share counters; unknown names are counted by a hash of
   // what was typed (identifiers can be personal data, so they never become Redis keys in clear).
   const accountIdentity = user
     ? `user:${user.id}`
     : `login:${(await sha256Hex(input.identifier.trim().toLowerCase())).slice(0, 32)}`
-  await enforceLimits(s, [
-    [loginAttemptsPerIp, `ip:${input.ip}`],
-    [loginAttemptsPerAccount, accountIdentity],
-  ])
+  const keys = failureKeys(accountIdentity, input.ip)
+  const failures = await readFailures(s, keys)
+  if (failures.pair >= loginFailureLimits.perAccountAndIp) refuseUntil(failures.pairTtl)
+  if (failures.ip >= loginFailureLimits.perIp) refuseUntil(failures.ipTtl)
+  if (failures.account >= loginFailureLimits.perAccountBeforeSlowdown) {
+    await new Promise((resolve) => setTimeout(resolve, loginSlowdownMs))
+  }
 
   let matches: boolean
   try {
@@ -96,6 +162,7 @@ export async function loginWithPassword(
     throw err
   }
   if (!user || !user.passwordHash || !matches) {
+    await recordFailure(s, keys)
     s.log.info('auth.login_failed', { userId: user?.id ?? null, ip: input.ip })
     throw wrongCredentials()
   }

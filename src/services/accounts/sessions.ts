@@ -2,9 +2,11 @@ import { and, desc, eq, gt, inArray, isNull } from 'drizzle-orm'
 import { refreshTokens, sessions, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { randomToken, sha256Hex } from '../../lib/crypto'
+import { isUuid } from '../../lib/ids'
+import { describeError } from '../../lib/log'
 import { type Role, signAccessToken } from './tokens'
 import { closeCodes } from '../../../durable-objects/hibernation'
-import { revokedKey } from './account-cache'
+import { markSessionsLive, revokedKey, sessionKey } from './account-cache'
 import type { Services } from '..'
 
 export type ClientKind = 'web' | 'mobile'
@@ -49,12 +51,11 @@ export async function startSession(
       expiresAt: refreshExpiresAt,
     }),
   ])
-  await trimSessions(s, user.id)
-  const access = await signAccessToken(
-    s.config.jwt,
-    { userId: user.id, sessionId, role: user.role, tierId: user.tierId },
-    now,
-  )
+  const [, access] = await Promise.all([
+    trimSessions(s, user.id),
+    signAccessToken(s.config.jwt, { userId: user.id, sessionId, role: user.role, tierId: user.tierId }, now),
+    markSessionsLive(s, [sessionId], sessionMarkerTtl(s)),
+  ])
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, refreshExpiresAt, sessionId }
 }
 
@@ -107,11 +108,19 @@ export async function rotateRefreshToken(s: Services, presented: string, ip: str
       .where(eq(sessions.id, found.session.id)),
     s.database.db.update(users).set({ lastOnlineAt: now }).where(eq(users.id, found.user.id)),
   ])
-  const access = await signAccessToken(
-    s.config.jwt,
-    { userId: found.user.id, sessionId: found.session.id, role: found.user.role, tierId: found.user.tierId },
-    now,
-  )
+  const [access] = await Promise.all([
+    signAccessToken(
+      s.config.jwt,
+      {
+        userId: found.user.id,
+        sessionId: found.session.id,
+        role: found.user.role,
+        tierId: found.user.tierId,
+      },
+      now,
+    ),
+    markSessionsLive(s, [found.session.id], sessionMarkerTtl(s)),
+  ])
   return {
     accessToken: access.token,
     expiresIn: access.expiresIn,
@@ -162,35 +171,46 @@ async function closeSessionSockets(s: Services, userId: string, sessionId: strin
   try {
     await s.env.USER_HUB.getByName(userId).closeSessions(sessionId, closeCodes.sessionRevoked, reason)
   } catch (err) {
-    s.log.warn('auth.socket_close_failed', { userId, error: String(err) })
+    s.log.warn('auth.socket_close_failed', { userId, error: describeError(err) })
   }
 }
 
+/** An access token lives this long at most (plus clock tolerance); so must the markers about its session. */
+const sessionMarkerTtl = (s: Services) => s.config.jwt.accessTtlSeconds + 60
+
 async function markRevoked(s: Services, sessionIds: string[]) {
   if (sessionIds.length === 0) return
-  // An access token outlives revocation by at most its lifetime; the marker must too.
-  const ttl = s.config.jwt.accessTtlSeconds + 60
   const pipeline = s.redis.pipeline()
-  for (const id of sessionIds) pipeline.set(revokedKey(id), 1, { ex: ttl })
+  for (const id of sessionIds) {
+    pipeline.set(revokedKey(id), 1, { ex: sessionMarkerTtl(s) })
+    pipeline.del(sessionKey(id))
+  }
   try {
     await pipeline.exec()
   } catch (err) {
     // Postgres already records the revocation; requests fall back to it while Redis is down.
-    s.log.error('auth.revocation_marker_failed', { error: String(err), sessions: sessionIds.length })
+    s.log.error('auth.revocation_marker_failed', { error: describeError(err), sessions: sessionIds.length })
   }
 }
 
 /**
- * Is this session revoked, according to Postgres? The hot path asks Redis (readAuthState in
- * account-cache.ts); this is the answer when Redis cannot give one — a revoked session must
- * never pass because a cache was down.
+ * Is this session live (issued, not revoked, not expired), according to Postgres? The hot path
+ * asks Redis (readAuthState in account-cache.ts); this is the answer when Redis has no marker
+ * for the session or cannot answer at all — a revoked or never-issued session must never pass
+ * because a cache was down. A live answer puts the marker back, so the next requests skip this.
  */
-export async function isSessionRevokedInDatabase(s: Services, sessionId: string): Promise<boolean> {
+export async function isSessionLiveInDatabase(s: Services, sessionId: string): Promise<boolean> {
+  if (!isUuid(sessionId)) return false
   const [row] = await s.database.db
-    .select({ revokedAt: sessions.revokedAt })
+    .select({ revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
     .from(sessions)
     .where(eq(sessions.id, sessionId))
-  return !row || row.revokedAt !== null
+  return row !== undefined && row.revokedAt === null && row.expiresAt > s.clock.now()
+}
+
+/** Put back the live marker of a session Postgres just confirmed. */
+export function remarkSessionLive(s: Services, sessionId: string): Promise<void> {
+  return markSessionsLive(s, [sessionId], sessionMarkerTtl(s))
 }
 
 /** Keep at most `maxSessionsPerUser` live sessions; revoke the least recently used beyond that. */

@@ -12,6 +12,7 @@ import { type ClientKind, type IssuedTokens, startSession } from './sessions'
 import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
 import { assertSignInIpAllowed } from '../ip-reputation/check'
 import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /**
  * The seed's rule, kept on purpose: outside production an `@example.com` address signs in with
@@ -39,7 +40,7 @@ async function deliverCode(s: Services, to: string, code: string, challengeId: s
   try {
     await sendMail(s, { to, ...otpEmail(code, { minutes: s.config.auth.otpTtlSeconds / 60 }) })
   } catch (err) {
-    s.log.error('auth.code_delivery_failed', { challengeId, error: String(err) })
+    s.log.error('auth.code_delivery_failed', { challengeId, error: describeError(err) })
     throw new ApiError('service_unavailable', 'We could not send the sign-in email; try again in a moment', {
       cause: err,
     })
@@ -226,7 +227,7 @@ export async function verifySignInCode(
   if (challenge.answers !== null || challenge.pendingClub !== null) {
     // What the visitor did before signing up must never cost them the sign-in.
     await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, challenge).catch(
-      (err: unknown) => s.log.error('sign_up.extras_failed', { userId: user.id, error: String(err) }),
+      (err: unknown) => s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
     )
   }
   const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })

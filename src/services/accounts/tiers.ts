@@ -3,6 +3,7 @@ import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
 import { rateLimitRules, tiers, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
+import { sharedWithinRequest } from '../request-memo'
 import type { Services } from '..'
 
 /**
@@ -106,8 +107,11 @@ export type Tier = typeof tiers.$inferSelect
  * through this module clear the copy at once; other isolates see a change within the TTL.
  */
 export const tierCacheTtlMs = 60_000
-let cached: { rows: Map<string, Tier>; loadedAt: number } | null = null
-let loading: Promise<Map<string, Tier>> | null = null
+const reloadGraceMs = 5_000
+// Only settled rows are shared across requests, never a query in flight (a request must not await
+// I/O another request started). While one request reloads an expired copy the others keep using
+// it; a reload not finished within reloadGraceMs is tried again by the next request.
+let cached: { rows: Map<string, Tier>; loadedAt: number; reloadingSince?: number } | null = null
 // Bumped by every forget, so a read that started before a write cannot store pre-write rows.
 let generation = 0
 
@@ -119,7 +123,6 @@ let generation = 0
  */
 export function forgetTiers(): void {
   cached = null
-  loading = null
   generation++
 }
 
@@ -131,23 +134,18 @@ export function forgetTiers(): void {
  */
 export async function cachedTiers(s: Services): Promise<Map<string, Tier>> {
   const now = s.clock.now().getTime()
-  if (cached && now - cached.loadedAt < tierCacheTtlMs) return cached.rows
-  if (loading) return loading
-  // Concurrent requests in one isolate share one query rather than each starting their own.
-  const started = generation
-  const query = s.database.db
-    .select()
-    .from(tiers)
-    .then((rows) => {
-      const byId = new Map(rows.map((t) => [t.id, t]))
-      if (started === generation) cached = { rows: byId, loadedAt: now }
-      return byId
-    })
-    .finally(() => {
-      if (loading === query) loading = null
-    })
-  loading = query
-  return query
+  const copy = cached
+  if (copy && now - copy.loadedAt < tierCacheTtlMs && now >= copy.loadedAt) return copy.rows
+  if (copy?.reloadingSince !== undefined && now - copy.reloadingSince < reloadGraceMs) return copy.rows
+  if (copy) copy.reloadingSince = now
+  // Overlapping calls within one request share one query.
+  return sharedWithinRequest(s, 'tiers', async () => {
+    const started = generation
+    const rows = await s.database.db.select().from(tiers)
+    const byId = new Map(rows.map((t) => [t.id, t]))
+    if (started === generation) cached = { rows: byId, loadedAt: now }
+    return byId
+  })
 }
 
 /**

@@ -17,18 +17,20 @@ export interface AccessClaims extends JWTPayload {
 }
 
 const encoder = new TextEncoder()
-const keys = new Map<string, Promise<CryptoKey>>()
+const keys = new Map<string, CryptoKey>()
 
 /**
  * The HMAC key as a CryptoKey, imported once per secret and algorithm per isolate. Handing jose
  * raw bytes would re-import the key on every sign and verify, on the hot path of every request.
+ * Only the imported key is kept, never the import's promise: a request must not await work
+ * another request started. Two requests importing at once both import; either result is the same.
  */
-function keyFor(jwt: Config['jwt']): Promise<CryptoKey> {
+async function keyFor(jwt: Config['jwt']): Promise<CryptoKey> {
   const id = `${jwt.algorithm}:${jwt.secret}`
   let key = keys.get(id)
   if (!key) {
     const hash = `SHA-${jwt.algorithm.slice(2)}`
-    key = crypto.subtle.importKey('raw', encoder.encode(jwt.secret), { name: 'HMAC', hash }, false, [
+    key = await crypto.subtle.importKey('raw', encoder.encode(jwt.secret), { name: 'HMAC', hash }, false, [
       'sign',
       'verify',
     ])

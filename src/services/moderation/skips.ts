@@ -7,6 +7,7 @@ import { type LimitRule, enforceLimits } from '../rate-limit'
 import { conversationName } from '../../../durable-objects/conversation'
 import { lodgeReport } from './moderation'
 import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /**
  * Skips (the reference's blocks) and reports. A skip hides two members from each other in every
@@ -175,7 +176,7 @@ async function forgetPairFacts(s: Services, a: string, b: string): Promise<void>
   try {
     await s.env.CONVERSATION.getByName(conversationName(a, b)).forgetFacts()
   } catch (err) {
-    s.log.warn('skips.forget_facts_failed', { error: String(err) })
+    s.log.warn('skips.forget_facts_failed', { error: describeError(err) })
   }
 }
 

@@ -10,11 +10,12 @@
  * request that never names anyone.
  */
 
-let transliterator: Promise<(text: string) => string> | undefined
+// The loaded function, never the import's promise: a request must not await another's work.
+let transliterator: ((text: string) => string) | undefined
 
-function transliterate(text: string): Promise<string> {
-  transliterator ??= import('@sindresorhus/transliterate').then((m) => m.default)
-  return transliterator.then((t) => t(text))
+async function transliterate(text: string): Promise<string> {
+  transliterator ??= (await import('@sindresorhus/transliterate')).default
+  return transliterator(text)
 }
 
 export const maxSlugLength = 40

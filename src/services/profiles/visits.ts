@@ -4,6 +4,7 @@ import { messaged, photos, profiles, skips, users, visits } from '../../db/schem
 import { ageOn } from '../search/geo'
 import { mediaUrl } from '../media/media-url'
 import { type Page, type PageRequest, paginate, pageWindow } from '../../lib/http/pagination'
+import { describeError } from '../../lib/log'
 import { tierFeatures } from '../accounts/tiers'
 import type { Services } from '..'
 
@@ -230,6 +231,6 @@ export async function pushVisitor(
     const row = await visitorRow(s, objectId, visitorId, apiOrigin)
     if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
   } catch (err) {
-    s.log.warn('visits.push_failed', { objectId, error: err instanceof Error ? err.message : String(err) })
+    s.log.warn('visits.push_failed', { objectId, error: describeError(err) })
   }
 }

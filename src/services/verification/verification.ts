@@ -23,6 +23,7 @@ import {
 import { listPhotos, queueImageDeletions, storeSelfie } from '../media/photos'
 import { type LimitRule, enforceLimits } from '../rate-limit'
 import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /**
  * AI selfie verification (the reference's `verification_job` and verificationjobrunner, moved
@@ -342,7 +343,7 @@ export async function requestVerification(
   try {
     await s.env.JOBS.send({ jobId, type: verificationJobType })
   } catch (err) {
-    s.log.error('verification.enqueue_failed', { jobId, error: String(err) })
+    s.log.error('verification.enqueue_failed', { jobId, error: describeError(err) })
     await db.batch([
       db
         .update(verifications)
