@@ -58,6 +58,9 @@ function workersProject(name: string, include: string[], exclude: string[], glob
               .digest('hex'),
             REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
             REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
+            IP_REPUTATION_LISTS: inject('ipListsSetting'),
+            // Generous on a shared test machine; the timeout test sets its own tight budget.
+            IP_REPUTATION_TIMEOUT_MS: '3000',
           },
         },
       })),

@@ -7,6 +7,7 @@ import { expireVerificationsJob } from './expire-verifications'
 import { notifyUnreadJob } from './notify-unread'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
 import { purgeStaleOnboardingsJob } from './purge-stale-onboardings'
+import { refreshIpReputationJob } from './refresh-ip-reputation'
 
 export interface CronJob {
   name: string
@@ -25,6 +26,8 @@ export const schedule: Record<string, CronJob[]> = {
   '*/10 * * * *': [cleanStorageJob, expireLapsedSubscriptionsJob],
   // Hourly: inactivity deactivation, expired selfie verifications.
   '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
+  // Every four hours: the IP reputation lists checked at sign-in.
+  '29 */4 * * *': [refreshIpReputationJob],
   // Daily: garbage collection.
   '43 3 * * *': [purgeFinishedJobsJob, collectGarbageJob, purgeStaleOnboardingsJob],
 }

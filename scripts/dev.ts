@@ -11,6 +11,7 @@ import { startLocalStack } from './local-stack'
 import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
 import { type ThirdPartyFakes, ensureLocalPaidTier, startThirdPartyFakes } from './local-stack/third-parties'
 import { type BootstrapAdmin, adminFromEnv, bootstrap } from './bootstrap'
+import { startIpListServer } from './local-stack/ip-lists'
 import { applyMigrations } from './migrate'
 
 /**
@@ -190,9 +191,14 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   stoppers.push(() => fakes.stop())
   log(`sign-in and purchase fakes: ${fakes.idp.url} (Google/Apple keys), ${fakes.stripe.url} (Stripe)`)
 
+  // The IP reputation lists: the repository's sample files, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  stoppers.push(() => ipLists.close())
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
     ...Object.fromEntries(Object.entries(fakes.vars).filter(([key]) => devVars[key] === undefined)),
+    IP_REPUTATION_LISTS: ipLists.setting,
     DATABASE_URL: databaseUrl,
     NEON_LOCAL_PROXY: `127.0.0.1:${ports.neon}`,
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash}`,

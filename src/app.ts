@@ -23,6 +23,9 @@ import { socialSignInRouter } from './routes/social-sign-in/social-sign-in.index
 import { chatRouter } from './routes/chat/chat.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { clubsRouter } from './routes/clubs/clubs.index'
+import { feedRouter } from './routes/feed/feed.index'
+import { flairRouter } from './routes/flair/flair.index'
+import { shareRouter } from './routes/share/share.index'
 import { healthRouter } from './routes/health/health.index'
 import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
@@ -137,6 +140,9 @@ export function createApp(environment: Environment): App {
   app.route('/', adminBansRouter)
   app.route('/', rateLimitsRouter)
   app.route('/', searchRouter)
+  app.route('/', feedRouter)
+  app.route('/', flairRouter)
+  app.route('/', shareRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)

@@ -151,6 +151,47 @@ const configSchema = z
     // Where Stripe's hosted pages send the member back (checkout success/cancel, portal).
     STRIPE_RETURN_URL: z.url().optional(),
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(1, 3600).default(300),
+    // Members onboarded before this instant wear the early-adopter flair. Unset: nobody does.
+    EARLY_ADOPTER_CUTOFF: z.iso.datetime({ offset: true }).optional(),
+    // IP reputation lists checked before a sign-in code is sent: `name=url`, comma-separated (the
+    // reference's FireHOL abusers-30d, FireHOL anonymous and StopForumSpam 365d). Empty: no check.
+    IP_REPUTATION_LISTS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out: { name: string; url: string }[] = []
+        for (const item of v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)) {
+          const [name = '', url = ''] = item.split(/=(.*)/s)
+          if (!/^[a-z0-9_-]{1,64}$/.test(name) || !z.url().safeParse(url).success) {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not name=url` })
+            return z.NEVER
+          }
+          out.push({ name, url })
+        }
+        return out
+      }),
+    // Addresses or CIDR ranges never refused by the IP reputation check, comma-separated.
+    IP_REPUTATION_ALLOW: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out = v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+        const bad = out.find((x) => !/^[0-9a-f.:]{2,45}(\/\d{1,3})?$/i.test(x))
+        if (bad) {
+          ctx.addIssue({ code: 'custom', message: `"${bad}" is not an IP address or CIDR range` })
+          return z.NEVER
+        }
+        return out
+      }),
+    // The check's time budget: past it, sign-in goes ahead (fail open). One Neon round trip
+    // from the edge takes a few to a few tens of milliseconds.
+    IP_REPUTATION_TIMEOUT_MS: int(1, 5000).default(50),
     INACTIVITY_DEACTIVATION_DRY_RUN: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .optional(),
@@ -268,6 +309,12 @@ function shapeConfig(v: z.output<typeof configSchema>) {
         returnUrl: v.STRIPE_RETURN_URL,
         toleranceSeconds: v.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
       },
+    },
+    flair: { earlyAdopterCutoff: v.EARLY_ADOPTER_CUTOFF ? new Date(v.EARLY_ADOPTER_CUTOFF) : null },
+    ipReputation: {
+      lists: v.IP_REPUTATION_LISTS,
+      allow: v.IP_REPUTATION_ALLOW,
+      timeoutMs: v.IP_REPUTATION_TIMEOUT_MS,
     },
     jobs: {
       // Dry run outside production: a local or staging stack holding a copy of real data must not

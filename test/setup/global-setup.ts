@@ -5,6 +5,7 @@ import type IORedisClient from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
+import { startIpListServer } from '../../scripts/local-stack/ip-lists'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
 import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
@@ -108,9 +109,16 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   })
   project.provide('stripeUrl', stripe.url)
 
+  // IP reputation lists: sample files from the repository, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  project.provide('ipListsUrl', ipLists.url)
+  project.provide('ipListsSetting', ipLists.setting)
+
   return async () => {
     await idp.close()
     await stripe.close()
+
+    await ipLists.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -138,5 +146,7 @@ declare module 'vitest' {
     openAiKey: string
     idpUrl: string
     stripeUrl: string
+    ipListsUrl: string
+    ipListsSetting: string
   }
 }

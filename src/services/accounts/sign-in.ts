@@ -10,6 +10,7 @@ import { isDisposableEmail } from './disposable-email'
 import { otpEmail, sendMail } from '../platform/mail'
 import { type ClientKind, type IssuedTokens, startSession } from './sessions'
 import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
+import { assertSignInIpAllowed } from '../ip-reputation/check'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 
@@ -58,10 +59,16 @@ export async function requestSignInCode(
   input: { email: string; emailDisplay: string; ip: string; answers?: SignUpAnswers; pendingClub?: string },
 ): Promise<{ challengeId: string; expiresAt: Date }> {
   if (input.pendingClub) await assertAllowedClubName(s, input.pendingClub, 'json.pendingClub')
-  const [existing] = await s.database.db
-    .select({ id: users.id })
-    .from(users)
-    .where(eq(users.email, input.email))
+  // The reputation check runs alongside the account lookup (one round trip each, in parallel);
+  // a listed address is refused before anything is written or sent.
+  // Both settle before either outcome is used, so no query is left running past this request.
+  const [account, address] = await Promise.allSettled([
+    s.database.db.select({ id: users.id }).from(users).where(eq(users.email, input.email)),
+    assertSignInIpAllowed(s, input.ip),
+  ])
+  if (address.status === 'rejected') throw address.reason
+  if (account.status === 'rejected') throw account.reason
+  const [existing] = account.value
   // Existing accounts keep working even if their provider later lands on the disposable list.
   if (!existing && (await isDisposableEmail(s, input.email))) {
     throw new ApiError('disposable_email', 'Disposable email addresses cannot be used', {
