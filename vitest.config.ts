@@ -1,7 +1,17 @@
+import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { buildDocsAssets } from './scripts/docs-assets.ts'
-import { testJwtSecret, testPublicUrl } from './test/shared/constants.ts'
+import {
+  testAppleClientIds,
+  testAppleRedirectUrl,
+  testGoogleClientIds,
+  testJwtSecret,
+  testPaidTier,
+  testRevenueCat,
+  testPublicUrl,
+  testStripe,
+} from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
@@ -35,6 +45,24 @@ function workersProject(name: string, include: string[], exclude: string[], glob
             OPENAI_BASE_URL: `${inject('openAiUrl')}/v1`,
             OPENAI_API_KEY: inject('openAiKey'),
             OPENAI_MODEL: 'gpt-4.1',
+            GOOGLE_CLIENT_IDS: testGoogleClientIds.join(','),
+            GOOGLE_JWKS_URL: `${inject('idpUrl')}/google/oauth2/v3/certs`,
+            APPLE_CLIENT_IDS: testAppleClientIds.join(','),
+            APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
+            APPLE_REDIRECT_URLS: testAppleRedirectUrl,
+            STRIPE_API_URL: inject('stripeUrl'),
+            STRIPE_SECRET_KEY: testStripe.secretKey,
+            STRIPE_WEBHOOK_SECRET: testStripe.webhookSecret,
+            STRIPE_PRICE_TIERS: `${testStripe.price}:${testPaidTier}`,
+            STRIPE_RETURN_URL: testStripe.returnUrl,
+            REVENUECAT_WEBHOOK_AUTH_SHA256: createHash('sha256')
+              .update(testRevenueCat.authorization)
+              .digest('hex'),
+            REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
+            REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
+            IP_REPUTATION_LISTS: inject('ipListsSetting'),
+            // Generous on a shared test machine; the timeout test sets its own tight budget.
+            IP_REPUTATION_TIMEOUT_MS: '3000',
           },
         },
       })),

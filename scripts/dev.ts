@@ -9,7 +9,9 @@ import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
 import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
+import { type ThirdPartyFakes, ensureLocalPaidTier, startThirdPartyFakes } from './local-stack/third-parties'
 import { type BootstrapAdmin, adminFromEnv, bootstrap } from './bootstrap'
+import { startIpListServer } from './local-stack/ip-lists'
 import { applyMigrations } from './migrate'
 
 /**
@@ -67,6 +69,8 @@ export interface RunningRapport {
   /** `http://127.0.0.1:<port>`, answering /health. */
   url: string
   databaseUrl: string
+  /** The local Google/Apple, Stripe and RevenueCat stand-ins the Worker is pointed at. */
+  fakes: ThirdPartyFakes
   /** Stop everything that was started, last started first. */
   stop(): Promise<void>
 }
@@ -181,8 +185,20 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   const ports = { postgres: await freePort(), neon: await freePort(), upstash: await freePort() }
   const databaseUrl = opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${ports.postgres}/postgres`
   const upstashToken = randomBytes(16).toString('hex')
+  // Sign-in providers and purchases: local stand-ins, unless .dev.vars configures real ones.
+  const url = `http://127.0.0.1:${port}`
+  const fakes = await startThirdPartyFakes({ apiUrl: url })
+  stoppers.push(() => fakes.stop())
+  log(`sign-in and purchase fakes: ${fakes.idp.url} (Google/Apple keys), ${fakes.stripe.url} (Stripe)`)
+
+  // The IP reputation lists: the repository's sample files, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  stoppers.push(() => ipLists.close())
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(fakes.vars).filter(([key]) => devVars[key] === undefined)),
+    IP_REPUTATION_LISTS: ipLists.setting,
     DATABASE_URL: databaseUrl,
     NEON_LOCAL_PROXY: `127.0.0.1:${ports.neon}`,
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash}`,
@@ -251,9 +267,9 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
       admin: opts.admin !== undefined ? opts.admin : adminFromEnv({ ...readDevVars(), ...process.env }),
       log: (line) => log(line),
     })
+    await ensureLocalPaidTier(databaseUrl, fakes.paidTier)
   }
 
-  const url = `http://127.0.0.1:${port}`
   try {
     // Ready means both: the Worker answers and the database has its schema and data.
     await Promise.all([prepareDatabase(), waitForHealth(url, wrangler, 60_000)])
@@ -262,7 +278,7 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     if (!opts.stoppers) await stop()
     throw err
   }
-  return { url, databaseUrl, stop }
+  return { url, databaseUrl, fakes, stop }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ interface Row {
   messagedMe: boolean
   iMessaged: boolean
   verificationRequiredToView: string | null
+  flair: string[]
 }
 interface SearchPage {
   data: Row[]
@@ -180,6 +181,14 @@ describe('mutual conditions', () => {
     const found = await ids(me.token)
     expect(found).toEqual(new Set([ok.id, verifiedRequired.id]))
     for (const h of hidden) expect(found.has(h.id)).toBe(false)
+  })
+
+  it("carries each result's flair", async () => {
+    const at = spot()
+    const me = await searcher(at)
+    const keen = await person({ at, profile: { answerCount: 500, about: 'x'.repeat(500) } })
+    const rows = await search(me.token)
+    expect(rows.find((r) => r.id === keen.id)?.flair).toEqual(['q-and-a-500', 'long-bio'])
   })
 
   it('still gives a shadow-banned searcher results, and never shows them to others', async () => {

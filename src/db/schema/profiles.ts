@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -227,11 +228,34 @@ export const profiles = pgTable(
     /** When the member last looked at their visitors: later visits are "new". */
     visitorsCheckedAt: timestamp('visitors_checked_at', { withTimezone: true }),
     onboardedAt: timestamp('onboarded_at', { withTimezone: true }),
+    /**
+     * The member's latest activity-feed event: when, and which `feed_events` row (null = they
+     * joined, at `onboarded_at`). Kept by database triggers on `feed_events`.
+     */
+    lastEventAt: timestamp('last_event_at', { withTimezone: true }),
+    lastEventId: bigint('last_event_id', { mode: 'number' }),
+    /** Flair an admin granted (shown with the computed flair). */
+    flair: text('flair')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /**
+     * The share-link id: 12 random base-62 characters (about 71 bits), never derived from the
+     * account id, so links cannot be enumerated.
+     */
+    publicId: text('public_id')
+      .notNull()
+      .default(sql`random_public_id()`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('profiles_url_slug_key').on(t.urlSlug),
+    uniqueIndex('profiles_public_id_key').on(t.publicId),
+    // The feed's candidates: the newest events first.
+    index('profiles_last_event_idx')
+      .on(t.lastEventAt)
+      .where(sql`${t.onboardedAt} is not null and ${t.shadowBannedAt} is null`),
     index('profiles_onboarding_created_idx')
       .on(t.createdAt)
       .where(sql`${t.onboardedAt} is null`),

@@ -119,6 +119,9 @@ export const AccountExportSchema = z
     }),
     clubs: Rows.openapi({ description: 'The clubs I am in, with when I joined' }),
     visits: Rows.openapi({ description: 'Profiles I visited (as others see it, unless invisible)' }),
+    linkedAccounts: Rows.openapi({ description: 'Google/Apple accounts linked to mine' }),
+    subscriptions: Rows.openapi({ description: 'My subscriptions, one per store' }),
+    purchases: Rows.openapi({ description: 'Purchase events applied to my account' }),
   })
   .strict()
   .openapi('AccountExport')

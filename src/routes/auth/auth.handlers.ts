@@ -22,19 +22,19 @@ const sendRule = (c: C): LimitRule => ({
   limit: c.get('services').config.rateLimit.otpSendsPerMinute,
   periodSeconds: 60,
 })
-const dailyRule = (c: C, name: string): LimitRule => ({
+export const dailyRule = (c: C, name: string): LimitRule => ({
   name,
   limit: c.get('services').config.rateLimit.signInAttemptsPerDay,
   periodSeconds: 86_400,
 })
-const ipId = (c: C) => `ip:${c.get('clientIp')}`
+export const ipId = (c: C) => `ip:${c.get('clientIp')}`
 
-function applyHeaders(c: C, headers: Record<string, string>) {
+export function applyHeaders(c: C, headers: Record<string, string>) {
   for (const [name, value] of Object.entries(headers)) c.header(name, value)
 }
 
 /** Shape issued tokens for the client kind: web gets the refresh token only as a cookie. */
-function tokenResponse(c: C, tokens: IssuedTokens | SignedIn, client: 'web' | 'mobile') {
+export function tokenResponse(c: C, tokens: IssuedTokens | SignedIn, client: 'web' | 'mobile') {
   c.header('Cache-Control', 'no-store')
   if (client === 'web') setRefreshCookie(c, tokens.refreshToken, tokens.refreshExpiresAt)
   return {

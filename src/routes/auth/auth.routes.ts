@@ -52,7 +52,9 @@ export const requestCode = createRoute({
     'when the code is verified. Outside production, `@example.com` addresses use the code `000000` and get no ' +
     'mail. Rate limited per IP and per email (3/min sends; 40/day). `answers` (public-quiz answers, at most 50) ' +
     'and `pendingClub` are kept with the sign-in and applied when the code is verified: answers never replace ' +
-    "ones the member already has, and a new member's personality is computed when onboarding finishes.",
+    "ones the member already has, and a new member's personality is computed when onboarding finishes. " +
+    'A client address on a configured IP reputation list is refused first (403 `ip_blocked`, no code sent); ' +
+    'the check lets the sign-in through when it cannot answer within its time budget.',
   request: {
     body: jsonBody(
       z.object({

@@ -15,6 +15,9 @@ import {
   verifications,
   visits,
   voiceBios,
+  purchaseEvents,
+  socialIdentities,
+  subscriptions,
 } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
 import { ApiError } from '../../lib/http/errors'
@@ -83,6 +86,11 @@ export interface AccountExport {
   clubs: JsonRow[]
   /** Profiles the member visited (the visit of theirs others see, unless invisible). */
   visits: JsonRow[]
+  /** Google and Apple accounts linked for sign-in. */
+  linkedAccounts: JsonRow[]
+  /** Paid access per source (app stores, web) and every purchase event received. */
+  subscriptions: JsonRow[]
+  purchases: JsonRow[]
 }
 
 const jsonRow = (row: Record<string, unknown>): JsonRow =>
@@ -225,6 +233,13 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       .from(visits)
       .where(eq(visits.subjectId, userId))
       .orderBy(desc(visits.updatedAt))
+    const linkedRows = await tx.select().from(socialIdentities).where(eq(socialIdentities.userId, userId))
+    const subscriptionRows = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId))
+    const purchaseRows = await tx
+      .select()
+      .from(purchaseEvents)
+      .where(eq(purchaseEvents.userId, userId))
+      .orderBy(desc(purchaseEvents.occurredAt))
     return {
       format: 'rapport.account-export',
       version: 1,
@@ -246,6 +261,9 @@ export async function redeemExportToken(s: Services, token: string): Promise<Acc
       messages: chat.messages.map(jsonRow),
       clubs: clubRows.map(jsonRow),
       visits: visitRows.map(jsonRow),
+      linkedAccounts: linkedRows.map(jsonRow),
+      subscriptions: subscriptionRows.map(jsonRow),
+      purchases: purchaseRows.map(jsonRow),
     } satisfies AccountExport
   })
   if (!exported) throw new ApiError('not_found', 'This export link is unknown, used or expired')

@@ -1,10 +1,22 @@
 import { z } from '@hono/zod-openapi'
 import { eq, sql } from 'drizzle-orm'
-import { messaged, places, profiles, skips, users, verificationLevelValues } from '../../db/schema'
+import {
+  feedEvents,
+  messaged,
+  places,
+  profiles,
+  skips,
+  users,
+  verificationLevelValues,
+} from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ageOn } from '../search/geo'
 import { isUuid } from '../../lib/ids'
 import { forgetAccount } from '../accounts/account-cache'
+import { addedText } from '../feed/bio-event'
+import { textArray } from '../feed/feed'
+import { FlairSchema, flairExpression } from '../flair/flair'
+import { ReplyRatesSchema, replyRates } from '../reply-rates/reply-rates'
 import { PhotoSchema, listPhotos, photoView } from '../media/photos'
 import { findPlaceByLabel } from './places'
 import {
@@ -162,6 +174,9 @@ export const OwnProfileSchema = z
     ...settings,
     verificationRequired: z.boolean(),
     onboardedAt: z.iso.datetime(),
+    shareId: z.string().openapi({
+      description: 'My share link id: GET /api/v1/share/{shareId} shows my personality publicly',
+    }),
   })
   .openapi('OwnProfile')
 export type OwnProfile = z.infer<typeof OwnProfileSchema>
@@ -171,6 +186,8 @@ export const ProfileViewSchema = z
     ...baseProfile,
     age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
     location: z.string().nullable().openapi({ description: 'Short place label; null when hidden' }),
+    flair: FlairSchema,
+    replyRates: ReplyRatesSchema,
     isSelf: z.boolean(),
   })
   .openapi('ProfileView')
@@ -186,6 +203,7 @@ async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
       placeLabel: places.label,
       placeShortLabel: places.shortLabel,
       placeCountryCode: places.countryCode,
+      flair: sql<string[] | string>`${flairExpression('profiles', s.config.flair.earlyAdopterCutoff)}`,
     })
     .from(profiles)
     .innerJoin(users, eq(users.id, profiles.userId))
@@ -259,6 +277,7 @@ export async function getOwnProfile(s: Services, userId: string): Promise<OwnPro
     }),
     verificationRequired: p.verificationRequired,
     onboardedAt: p.onboardedAt!.toISOString(),
+    shareId: p.publicId,
   }
 }
 
@@ -327,11 +346,21 @@ export async function updateOwnProfile(
   // is taken), and then nothing else has been written. The rest is one transaction.
   if (name !== undefined) await assignUrlSlug(s, caller.userId, name)
   const db = s.database.db
+  // The feed shows what a bio edit added (nothing when it only removed text).
+  const bioAddition =
+    patch.about !== undefined ? addedText(current.profile.about, changes.about ?? null) : null
   await db.batch([
     db
       .update(profiles)
       .set({ ...changes, updatedAt: now })
       .where(eq(profiles.userId, caller.userId)),
+    ...(bioAddition
+      ? [
+          db
+            .insert(feedEvents)
+            .values({ userId: caller.userId, kind: 'updated-bio', at: now, addedText: bioAddition }),
+        ]
+      : []),
     ...(name !== undefined
       ? [db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))]
       : []),
@@ -421,12 +450,15 @@ export async function viewProfile(
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
+  const [media, rates] = await Promise.all([mediaOf(s, p.userId), replyRates(s, p.userId)])
   return {
     ...view,
-    ...(await mediaOf(s, p.userId)),
+    ...media,
+    replyRates: rates,
     lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
     age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
     location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
+    flair: textArray(row.flair),
     isSelf,
   }
 }

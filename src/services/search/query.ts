@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { type SQL, sql } from 'drizzle-orm'
 import { genderValues, verificationLevelValues } from '../../db/schema'
 import { distanceKm } from './geo'
+import { flairExpression } from '../flair/flair'
 import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './filter-schema'
 
 /**
@@ -329,6 +330,8 @@ export interface ViewerContext {
   now?: Date
   /** Re-score each row against the viewer's current personality (the quiz search). */
   liveMatch?: boolean
+  /** Members onboarded before this wear the early-adopter flair. */
+  earlyAdopterCutoff?: Date | null
 }
 
 /**
@@ -368,7 +371,8 @@ export function searchPageQuery(
         then p.privacy_verification_level end as verification_required_to_view,
       p.url_slug, u.name,
       case when p.show_my_age then date_part('year', age(${today}, p.date_of_birth))::int end as age,
-      ph.id as photo_id, ph.blurhash as photo_blurhash
+      ph.id as photo_id, ph.blurhash as photo_blurhash,
+      ${flairExpression('p', viewer.earlyAdopterCutoff ?? null)} as flair
     from search_results r
     cross join viewer
     join profiles p on p.user_id = r.prospect_id

@@ -4,6 +4,8 @@ import type { verificationLevelValues } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { mediaUrl } from '../media/media-url'
 import { type Page, type PageRequest, pageWindow } from '../../lib/http/pagination'
+import { textArray } from '../feed/feed'
+import { FlairSchema } from '../flair/flair'
 import { VerificationLevelSchema } from '../profiles/fields'
 import { parseSearchContext, rebuildSearchResultsQuery, searchPageQuery, searcherContextQuery } from './query'
 import type { Services } from '..'
@@ -29,6 +31,7 @@ export const SearchResultSchema = z
     verificationLevel: VerificationLevelSchema,
     messagedMe: z.boolean(),
     iMessaged: z.boolean(),
+    flair: FlairSchema,
     verificationRequiredToView: VerificationLevelSchema.nullable().openapi({
       description:
         'Set when my verification is below the level this member asks of viewers (and they have not messaged me): name, URL slug, age and photo are then null.',
@@ -53,6 +56,7 @@ interface PageRow {
   age: number | null
   photo_id: string | null
   photo_blurhash: string | null
+  flair: string[] | string
 }
 
 function present(row: PageRow, s: Services): SearchResult {
@@ -74,13 +78,18 @@ function present(row: PageRow, s: Services): SearchResult {
     verificationLevel: row.verification_level,
     messagedMe: row.messaged_me,
     iMessaged: row.i_messaged,
+    flair: masked ? [] : textArray(row.flair),
     verificationRequiredToView: row.verification_required_to_view,
   }
 }
 
 async function readPage(s: Services, userId: string, offset: number, limit: number, liveMatch = false) {
   const { rows } = await s.database.db.execute<Record<string, unknown>>(
-    searchPageQuery(userId, offset, limit, { now: s.clock.now(), liveMatch }),
+    searchPageQuery(userId, offset, limit, {
+      now: s.clock.now(),
+      liveMatch,
+      earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
+    }),
   )
   const list = rows as unknown as PageRow[]
   return {
