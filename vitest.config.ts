@@ -9,6 +9,7 @@ import {
   testJwtSecret,
   testPaidTier,
   testRevenueCat,
+  testPublicUrl,
   testStripe,
 } from './test/shared/constants.ts'
 
@@ -28,6 +29,7 @@ function workersProject(name: string, include: string[], exclude: string[], glob
         miniflare: {
           bindings: {
             ENVIRONMENT: 'local',
+            PUBLIC_URL: testPublicUrl,
             DATABASE_URL: inject('databaseUrl'),
             NEON_LOCAL_PROXY: inject('neonProxy'),
             UPSTASH_REDIS_REST_URL: inject('upstashUrl'),

@@ -2,7 +2,7 @@ import { refreshIpReputationLists } from '../src/services/ip-reputation/lists'
 import type { CronJob } from './registry'
 
 /**
- * Every four hours (the reference's interval): reload the IP reputation lists the sign-in check
+ * Every four hours (the lists change daily at most): reload the IP reputation lists the sign-in check
  * reads. An unchanged list is not rewritten; a list that fails to download keeps its ranges.
  */
 export const refreshIpReputationJob: CronJob = {

@@ -10,10 +10,14 @@ import {
   skippedEitherWay,
   subscribersKey,
 } from '../src/services/chat/presence'
+import {
+  type HubClientFrame,
+  HubClientFrameSchema,
+  type HubDeliveryFrame,
+  type HubServerFrame,
+} from '../src/services/chat/protocol'
 import { describeError } from '../src/lib/log'
-import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
 
 /**
  * A Conversation that reported open sockets and then vanished (a deploy kills Durable Objects
@@ -44,7 +48,8 @@ const trackedPrefix = 'conversation:'
  * who watches member X — is the Redis set `presence-subscribers:X`, which X's hub reads when X
  * comes or goes.
  */
-export class UserHub extends HibernatingSocketObject {
+export class UserHub extends HibernatingSocketObject<typeof HubClientFrameSchema, HubServerFrame> {
+  protected readonly clientFrames = HubClientFrameSchema
   private services?: Services
   private presenceQueue: Promise<void> = Promise.resolve()
 
@@ -65,7 +70,7 @@ export class UserHub extends HibernatingSocketObject {
     } catch (err) {
       this.s.log.error('hub.unread_failed', { userId: identity.userId, error: describeError(err) })
     }
-    this.send(ws, {
+    this.sendFrame(ws, {
       type: 'hello',
       userId: identity.userId,
       devices: this.sockets({ userId: identity.userId }).length,
@@ -75,27 +80,8 @@ export class UserHub extends HibernatingSocketObject {
     this.ctx.waitUntil(this.syncPresence())
   }
 
-  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void> {
-    if (frame.type !== 'subscribe' && frame.type !== 'unsubscribe') {
-      this.send(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
-      return
-    }
-    const ids = (frame as { userIds?: unknown }).userIds
-    if (
-      !Array.isArray(ids) ||
-      ids.length > maxPresenceSubscriptions ||
-      !ids.every((id) => typeof id === 'string' && uuidPattern.test(id.toLowerCase()))
-    ) {
-      this.send(ws, {
-        type: 'error',
-        code: 'invalid_frame',
-        frameType: frame.type,
-        path: 'userIds',
-        message: `an array of at most ${maxPresenceSubscriptions} member ids`,
-      })
-      return
-    }
-    const wanted = [...new Set((ids as string[]).map((id) => id.toLowerCase()))].filter(
+  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: HubClientFrame): Promise<void> {
+    const wanted = [...new Set(frame.userIds.map((id) => id.toLowerCase()))].filter(
       (id) => id !== identity.userId,
     )
     if (frame.type === 'subscribe') await this.subscribe(ws, identity.userId, wanted)
@@ -115,8 +101,8 @@ export class UserHub extends HibernatingSocketObject {
   // RPC (docs/chat-protocol.md, "Inbox socket")
 
   /** Send `frame` to every hub socket of this member; a no-op when none is open. */
-  async deliver(frame: ServerFrame): Promise<void> {
-    if (frame.type === 'presence' && typeof frame.userId === 'string') {
+  async deliver(frame: HubDeliveryFrame): Promise<void> {
+    if (frame.type === 'presence') {
       // Only for members still watched; otherwise heal the sender's stale reverse index.
       const watched = (await this.subscriptions()).includes(frame.userId)
       if (!watched || this.sockets().length === 0) {
@@ -125,7 +111,7 @@ export class UserHub extends HibernatingSocketObject {
         return
       }
     }
-    for (const ws of this.sockets()) this.send(ws, frame)
+    for (const ws of this.sockets()) this.sendFrame(ws, frame)
   }
 
   /** A Conversation reports whether this member holds sockets in it (`name` = its DO name). */
@@ -271,7 +257,7 @@ export class UserHub extends HibernatingSocketObject {
     const current = await presenceOf(this.s, allowed)
     const statuses: Record<string, PresenceStatus> = {}
     for (const id of allowed) statuses[id] = banned.has(id) ? 'offline' : current[id]!
-    this.send(ws, { type: 'subscribed', statuses, refused: [...refused], evicted })
+    this.sendFrame(ws, { type: 'subscribed', statuses, refused: [...refused], evicted })
   }
 
   private async unsubscribe(ws: WebSocket, userId: string, ids: string[]): Promise<void> {
@@ -281,7 +267,7 @@ export class UserHub extends HibernatingSocketObject {
       current.filter((id) => !ids.includes(id)),
     )
     await this.dropSubscriptions(userId, ids)
-    this.send(ws, { type: 'unsubscribed', userIds: ids })
+    this.sendFrame(ws, { type: 'unsubscribed', userIds: ids })
   }
 
   private async dropSubscriptions(userId: string, ids: string[]): Promise<void> {

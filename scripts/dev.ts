@@ -204,6 +204,8 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash}`,
     UPSTASH_REDIS_REST_TOKEN: upstashToken,
     ...(devVars.JWT_SECRET || opts.vars?.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret(dataDir) }),
+    // Media URLs point at this dev server unless .dev.vars names another address (a tunnel, say).
+    ...(devVars.PUBLIC_URL ? {} : { PUBLIC_URL: `http://127.0.0.1:${port}` }),
     ...opts.vars,
   }
   // Fail before starting anything, naming every bad variable, rather than on the first request.

@@ -100,10 +100,14 @@ const configSchema = z
     // Public hostnames of the media buckets (terraform output media_base_urls). Unset: media is
     // served by the Worker itself under /media/<bucket>/<key>.
     IMAGES_PUBLIC_URL: z.url().optional(),
+    // Where clients reach this API (scheme and host, e.g. https://api.rapport.example): media URLs
+    // served by the Worker itself are built from it, so every response and socket frame carries
+    // the same absolute URL. Required outside local; locally `npm run dev` sets its own address.
+    PUBLIC_URL: z.url().optional(),
     AUDIO_PUBLIC_URL: z.url().optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
-    // The reference's verification thresholds were tuned against gpt-4.1.
+    // The verification thresholds were tuned against gpt-4.1.
     OPENAI_MODEL: z.string().min(1).default('gpt-4.1'),
     OPENAI_TIMEOUT_MS: int(100, 600_000).default(45_000),
     // Moderators who receive report emails: `addr[:weight]`, comma-separated; one is drawn per report.
@@ -153,8 +157,8 @@ const configSchema = z
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(1, 3600).default(300),
     // Members onboarded before this instant wear the early-adopter flair. Unset: nobody does.
     EARLY_ADOPTER_CUTOFF: z.iso.datetime({ offset: true }).optional(),
-    // IP reputation lists checked before a sign-in code is sent: `name=url`, comma-separated (the
-    // reference's FireHOL abusers-30d, FireHOL anonymous and StopForumSpam 365d). Empty: no check.
+    // IP reputation lists checked before a sign-in code is sent: `name=url`, comma-separated (e.g.
+    // FireHOL abusers-30d, FireHOL anonymous and StopForumSpam 365d). Empty: no check.
     IP_REPUTATION_LISTS: z
       .string()
       .default('')
@@ -202,6 +206,13 @@ const configSchema = z
         code: 'custom',
         path: ['NEON_LOCAL_PROXY'],
         message: 'is only allowed when ENVIRONMENT=local',
+      })
+    }
+    if (v.ENVIRONMENT !== 'local' && !v.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: `is required when ENVIRONMENT=${v.ENVIRONMENT}`,
       })
     }
     if (v.ENVIRONMENT !== 'local') {
@@ -269,6 +280,8 @@ function shapeConfig(v: z.output<typeof configSchema>) {
           from: v.SMTP_FROM ?? `no-reply@${v.SMTP_HOST}`,
         }
       : undefined,
+    /** This API's public base URL, no trailing slash; wrangler dev's default address when unset locally. */
+    publicUrl: (v.PUBLIC_URL ?? 'http://localhost:8787').replace(/\/+$/, ''),
     media: {
       imagesPublicUrl: v.IMAGES_PUBLIC_URL?.replace(/\/+$/, ''),
       audioPublicUrl: v.AUDIO_PUBLIC_URL?.replace(/\/+$/, ''),

@@ -1,5 +1,6 @@
 import type { Env } from './env'
 import { createServices } from './services'
+import { jobRegistry } from './job-registry'
 import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/platform/jobs'
 import { describeError } from './lib/log'
 
@@ -21,11 +22,11 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     }
     try {
       if (deadLetters) {
-        await markJobDead(s, parsed.data)
+        await markJobDead(s, jobRegistry, parsed.data)
         msg.ack()
         continue
       }
-      const { outcome, delaySeconds } = await runJobDelivery(s, parsed.data, msg.attempts)
+      const { outcome, delaySeconds } = await runJobDelivery(s, jobRegistry, parsed.data, msg.attempts)
       if (outcome === 'retry') msg.retry({ delaySeconds: delaySeconds ?? retryDelaySeconds(msg.attempts) })
       else msg.ack()
     } catch (err) {

@@ -41,7 +41,7 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
     await admin.connect()
   } catch (err) {
     throw new Error(
-      `Tests need PostgreSQL at ${adminUrl} (${(err as Error).message}). Start it (DESIGN.md §2 / .ci/run) ` +
+      `Tests need PostgreSQL at ${adminUrl} (${(err as Error).message}). Start it (see README, local stack) ` +
         'or point TEST_PG_URL at one.',
       { cause: err },
     )

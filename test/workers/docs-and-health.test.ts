@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { users } from '../../src/db/schema'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, signIn, uniqueEmail } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 /** Run the real Worker entry with a modified env (config is parsed per env object). */
 async function fetchWith(
@@ -52,10 +52,9 @@ describe('API docs gating', () => {
   it('restricts the docs to admins in staging: 401 anonymous, 403 member, 200 admin', async () => {
     const s = services()
     const member = await signIn()
-    const [admin] = await s.database.db
-      .insert(users)
-      .values({ email: uniqueEmail(), emailDisplay: 'admin@example.com', role: 'admin', status: 'active' })
-      .returning()
+    const [admin] = await insertUsers([
+      { email: uniqueEmail(), emailDisplay: 'admin@example.com', role: 'admin', status: 'active' },
+    ])
     const adminTokens = await startSession(s, admin!, { client: 'web', ip: '203.0.113.1' })
     // Staging refuses the local Neon proxy, so warm the account cache (Redis) through the local env.
     for (const t of [member.accessToken, adminTokens.accessToken]) {

@@ -92,11 +92,11 @@ describe('computed flair', () => {
     const early = await member({ profile: { onboardedAt: daysAgo(3) } })
     const late = await member({ profile: { onboardedAt: daysAgo(1) } })
     const viewer = await member()
-    const view = (id: string) => viewProfile(withCutoff, { userId: viewer.id }, id, 'https://rapport.test')
+    const view = (id: string) => viewProfile(withCutoff, { userId: viewer.id }, id)
     expect((await view(early.id)).flair).toEqual(['early-adopter'])
     expect((await view(late.id)).flair).toEqual([])
     // Without a cutoff nobody is an early adopter.
-    expect((await viewProfile(s, { userId: viewer.id }, early.id, 'https://rapport.test')).flair).toEqual([])
+    expect((await viewProfile(s, { userId: viewer.id }, early.id)).flair).toEqual([])
   })
 })
 

@@ -312,8 +312,7 @@ describe('one-way filters', () => {
     const empty = await person({ at })
     // Rebuilt through the service: 26 searches are more than the route's rate limit allows.
     const { rebuildSearch } = await import('../../src/services/search/search')
-    const found = async () =>
-      new Set((await rebuildSearch(s, me.id, 10, 'https://rapport.test')).data.map((r) => r.id))
+    const found = async () => new Set((await rebuildSearch(s, me.id, 10)).data.map((r) => r.id))
     expect(await found()).toEqual(new Set([a.id, b.id, empty.id]))
     for (const field of Object.keys(first) as (keyof typeof first)[]) {
       const res = await patch(me.token, { [field]: [first[field]] })
@@ -796,7 +795,7 @@ describe('access and limits', () => {
       .insert(tiers)
       .values({ name: `search-${tag()}` })
       .returning()
-    const { createRule } = await import('../../src/services/rate-limit-rules')
+    const { createRule } = await import('../../src/services/platform/rate-limit-rules')
     await createRule(s, tier!.name, {
       name: 'search',
       route: 'POST /api/v1/search',

@@ -24,9 +24,8 @@ import { users } from './accounts'
 import { jobs } from './jobs'
 
 /**
- * Profiles, media and the relations the profile rules read. The value lists are the reference
- * app's lookup tables, as stable kebab-case codes (clients own the wording); `null` is the
- * reference's "Unanswered".
+ * Profiles, media and the relations the profile rules read. The value lists are stable
+ * kebab-case codes (clients own the wording); `null` means "Unanswered".
  */
 
 export const genderValues = [
@@ -144,7 +143,7 @@ export const places = pgTable(
     latitude: doublePrecision('latitude').notNull(),
     longitude: doublePrecision('longitude').notNull(),
     population: integer('population').notNull().default(0),
-    /** Places where sign-ups are mostly fake: choosing one requires verification (reference rule). */
+    /** Places where sign-ups are mostly fake: choosing one requires verification (a fake sign-up is then cheap to stop). */
     verificationRequired: boolean('verification_required').notNull().default(false),
   },
   (t) => [
@@ -196,7 +195,7 @@ export const profiles = pgTable(
     units: units('units').notNull().default('metric'),
     chatsNotification: notificationFrequency('chats_notification').notNull().default('immediately'),
     introsNotification: notificationFrequency('intros_notification').notNull().default('daily'),
-    /** The verification a viewer needs to see this profile (the reference's privacy level). */
+    /** The verification a viewer needs to see this profile (the member's privacy level). */
     privacyVerificationLevel: verificationLevel('privacy_verification_level').notNull().default('none'),
     showMyLocation: boolean('show_my_location').notNull().default(true),
     showMyAge: boolean('show_my_age').notNull().default(true),
@@ -325,7 +324,7 @@ export const photos = pgTable(
   },
   (t) => [
     // Checked row by row, so a reorder first moves the photos it touches to their negated target
-    // positions and then flips the signs (the reference's trick), never colliding midway.
+    // positions and then flips the signs (moving through negative values), never colliding midway.
     uniqueIndex('photos_user_position_key').on(t.userId, t.position),
     check('photos_position', sql`${t.position} between -7 and 7 and ${t.position} <> 0`),
     check('photos_id', sql`${t.id} ~ '^[0-9a-f]{64}$'`),

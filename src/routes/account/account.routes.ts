@@ -2,8 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { callerIdentity, rateLimit } from '../../middleware/rate-limit'
-import type { LimitRule } from '../../services/rate-limit'
-import type { AccountExport } from '../../services/accounts/account'
+import type { LimitRule } from '../../services/platform/rate-limit'
+import type { AccountExport } from '../../services/accounts/data-export'
 
 const tags = ['Me']
 const security = [{ bearerAuth: [] }]

@@ -3,7 +3,7 @@ import type { RouteHandler } from '@hono/zod-openapi'
 import { ApiError } from '../../lib/http/errors'
 import { InvalidEmailError, normalizeEmail } from '../../services/accounts/email'
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/http/cookies'
-import { type LimitRule, emailIdentity, enforceLimits } from '../../services/rate-limit'
+import { type LimitRule, emailIdentity, enforceLimits } from '../../services/platform/rate-limit'
 import { revokeSessions, rotateRefreshToken, type IssuedTokens } from '../../services/accounts/sessions'
 import {
   challengeEmail,
@@ -12,7 +12,7 @@ import {
   verifySignInCode,
   type SignedIn,
 } from '../../services/accounts/sign-in'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './auth.routes'
 
 type C = Context<AppEnv>
@@ -124,8 +124,8 @@ export const refresh: RouteHandler<typeof routes.refresh, AppEnv> = async (c) =>
   }
 }
 
-export const logout: RouteHandler<typeof routes.logout, AppEnv> = async (c) => {
-  await revokeSessions(c.get('services'), [c.get('caller')!.sessionId], 'logout')
+export const logout: RouteHandler<typeof routes.logout, AuthedEnv> = async (c) => {
+  await revokeSessions(c.get('services'), [c.get('caller').sessionId], 'logout')
   clearRefreshCookie(c)
   return c.body(null, 204)
 }

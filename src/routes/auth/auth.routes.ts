@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { PendingClubSchema, SignUpAnswersSchema } from '../../services/accounts/sign-up-quiz'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Sign-in']
 
@@ -15,8 +16,8 @@ const ChallengeSchema = z
 const UserSummarySchema = z
   .object({
     id: z.uuid(),
-    role: z.enum(['member', 'moderator', 'admin', 'bot']),
-    status: z.enum(['onboarding', 'active', 'deactivated']),
+    role: z.enum(userRole.enumValues),
+    status: z.enum(userStatus.enumValues),
   })
   .openapi('UserSummary')
 

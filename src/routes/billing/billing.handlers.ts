@@ -6,13 +6,13 @@ import {
   handleStripeEvent,
 } from '../../services/billing/stripe'
 import { memberSubscription, purchaseHistory } from '../../services/billing/subscriptions'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './billing.routes'
 
 const iso = (d: Date | null) => d?.toISOString() ?? null
 
-export const getMySubscription: RouteHandler<typeof routes.getMySubscription, AppEnv> = async (c) => {
-  const sub = await memberSubscription(c.get('services'), c.get('caller')!.userId)
+export const getMySubscription: RouteHandler<typeof routes.getMySubscription, AuthedEnv> = async (c) => {
+  const sub = await memberSubscription(c.get('services'), c.get('caller').userId)
   return c.json(
     {
       tier: sub.tier,
@@ -28,22 +28,24 @@ export const getMySubscription: RouteHandler<typeof routes.getMySubscription, Ap
   )
 }
 
-export const createCheckoutSession: RouteHandler<typeof routes.createCheckoutSession, AppEnv> = async (c) => {
-  const session = await checkout(c.get('services'), c.get('caller')!.userId, c.req.valid('json').priceId)
+export const createCheckoutSession: RouteHandler<typeof routes.createCheckoutSession, AuthedEnv> = async (
+  c,
+) => {
+  const session = await checkout(c.get('services'), c.get('caller').userId, c.req.valid('json').priceId)
   c.header('Cache-Control', 'no-store')
   return c.json(session, 201)
 }
 
 export const createBillingPortalSession: RouteHandler<
   typeof routes.createBillingPortalSession,
-  AppEnv
+  AuthedEnv
 > = async (c) => {
-  const session = await createPortalSession(c.get('services'), c.get('caller')!.userId)
+  const session = await createPortalSession(c.get('services'), c.get('caller').userId)
   c.header('Cache-Control', 'no-store')
   return c.json(session, 201)
 }
 
-export const listMemberPurchases: RouteHandler<typeof routes.listMemberPurchases, AppEnv> = async (c) => {
+export const listMemberPurchases: RouteHandler<typeof routes.listMemberPurchases, AuthedEnv> = async (c) => {
   const page = await purchaseHistory(
     c.get('services'),
     c.req.valid('param').idOrUsername,

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Me']
 const security = [{ bearerAuth: [] }]
@@ -11,8 +12,8 @@ export const MeSchema = z
     email: z.string(),
     name: z.string().nullable(),
     username: z.string().nullable(),
-    role: z.enum(['member', 'moderator', 'admin', 'bot']),
-    status: z.enum(['onboarding', 'active', 'deactivated']),
+    role: z.enum(userRole.enumValues),
+    status: z.enum(userStatus.enumValues),
     tier: z.string().nullable(),
     createdAt: z.iso.datetime(),
     lastOnlineAt: z.iso.datetime(),

@@ -71,7 +71,7 @@ export const banMember = createRoute({
   summary: 'Ban a member’s email address',
   description:
     'A ban through the bans service (see `POST /api/v1/admin/bans`): ends every session at once; the reasons of ' +
-    'reports against the member are appended. `days` defaults to 30 (the reference’s month). 409 when already banned.',
+    'reports against the member are appended. `days` defaults to 30. 409 when already banned.',
   security,
   middleware: [requireAuth, requireRole('admin', 'moderator')] as const,
   request: {

@@ -3,7 +3,7 @@ import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { isServedRouteTemplate } from '../../lib/http/route-templates'
 import { requireAuth, requireRole } from '../../middleware/auth'
-import { normalizeRouteTemplate, routeMethods } from '../../services/rate-limit-rules'
+import { normalizeRouteTemplate, routeMethods } from '../../services/platform/rate-limit-rules'
 
 const tags = ['Tiers']
 

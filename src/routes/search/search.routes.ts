@@ -17,7 +17,7 @@ import {
 const tags = ['Search']
 const security = [{ bearerAuth: [] }]
 
-/** Search pages are small, as the reference's (n ≤ 10): a client shows a few cards at a time. */
+/** Search pages are small, (n ≤ 10): a client shows a few cards at a time. */
 export const maxResultsPerPage = 10
 const itemsPerPage = z.coerce
   .number()

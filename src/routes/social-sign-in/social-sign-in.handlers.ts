@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
 import { ApiError } from '../../lib/http/errors'
-import { enforceLimits } from '../../services/rate-limit'
+import { enforceLimits } from '../../services/platform/rate-limit'
 import {
   readAppleWebState,
   rememberAppleName,
@@ -10,7 +10,7 @@ import {
 import { verifyAppleIdentityToken, verifyGoogleIdToken } from '../../services/identity/id-tokens'
 import { listSignInMethods as listMethods, unlinkProvider } from '../../services/identity/sign-in-methods'
 import { signInWithIdentity } from '../../services/identity/social-sign-in'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import { applyHeaders, dailyRule, ipId, tokenResponse } from '../auth/auth.handlers'
 import type * as routes from './social-sign-in.routes'
 
@@ -98,8 +98,8 @@ export const appleCallback: RouteHandler<typeof routes.appleCallback, AppEnv> = 
   }
 }
 
-export const listSignInMethods: RouteHandler<typeof routes.listSignInMethods, AppEnv> = async (c) => {
-  const methods = await listMethods(c.get('services'), c.get('caller')!.userId)
+export const listSignInMethods: RouteHandler<typeof routes.listSignInMethods, AuthedEnv> = async (c) => {
+  const methods = await listMethods(c.get('services'), c.get('caller').userId)
   return c.json(
     {
       email: methods.email,
@@ -114,7 +114,7 @@ export const listSignInMethods: RouteHandler<typeof routes.listSignInMethods, Ap
   )
 }
 
-export const unlinkSignInMethod: RouteHandler<typeof routes.unlinkSignInMethod, AppEnv> = async (c) => {
-  await unlinkProvider(c.get('services'), c.get('caller')!.userId, c.req.valid('param').provider)
+export const unlinkSignInMethod: RouteHandler<typeof routes.unlinkSignInMethod, AuthedEnv> = async (c) => {
+  await unlinkProvider(c.get('services'), c.get('caller').userId, c.req.valid('param').provider)
   return c.body(null, 204)
 }

@@ -2,11 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Users (admin)']
 
-const roles = ['member', 'moderator', 'admin', 'bot'] as const
-const statuses = ['onboarding', 'active', 'deactivated'] as const
+const roles = userRole.enumValues
+const statuses = userStatus.enumValues
 
 export const AdminUserSchema = z
   .object({

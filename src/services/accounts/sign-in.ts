@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
-import { signInChallenges, tiers, users } from '../../db/schema'
+import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../../lib/crypto'
@@ -156,8 +156,8 @@ export async function resendSignInCode(
 export interface SignedIn extends IssuedTokens {
   user: {
     id: string
-    role: 'member' | 'moderator' | 'admin' | 'bot'
-    status: 'onboarding' | 'active' | 'deactivated'
+    role: Role
+    status: UserStatus
   }
   needsOnboarding: boolean
 }

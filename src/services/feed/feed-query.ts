@@ -26,12 +26,12 @@ import { flairExpression } from '../flair/flair'
  *    both streams were read to the end of the month).
  */
 
-/** Items per page (the reference's 50). */
+/** Items per page (50). */
 export const pageSize = 50
-/** Candidates that pass the rules, of which the best half is shown (the reference's 100). */
+/** Candidates that pass the rules, of which the best half is shown (100). */
 export const windowSize = 100
 /**
- * Newest candidates read from each stream per page (the reference reads 5000; a window of 100
+ * Newest candidates read from each stream per page (a window of 100
  * needs about 800 at the pass rate measured on generated data, see docs/BENCHMARKS.md).
  */
 export const streamCap = 1000

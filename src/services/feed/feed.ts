@@ -88,15 +88,10 @@ export function textArray(value: string[] | string | null): string[] {
  * (default: now). Same viewer, same day, same data → same page.
  *
  * @example
- * const first = await feedPage(s, caller.userId, undefined, origin)
- * const next = first.nextBefore ? await feedPage(s, caller.userId, first.nextBefore, origin) : null
+ * const first = await feedPage(s, caller.userId, undefined)
+ * const next = first.nextBefore ? await feedPage(s, caller.userId, first.nextBefore) : null
  */
-export async function feedPage(
-  s: Services,
-  viewerId: string,
-  before: string | undefined,
-  apiOrigin: string,
-): Promise<FeedPage> {
+export async function feedPage(s: Services, viewerId: string, before: string | undefined): Promise<FeedPage> {
   const now = s.clock.now()
   const { rows } = await s.database.db.execute<Record<string, unknown>>(
     feedQuery({
@@ -108,7 +103,7 @@ export async function feedPage(
   )
   const list = rows as unknown as FeedRow[]
   const photo = (id: string | null, blurhash: string | null) =>
-    id && blurhash ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${id}.jpg`), blurhash } : null
+    id && blurhash ? { url: mediaUrl(s.config, 'images', `450-${id}.jpg`), blurhash } : null
   return {
     data: list.map((r) => ({
       id: r.user_id,

@@ -93,7 +93,7 @@ const settings = {
 }
 
 /**
- * Fields a tier must unlock, and the feature that unlocks each (the reference's gold-only
+ * Fields a tier must unlock, and the feature that unlocks each (the gold-only
  * fields). Which tiers have the feature is data in the tier table, not code.
  */
 export const tierGatedFields = {
@@ -219,11 +219,11 @@ function themeOf(p: ProfileRow['profile']) {
     : null
 }
 
-async function mediaOf(s: Services, userId: string, apiOrigin: string) {
+async function mediaOf(s: Services, userId: string) {
   const [photoRows, voice] = await Promise.all([listPhotos(s, userId), getVoiceBio(s, userId)])
   return {
-    photos: photoRows.map((p) => photoView(p, s.config, apiOrigin)),
-    voiceBio: voice ? voiceBioView(voice, s.config, apiOrigin) : null,
+    photos: photoRows.map((p) => photoView(p, s.config)),
+    voiceBio: voice ? voiceBioView(voice, s.config) : null,
   }
 }
 
@@ -257,13 +257,13 @@ function commonView(row: ProfileRow) {
  * @example
  * const profile = await getOwnProfile(s, caller.userId, 'https://api.rapport.example')
  */
-export async function getOwnProfile(s: Services, userId: string, apiOrigin: string): Promise<OwnProfile> {
+export async function getOwnProfile(s: Services, userId: string): Promise<OwnProfile> {
   const row = await loadProfileRow(s, eq(profiles.userId, userId))
   if (!row || !row.profile.onboardedAt) throw new ApiError('not_found', 'This account has no profile')
   const p = row.profile
   return {
     ...commonView(row),
-    ...(await mediaOf(s, userId, apiOrigin)),
+    ...(await mediaOf(s, userId)),
     status: row.status === 'deactivated' ? 'deactivated' : 'active',
     dateOfBirth: p.dateOfBirth!,
     age: ageOn(p.dateOfBirth!, s.clock.now()),
@@ -287,13 +287,12 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
  * ethnicity drops the matching verified flag; a new name gets a new URL slug.
  *
  * @example
- * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' }, origin)
+ * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' })
  */
 export async function updateOwnProfile(
   s: Services,
   caller: { userId: string; tierId: string | null },
   patch: ProfilePatch,
-  apiOrigin: string,
 ): Promise<OwnProfile> {
   const features = await tierFeatures(s, caller.tierId)
   // Going back to a default is always allowed, so a member whose tier lapsed can undo settings
@@ -333,7 +332,7 @@ export async function updateOwnProfile(
   }
   if (place) {
     Object.assign(changes, { placeId: place.id, latitude: place.latitude, longitude: place.longitude })
-    // Moving to a place where fake sign-ups cluster requires verification (reference rule).
+    // Moving to a place where fake sign-ups cluster requires verification (a fake sign-up is then cheap to stop).
     if (place.verificationRequired) changes.verificationRequired = true
   }
   if (theme !== undefined) {
@@ -368,7 +367,7 @@ export async function updateOwnProfile(
   ])
   if (changes.verifiedGender === false) await refreshVerificationLevel(s, caller.userId)
   if (name !== undefined) await forgetAccount(s, caller.userId)
-  return getOwnProfile(s, caller.userId, apiOrigin)
+  return getOwnProfile(s, caller.userId)
 }
 
 const levelRank = (level: (typeof verificationLevelValues)[number]) => verificationLevelValues.indexOf(level)
@@ -382,7 +381,7 @@ function profileKey(idOrSlug: string) {
 
 /**
  * The profile row behind `idOrSlug` if `viewer` (null = anonymous) may see it, else the error
- * they get (shared by every route that shows something of another member). The reference's
+ * they get (shared by every route that shows something of another member). The
  * rules, in order: self-view always works; the profile must be live (onboarded, active, not
  * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
  * only public profiles, and not those hiding from strangers or asking for any verification
@@ -440,19 +439,18 @@ export async function visibleProfileRow(
  * {@link visibleProfileRow}.
  *
  * @example
- * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7')
  */
 export async function viewProfile(
   s: Services,
   viewer: { userId: string } | null,
   idOrSlug: string,
-  apiOrigin: string,
 ): Promise<ProfileView> {
   const row = await visibleProfileRow(s, viewer, idOrSlug)
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
-  const [media, rates] = await Promise.all([mediaOf(s, p.userId, apiOrigin), replyRates(s, p.userId)])
+  const [media, rates] = await Promise.all([mediaOf(s, p.userId), replyRates(s, p.userId)])
   return {
     ...view,
     ...media,

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { describeError } from '../../lib/log'
-import { cached } from '../cache'
+import { cached } from '../platform/cache'
 import type { Services } from '..'
 
 /**

@@ -28,7 +28,7 @@ import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './
  * 3. The best {@link resultListSize} replace the searcher's rows in `search_results`.
  */
 
-/** Rows a result list keeps (the reference's 500). */
+/** Rows a result list keeps (500). */
 export const resultListSize = 500
 /**
  * Nearest candidates scored per search. Searches whose area holds more people (a big radius, or
@@ -214,7 +214,7 @@ function answerFilterCondition(ctx: SearchContext): SQL | null {
  * The uncached search as ONE statement: delete the searcher's old result rows, find and rank the
  * candidates, insert the best {@link resultListSize} at positions 1…n. Returns one row `{ count }`.
  *
- * Conditions (docs of issue #6, the reference's §4.2): active, onboarded, not deleted, not a bot,
+ * Conditions : active, onboarded, not deleted, not a bot,
  * not shadow-banned, verification required → verified; gender among mine, age in my range,
  * within my distance; mutual unless searching a club: they want my gender, my age is in their
  * range, I am within their distance, match ≥ 50 %; no skip either way (mine may show when my
