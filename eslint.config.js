@@ -2,7 +2,17 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', '.data', '.wrangler', 'migrations', 'worker-configuration.d.ts'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'public',
+      '.data',
+      '.wrangler',
+      'migrations',
+      'worker-configuration.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

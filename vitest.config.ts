@@ -1,10 +1,23 @@
+import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { testJwtSecret } from './test/shared/constants.ts'
+import { buildDocsAssets } from './scripts/docs-assets.ts'
+import {
+  testAppleClientIds,
+  testAppleRedirectUrl,
+  testGoogleClientIds,
+  testJwtSecret,
+  testPaidTier,
+  testRevenueCat,
+  testPublicUrl,
+  testStripe,
+} from './test/shared/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
+// wrangler.toml's [assets] directory must exist before the Workers pool reads the config.
+buildDocsAssets()
 
 /** A project of tests inside workerd, against the local stack its global setup starts. */
 function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {
@@ -16,6 +29,7 @@ function workersProject(name: string, include: string[], exclude: string[], glob
         miniflare: {
           bindings: {
             ENVIRONMENT: 'local',
+            PUBLIC_URL: testPublicUrl,
             DATABASE_URL: inject('databaseUrl'),
             NEON_LOCAL_PROXY: inject('neonProxy'),
             UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
@@ -36,7 +50,24 @@ function workersProject(name: string, include: string[], exclude: string[], glob
             VAPID_PUBLIC_KEY: inject('vapidPublicKey'),
             VAPID_PRIVATE_KEY: inject('vapidPrivateKey'),
             VAPID_SUBJECT: 'mailto:push@rapport.test',
-            PUBLIC_URL: 'https://api.rapport.test',
+            GOOGLE_CLIENT_IDS: testGoogleClientIds.join(','),
+            GOOGLE_JWKS_URL: `${inject('idpUrl')}/google/oauth2/v3/certs`,
+            APPLE_CLIENT_IDS: testAppleClientIds.join(','),
+            APPLE_JWKS_URL: `${inject('idpUrl')}/apple/auth/keys`,
+            APPLE_REDIRECT_URLS: testAppleRedirectUrl,
+            STRIPE_API_URL: inject('stripeUrl'),
+            STRIPE_SECRET_KEY: testStripe.secretKey,
+            STRIPE_WEBHOOK_SECRET: testStripe.webhookSecret,
+            STRIPE_PRICE_TIERS: `${testStripe.price}:${testPaidTier}`,
+            STRIPE_RETURN_URL: testStripe.returnUrl,
+            REVENUECAT_WEBHOOK_AUTH_SHA256: createHash('sha256')
+              .update(testRevenueCat.authorization)
+              .digest('hex'),
+            REVENUECAT_WEBHOOK_SIGNING_SECRET: testRevenueCat.signingSecret,
+            REVENUECAT_ENTITLEMENT_TIERS: `${testRevenueCat.entitlement}:${testPaidTier}`,
+            IP_REPUTATION_LISTS: inject('ipListsSetting'),
+            // Generous on a shared test machine; the timeout test sets its own tight budget.
+            IP_REPUTATION_TIMEOUT_MS: '3000',
           },
         },
       })),

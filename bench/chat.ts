@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import IORedis from 'ioredis'
 import pg from 'pg'
 import WebSocket from 'ws'
-import { startRapport } from '../scripts/dev'
+import { type RunningRapport, startRapport } from '../scripts/dev'
 import { parseConfig } from '../src/config'
 import { signAccessToken } from '../src/services/accounts/tokens'
 import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses } from './profile'
@@ -59,6 +59,8 @@ export interface ChatStack {
   databaseUrl: string
   /** node-postgres pool on the stack's database, for setup and checks. */
   pool: pg.Pool
+  /** The sign-in and purchase stand-ins the Worker talks to. */
+  fakes: RunningRapport['fakes']
   /** Stops wrangler dev (its process group) and the stand-ins, drops the database, flushes Redis. */
   stop(): Promise<void>
 }
@@ -147,7 +149,7 @@ export async function startChatStack(opts: {
     await stop()
     throw err
   }
-  return { url: rapport.url, databaseUrl, pool, stop }
+  return { url: rapport.url, databaseUrl, pool, fakes: rapport.fakes, stop }
 }
 
 /**

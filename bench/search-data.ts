@@ -24,7 +24,7 @@ import { defaultAgeRange } from '../src/services/search/geo'
  */
 
 /** Bump when the generated data changes shape, so an old bench database is refilled. */
-const generatorVersion = 1
+const generatorVersion = 2
 const markerPrefix = 'rapport search bench: '
 
 export const defaultAdminUrl = 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -789,6 +789,28 @@ export async function generateSearchData(opts: {
     }
     step('skips + messaged')
 
+    // Feed events (generator 2): 30 % of members did something in the last 45 days — added a
+    // photo when they have one, else updated their bio — at a time fixed by their id; every
+    // member's feed time is then their latest event, or joining. Written while triggers are off,
+    // so profiles.last_event_* are set here the way the triggers keep them.
+    await client.query(
+      `insert into feed_events (user_id, kind, at, photo_id, added_text)
+       select p.user_id, case when ph.id is not null then 'added-photo' else 'updated-bio' end::feed_event_kind,
+         now() - (abs(hashtext(p.user_id::text || 'at')) % (45 * 86400)) * interval '1 second',
+         ph.id, case when ph.id is null then 'A few new lines about me' end
+       from profiles p
+       left join lateral (select id from photos where user_id = p.user_id and position > 0
+         order by position limit 1) ph on true
+       where p.onboarded_at is not null and abs(hashtext(p.user_id::text || 'event')) % 10 < 3`,
+    )
+    await client.query(
+      `update profiles p set last_event_at = coalesce(e.at, p.onboarded_at), last_event_id = e.id
+       from profiles q
+       left join lateral (select id, at from feed_events where user_id = q.user_id order by id desc limit 1) e on true
+       where q.user_id = p.user_id and p.onboarded_at is not null`,
+    )
+    step('feed events')
+
     await client.query(`update questions set count_yes = 0, count_no = 0`)
     await client.query(
       `update questions q set count_yes = c.yes, count_no = c.no
@@ -811,7 +833,7 @@ export async function generateSearchData(opts: {
     // scans would visit the heap until autovacuum comes by; production tables are vacuumed.
     await client.query(
       `vacuum (analyze) users, profiles, search_preferences, photos, answers, clubs, member_clubs, skips,
-         messaged, questions, search_results`,
+         messaged, questions, search_results, feed_events`,
     )
     step('vacuum analyze')
     await client.query(

@@ -1,4 +1,4 @@
-import { collectAccountGarbage } from '../src/services/accounts/account'
+import { collectAccountGarbage } from '../src/services/accounts/garbage'
 import { purgeExpiredModerationTokens } from '../src/services/moderation/moderation'
 import type { CronJob } from './registry'
 

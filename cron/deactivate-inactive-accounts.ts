@@ -1,4 +1,4 @@
-import { deactivateInactiveAccounts } from '../src/services/accounts/account'
+import { deactivateInactiveAccounts } from '../src/services/accounts/inactivity'
 import type { CronJob } from './registry'
 
 /**

@@ -1,8 +1,8 @@
-import { expireVerifications } from '../src/services/verification/verification'
+import { expireVerifications } from '../src/services/verification/expiry'
 import type { CronJob } from './registry'
 
 /**
- * Hourly: selfie-verification attempts live three days (the reference's garbagerecords rule).
+ * Hourly: selfie-verification attempts live three days (then the attempt and its selfie are garbage).
  * Deleting the row queues its selfie for R2 deletion through the trigger in migrations/0005, so
  * the storage clean-up cron removes the object. 500 per run keeps a run short; a backlog drains
  * over the following hours.

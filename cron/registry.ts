@@ -3,10 +3,12 @@ import { checkPushReceiptsJob } from './check-push-receipts'
 import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
+import { expireLapsedSubscriptionsJob } from './expire-lapsed-subscriptions'
 import { expireVerificationsJob } from './expire-verifications'
 import { notifyUnreadJob } from './notify-unread'
 import { purgeFinishedJobsJob } from './purge-finished-jobs'
 import { purgeStaleOnboardingsJob } from './purge-stale-onboardings'
+import { refreshIpReputationJob } from './refresh-ip-reputation'
 
 export interface CronJob {
   name: string
@@ -21,10 +23,13 @@ export interface CronJob {
 export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
   '* * * * *': [notifyUnreadJob],
-  // Every 10 minutes: R2 storage clean-up (media issue), Expo push receipts.
-  '*/10 * * * *': [cleanStorageJob, checkPushReceiptsJob],
+  // Every 10 minutes: R2 storage clean-up (media issue), lapsed paid access (purchases), Expo push
+  // receipts.
+  '*/10 * * * *': [cleanStorageJob, expireLapsedSubscriptionsJob, checkPushReceiptsJob],
   // Hourly: inactivity deactivation, expired selfie verifications.
   '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
+  // Every four hours: the IP reputation lists checked at sign-in.
+  '29 */4 * * *': [refreshIpReputationJob],
   // Daily: garbage collection.
   '43 3 * * *': [purgeFinishedJobsJob, collectGarbageJob, purgeStaleOnboardingsJob],
 }

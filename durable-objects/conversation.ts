@@ -8,8 +8,15 @@ import {
   pairOf,
   toChatMessage,
 } from '../src/services/chat/history'
+import {
+  type ChatError,
+  type ConversationClientFrame,
+  ConversationClientFrameSchema,
+  type ConversationServerFrame,
+  conversationMembers,
+} from '../src/services/chat/protocol'
 import { markConversationRead, reactToMessage } from '../src/services/chat/read'
-import { type ChatError, SendThrottle, isClientId, isReactionEmoji } from '../src/services/chat/rules'
+import { SendThrottle } from '../src/services/chat/rules'
 import {
   type Ack,
   type PairFacts,
@@ -22,7 +29,8 @@ import {
 import { tierFeatures } from '../src/services/accounts/tiers'
 import { databaseFailure } from '../src/db/errors'
 import { describeError, everyInterval } from '../src/lib/log'
-import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
+import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
+import type { UserHub } from './user-hub'
 
 /** What `send` takes: over RPC from the REST route, or from a socket's `send` frame. */
 export interface SendInput {
@@ -37,12 +45,6 @@ export interface SendInput {
 export type SendResult =
   { ok: true; ack: Ack; created: boolean } | { ok: false; error: ChatError & { clientId: string } }
 
-/** The UserHub RPC surface this object calls (durable-objects/user-hub.ts, docs/chat-protocol.md). */
-interface HubRpc {
-  deliver(frame: ServerFrame): Promise<void>
-  trackConversation(name: string, open: boolean): Promise<void>
-}
-
 /** How long the pair's facts (standing, skips, who wrote first) are trusted without asking again. */
 const factsTtlMs = 5_000
 /** At most one "is typing" hint per member per this interval reaches their peer's inbox socket. */
@@ -51,10 +53,6 @@ const typingHintIntervalMs = 3_000
 const rememberedAcks = 1_000
 /** A resume sends at most this many pages of {@link maxResumeMessages}; then `complete: false`. */
 const maxResumePages = 20
-
-type Frame = { type: string; [field: string]: unknown }
-
-const isSeq = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min
 
 /**
  * One Durable Object per pair of members (named by their two ids in sorted order, see
@@ -78,13 +76,17 @@ const isSeq = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (
 /** While the database is down every frame fails alike: one log line per interval. */
 const frameOutageLog = everyInterval(60_000)
 
-export class Conversation extends HibernatingSocketObject {
+export class Conversation extends HibernatingSocketObject<
+  typeof ConversationClientFrameSchema,
+  ConversationServerFrame
+> {
+  protected readonly clientFrames = ConversationClientFrameSchema
   private services?: Services
   private facts: { value: PairFacts; at: number } | null = null
   private factsLoading: Promise<PairFacts> | null = null
   private queue: Promise<unknown> = Promise.resolve()
   private readonly acks = new Map<string, Ack>()
-  private readonly hubs = new Map<string, HubRpc>()
+  private readonly hubs = new Map<string, DurableObjectStub<UserHub>>()
   private readonly typingHintAt = new Map<string, number>()
   private readonly throttle = new SendThrottle()
 
@@ -93,15 +95,10 @@ export class Conversation extends HibernatingSocketObject {
 
   /**
    * Send a message from `senderId` to the other member: the same pipeline as a socket `send`
-   * frame, broadcasting to every socket of both members. Also the socket-send helper (two
-   * arguments), which the base class names `send` too.
+   * frame, broadcasting to every socket of both members.
    */
-  // The RPC signature goes last: TypeScript types the RPC stub from an overloaded method's last one.
-  override send(ws: WebSocket, frame: ServerFrame): void
-  override send(input: SendInput): Promise<SendResult>
-  override send(a: SendInput | WebSocket, frame?: ServerFrame): Promise<SendResult> | void {
-    if (frame !== undefined) return this.sendFrame(a as WebSocket, frame)
-    return this.accept(a as SendInput)
+  async send(input: SendInput): Promise<SendResult> {
+    return this.accept(input)
   }
 
   /** Mark the conversation read by `readerId` (up to `upToSeq`, default all) and send the receipt. */
@@ -132,14 +129,15 @@ export class Conversation extends HibernatingSocketObject {
     ])
     const connected = peers.length > 0 && peerVisible ? [identity.userId, peerId] : [identity.userId]
     this.sendFrame(ws, { type: 'hello', userId: identity.userId, connected })
-    if (meVisible) this.broadcastPresence(identity.userId, true, ws)
+    if (meVisible) this.broadcastPresence(identity.userId, 'online', ws)
   }
 
   protected async onDisconnect(ws: WebSocket, identity: SocketIdentity): Promise<void> {
     // A member with another tab still open has not left.
     if (this.sockets({ userId: identity.userId, except: ws }).length === 0) {
       this.toHub(identity.userId, (hub) => hub.trackConversation(this.name(), false))
-      if (await this.presenceVisible(identity.userId)) this.broadcastPresence(identity.userId, false, ws)
+      if (await this.presenceVisible(identity.userId))
+        this.broadcastPresence(identity.userId, 'recently-online', ws)
     }
   }
 
@@ -158,7 +156,11 @@ export class Conversation extends HibernatingSocketObject {
     return this.sockets({ userId }).length > 0
   }
 
-  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: Frame): Promise<void> {
+  protected async onFrame(
+    ws: WebSocket,
+    identity: SocketIdentity,
+    frame: ConversationClientFrame,
+  ): Promise<void> {
     try {
       await this.handle(ws, identity.userId, frame)
     } catch (err) {
@@ -169,33 +171,25 @@ export class Conversation extends HibernatingSocketObject {
       }
       this.sendFrame(ws, {
         type: 'error',
-        code: 'unavailable',
+        code: 'service_unavailable',
         frameType: frame.type,
-        ...(typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {}),
+        ...(frame.type === 'send' ? { clientId: frame.clientId } : {}),
         message: 'Something went wrong on our side; try again shortly',
       })
     }
   }
 
-  private async handle(ws: WebSocket, userId: string, frame: Frame): Promise<void> {
+  private async handle(ws: WebSocket, userId: string, frame: ConversationClientFrame): Promise<void> {
     switch (frame.type) {
       case 'send': {
-        if (!isClientId(frame.clientId))
-          return this.invalid(ws, frame, 'clientId', 'a string of 1–128 characters')
-        if (typeof frame.body !== 'string' || frame.body === '') {
-          return this.invalid(ws, frame, 'body', 'a non-empty string')
-        }
         const result = await this.accept({ senderId: userId, clientId: frame.clientId, body: frame.body }, ws)
         if (!result.ok) this.sendFrame(ws, { type: 'error', ...result.error })
         return
       }
       case 'resume':
-        if (!isSeq(frame.afterSeq)) return this.invalid(ws, frame, 'afterSeq', 'an integer ≥ 0')
-        return this.serial(() => this.resume(ws, userId, frame.afterSeq as number))
+        return this.serial(() => this.resume(ws, userId, frame.afterSeq))
       case 'history': {
         const before = frame.beforeSeq ?? null
-        if (before !== null && !isSeq(before, 1))
-          return this.invalid(ws, frame, 'beforeSeq', 'an integer ≥ 1')
         const messages = await messagesBefore(this.s, userId, this.peerOf(userId), before, maxHistoryPage)
         this.sendFrame(ws, {
           type: 'history',
@@ -207,16 +201,11 @@ export class Conversation extends HibernatingSocketObject {
       }
       case 'typing':
         return this.typing(userId)
-      case 'read': {
-        const seq = frame.seq ?? null
-        if (seq !== null && !isSeq(seq)) return this.invalid(ws, frame, 'seq', 'an integer ≥ 0')
-        await this.read(userId, seq)
+      case 'read':
+        await this.read(userId, frame.seq ?? null)
         return
-      }
       case 'react':
-        return this.react(ws, userId, frame)
-      default:
-        this.sendFrame(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
+        return this.react(ws, userId, frame.seq, frame.emoji)
     }
   }
 
@@ -233,7 +222,7 @@ export class Conversation extends HibernatingSocketObject {
     const waitMs = this.throttle.take(input.senderId, Date.now())
     if (waitMs > 0) {
       const error = {
-        code: 'rate-limited',
+        code: 'rate_limited',
         subreason: 'slow-down',
         retryAfter: Math.ceil(waitMs / 1000),
         message: 'You are sending messages faster than anyone can read them; wait a moment',
@@ -328,7 +317,7 @@ export class Conversation extends HibernatingSocketObject {
     inbox: { box: 'intros' | 'chats'; unread: number } | null,
     origin?: WebSocket,
   ) {
-    const frame = { type: 'message', message }
+    const frame = { type: 'message', message } as const
     for (const ws of this.sockets({ userId: senderId, except: origin })) this.sendFrame(ws, frame)
     if (hidden) return
     for (const ws of this.sockets({ userId: recipientId })) this.sendFrame(ws, frame)
@@ -401,24 +390,22 @@ export class Conversation extends HibernatingSocketObject {
     for (const ws of this.sockets({ userId: readerId })) {
       this.sendFrame(ws, { type: 'read-marker', seq: result.readSeq })
     }
+    // The reader's inbox sockets too: a device showing only the inbox clears its badge.
+    this.toHub(readerId, (hub) => hub.deliver({ type: 'read-marker', peerId, seq: result.readSeq }))
     if (!result.advanced) return result.readSeq
     const facts = await this.pairFacts()
     const reader = facts.members.get(readerId)
     const peer = facts.members.get(peerId)
     if (!reader || reader.shadowBanned || facts.skipped || !peer) return result.readSeq
     if (!(await tierFeatures(this.s, peer.tierId)).readReceipts) return result.readSeq
-    const receipt = { type: 'read', seq: result.readSeq, readAt: result.readAt }
+    const receipt = { type: 'read', seq: result.readSeq, readAt: result.readAt } as const
     for (const ws of this.sockets({ userId: peerId })) this.sendFrame(ws, receipt)
     this.toHub(peerId, (hub) => hub.deliver({ type: 'read', peerId: readerId, seq: result.readSeq }))
     return result.readSeq
   }
 
   /** One emoji (or '' to clear) on a message the peer sent; both members' sockets hear of it. */
-  private async react(ws: WebSocket, userId: string, frame: Frame) {
-    if (!isSeq(frame.seq, 1)) return this.invalid(ws, frame, 'seq', 'an integer ≥ 1')
-    if (typeof frame.emoji !== 'string' || !isReactionEmoji(frame.emoji)) {
-      return this.invalid(ws, frame, 'emoji', "one emoji, or '' to clear")
-    }
+  private async react(ws: WebSocket, userId: string, seq: number, emojiOrEmpty: string) {
     const peerId = this.peerOf(userId)
     const facts = await this.pairFacts()
     const me = facts.members.get(userId)
@@ -426,22 +413,22 @@ export class Conversation extends HibernatingSocketObject {
       return this.sendFrame(ws, {
         type: 'error',
         code: 'blocked',
-        seq: frame.seq,
+        seq,
         message: 'You cannot react here',
       })
     }
-    const emoji = frame.emoji === '' ? null : frame.emoji
+    const emoji = emojiOrEmpty === '' ? null : emojiOrEmpty
     // A shadow-banned member's reaction is echoed to them only and never stored: the stored
     // reaction is part of the message both members load.
-    if (!(await reactToMessage(this.s, userId, peerId, frame.seq, emoji, !me.shadowBanned))) {
+    if (!(await reactToMessage(this.s, userId, peerId, seq, emoji, !me.shadowBanned))) {
       return this.sendFrame(ws, {
         type: 'error',
-        code: 'not-found',
-        seq: frame.seq,
+        code: 'not_found',
+        seq,
         message: 'You can react only to a message the other member sent',
       })
     }
-    const reaction = { type: 'reaction', seq: frame.seq, emoji, userId }
+    const reaction = { type: 'reaction', seq, emoji, userId } as const
     for (const socket of this.sockets({ userId })) this.sendFrame(socket, reaction)
     if (me.shadowBanned) return
     for (const socket of this.sockets({ userId: peerId })) this.sendFrame(socket, reaction)
@@ -456,15 +443,18 @@ export class Conversation extends HibernatingSocketObject {
 
   /** The object's name, `conversationName(a, b)`: who this conversation is between. */
   private name(): string {
-    const name = this.ctx.id.name
-    if (!name || !/^[0-9a-f-]{36}:[0-9a-f-]{36}$/.test(name)) {
-      throw new Error('Conversation objects must be addressed by conversationName(a, b)')
-    }
-    return name
+    this.members()
+    return this.ctx.id.name!
+  }
+
+  private members(): [string, string] {
+    const members = conversationMembers(this.ctx.id.name ?? '')
+    if (!members) throw new Error('Conversation objects must be addressed by conversationName(a, b)')
+    return members
   }
 
   private peerOf(userId: string): string {
-    const [a, b] = this.name().split(':') as [string, string]
+    const [a, b] = this.members()
     if (userId === a) return b
     if (userId === b) return a
     throw new Error('Not a member of this conversation')
@@ -474,7 +464,7 @@ export class Conversation extends HibernatingSocketObject {
   private pairFacts(): Promise<PairFacts> {
     if (this.facts && Date.now() - this.facts.at < factsTtlMs) return Promise.resolve(this.facts.value)
     if (!this.factsLoading) {
-      const [a, b] = this.name().split(':') as [string, string]
+      const [a, b] = this.members()
       const at = Date.now()
       this.factsLoading = loadPairFacts(this.s, a, b)
         .then((value) => {
@@ -499,10 +489,10 @@ export class Conversation extends HibernatingSocketObject {
    * Call a member's UserHub without holding up this object: in order per member (one stub each,
    * and calls on one stub arrive in order), failures logged. A failed stub is replaced.
    */
-  private toHub(userId: string, call: (hub: HubRpc) => Promise<void>) {
+  private toHub(userId: string, call: (hub: DurableObjectStub<UserHub>) => Promise<void>) {
     let hub = this.hubs.get(userId)
     if (!hub) {
-      hub = this.env.USER_HUB.getByName(userId) as unknown as HubRpc
+      hub = this.env.USER_HUB.getByName(userId)
       this.hubs.set(userId, hub)
     }
     this.ctx.waitUntil(
@@ -513,27 +503,11 @@ export class Conversation extends HibernatingSocketObject {
     )
   }
 
-  private invalid(ws: WebSocket, frame: Frame, path: string, expected: string) {
-    this.sendFrame(ws, {
-      type: 'error',
-      code: 'invalid_frame',
-      frameType: frame.type,
-      ...(typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {}),
-      path,
-      message: `${path} must be ${expected}`,
-    })
-  }
-
-  private broadcastPresence(userId: string, online: boolean, origin: WebSocket) {
+  private broadcastPresence(userId: string, status: 'online' | 'recently-online', origin: WebSocket) {
     for (const other of this.sockets({ except: origin })) {
       if ((other.deserializeAttachment() as SocketIdentity).userId !== userId) {
-        this.sendFrame(other, { type: 'presence', userId, online })
+        this.sendFrame(other, { type: 'presence', userId, status })
       }
     }
   }
-}
-
-/** The Durable Object name of the conversation between two members: order-independent. */
-export function conversationName(a: string, b: string): string {
-  return a < b ? `${a}:${b}` : `${b}:${a}`
 }

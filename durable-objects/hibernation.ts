@@ -1,6 +1,15 @@
+import type { z } from '@hono/zod-openapi'
 import { DurableObject } from 'cloudflare:workers'
 import type { Env } from '../src/env'
-import { isStorable, unstorablePath } from '../src/lib/storable'
+import {
+  type ConversationClientFrameSchema,
+  type HubClientFrameSchema,
+  type ServerFrame,
+  closeCodes,
+  identityHeaders,
+  parseClientFrame,
+  protocolName,
+} from '../src/services/chat/protocol'
 
 /**
  * Who is on the other end of a socket. Stored as the socket's *attachment*: when the object
@@ -16,39 +25,22 @@ export interface SocketIdentity {
   exp?: number
 }
 
-/** Headers the Worker sets after authenticating the upgrade; clients never reach a DO directly. */
-export const identityHeaders = {
-  userId: 'X-Rapport-User-Id',
-  sessionId: 'X-Rapport-Session-Id',
-  tokenExpiry: 'X-Rapport-Token-Exp',
-} as const
-
-/**
- * Close codes Rapport's sockets use (4000–4999 is the application range). A client that sees
- * either should get a fresh access token (refreshing, or signing in again) and reconnect.
- */
-export const closeCodes = {
-  /** A frame arrived after the access token presented at upgrade had expired. */
-  tokenExpired: 4001,
-  /** The session was revoked (sign-out, another device's "sign out everywhere", ban, deletion). */
-  sessionRevoked: 4003,
-} as const
-
-/** The subprotocol Rapport's sockets speak; echoed back when the client offered it. */
-export const protocolName = 'rapport.v1'
-
-export type ServerFrame = { type: string; [field: string]: unknown }
-
 /**
  * Shared lifecycle of Rapport's socket-holding Durable Objects, built on the WebSocket
  * Hibernation API: `ctx.acceptWebSocket` (not `ws.accept()`) lets the runtime evict the object
  * from memory while sockets stay connected, so idle conversations cost nothing. Ping/pong is
  * answered by the runtime itself (`setWebSocketAutoResponse`) without waking the object.
  *
- * Subclasses decide what a connection means (`onConnect`), what frames do (`onFrame`) and what
- * a departure means (`onDisconnect`).
+ * Subclasses name the client frames they accept (`clientFrames`, checked here before `onFrame`
+ * sees them) and the frames they send, and decide what a connection means (`onConnect`), what
+ * frames do (`onFrame`) and what a departure means (`onDisconnect`).
  */
-export abstract class HibernatingSocketObject extends DurableObject<Env> {
+export abstract class HibernatingSocketObject<
+  Schema extends typeof ConversationClientFrameSchema | typeof HubClientFrameSchema,
+  Out extends ServerFrame,
+> extends DurableObject<Env> {
+  protected abstract readonly clientFrames: Schema
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'))
@@ -89,37 +81,19 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
       return
     }
     if (typeof message !== 'string') {
-      this.sendFrame(ws, { type: 'error', code: 'binary_not_supported' })
+      this.sendFrame(ws, { type: 'error', code: 'unsupported_media_type' } as Out)
       return
     }
-    let frame: unknown
+    let value: unknown
     try {
-      frame = JSON.parse(message)
+      value = JSON.parse(message)
     } catch {
-      this.sendFrame(ws, { type: 'error', code: 'malformed_frame' })
+      this.sendFrame(ws, { type: 'error', code: 'malformed_body' } as Out)
       return
     }
-    if (
-      typeof frame !== 'object' ||
-      frame === null ||
-      typeof (frame as { type?: unknown }).type !== 'string'
-    ) {
-      this.sendFrame(ws, { type: 'error', code: 'malformed_frame' })
-      return
-    }
-    // Strings the database cannot store (NUL, lone surrogates) are refused before any handler.
-    const unstorable = unstorablePath(frame)
-    if (unstorable) {
-      const clientId = (frame as { clientId?: unknown }).clientId
-      this.sendFrame(ws, {
-        type: 'error',
-        code: 'validation_failed',
-        field: unstorable.join('.'),
-        ...(typeof clientId === 'string' && isStorable(clientId) ? { clientId } : {}),
-      })
-      return
-    }
-    await this.onFrame(ws, identity, frame as { type: string })
+    const parsed = parseClientFrame(this.clientFrames, value)
+    if (!parsed.ok) return this.sendFrame(ws, parsed.error as Out)
+    await this.onFrame(ws, identity, parsed.frame)
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -185,7 +159,7 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
   private readonly departed = new WeakSet<WebSocket>()
 
   /** Send one frame; a socket that has gone away is skipped (its close event cleans up). */
-  protected sendFrame(ws: WebSocket, frame: ServerFrame): void {
+  protected sendFrame(ws: WebSocket, frame: Out): void {
     try {
       ws.send(JSON.stringify(frame))
     } catch {
@@ -193,12 +167,7 @@ export abstract class HibernatingSocketObject extends DurableObject<Env> {
     }
   }
 
-  /** {@link sendFrame} under its first name (UserHub uses it; Conversation's `send` is an RPC). */
-  protected send(ws: WebSocket, frame: ServerFrame): void {
-    this.sendFrame(ws, frame)
-  }
-
   protected abstract onConnect(ws: WebSocket, identity: SocketIdentity): Promise<void>
-  protected abstract onFrame(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void>
+  protected abstract onFrame(ws: WebSocket, identity: SocketIdentity, frame: z.infer<Schema>): Promise<void>
   protected abstract onDisconnect(ws: WebSocket, identity: SocketIdentity): Promise<void>
 }

@@ -10,12 +10,18 @@ import {
   skippedEitherWay,
   subscribersKey,
 } from '../src/services/chat/presence'
+import {
+  type HubClientFrame,
+  HubClientFrameSchema,
+  type HubDeliveryFrame,
+  type HubServerFrame,
+  type PushTokenRefusalCode,
+  pushTokenRefusalCodes,
+} from '../src/services/chat/protocol'
 import { describeError } from '../src/lib/log'
 import { ApiError } from '../src/lib/http/errors'
-import { ExpoTokenSchema, clearPushTarget, registerExpoToken } from '../src/services/push/targets'
-import { HibernatingSocketObject, type ServerFrame, type SocketIdentity } from './hibernation'
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+import { clearPushTarget, registerExpoToken } from '../src/services/push/targets'
+import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
 
 /**
  * A Conversation that reported open sockets and then vanished (a deploy kills Durable Objects
@@ -46,7 +52,8 @@ const trackedPrefix = 'conversation:'
  * who watches member X — is the Redis set `presence-subscribers:X`, which X's hub reads when X
  * comes or goes.
  */
-export class UserHub extends HibernatingSocketObject {
+export class UserHub extends HibernatingSocketObject<typeof HubClientFrameSchema, HubServerFrame> {
+  protected readonly clientFrames = HubClientFrameSchema
   private services?: Services
   private presenceQueue: Promise<void> = Promise.resolve()
 
@@ -67,7 +74,7 @@ export class UserHub extends HibernatingSocketObject {
     } catch (err) {
       this.s.log.error('hub.unread_failed', { userId: identity.userId, error: describeError(err) })
     }
-    this.send(ws, {
+    this.sendFrame(ws, {
       type: 'hello',
       userId: identity.userId,
       devices: this.sockets({ userId: identity.userId }).length,
@@ -77,28 +84,9 @@ export class UserHub extends HibernatingSocketObject {
     this.ctx.waitUntil(this.syncPresence())
   }
 
-  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void> {
-    if (frame.type === 'push-token') return this.pushToken(ws, identity, frame)
-    if (frame.type !== 'subscribe' && frame.type !== 'unsubscribe') {
-      this.send(ws, { type: 'error', code: 'unsupported_frame', frameType: frame.type })
-      return
-    }
-    const ids = (frame as { userIds?: unknown }).userIds
-    if (
-      !Array.isArray(ids) ||
-      ids.length > maxPresenceSubscriptions ||
-      !ids.every((id) => typeof id === 'string' && uuidPattern.test(id.toLowerCase()))
-    ) {
-      this.send(ws, {
-        type: 'error',
-        code: 'invalid_frame',
-        frameType: frame.type,
-        path: 'userIds',
-        message: `an array of at most ${maxPresenceSubscriptions} member ids`,
-      })
-      return
-    }
-    const wanted = [...new Set((ids as string[]).map((id) => id.toLowerCase()))].filter(
+  protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: HubClientFrame): Promise<void> {
+    if (frame.type === 'push-token') return this.pushToken(ws, identity, frame.token)
+    const wanted = [...new Set(frame.userIds.map((id) => id.toLowerCase()))].filter(
       (id) => id !== identity.userId,
     )
     if (frame.type === 'subscribe') await this.subscribe(ws, identity.userId, wanted)
@@ -119,31 +107,23 @@ export class UserHub extends HibernatingSocketObject {
    * session's Expo token (`""` clears it), with the same rules as the REST route; answered with
    * `push-token-registered` / `push-token-cleared`, or an error frame with the REST error code.
    */
-  private async pushToken(ws: WebSocket, identity: SocketIdentity, frame: { type: string }): Promise<void> {
-    const token = (frame as { token?: unknown }).token
+  private async pushToken(ws: WebSocket, identity: SocketIdentity, token: string): Promise<void> {
     const caller = { userId: identity.userId, sessionId: identity.sessionId }
-    if (token === '') {
-      await clearPushTarget(this.s, caller, identity.sessionId)
-      this.send(ws, { type: 'push-token-cleared' })
-      return
-    }
-    const parsed = ExpoTokenSchema.safeParse(token)
-    if (!parsed.success) {
-      this.send(ws, {
-        type: 'error',
-        code: 'invalid_frame',
-        frameType: frame.type,
-        path: 'token',
-        message: 'an Expo push token (ExponentPushToken[…]), or "" to clear',
-      })
-      return
-    }
     try {
-      const target = await registerExpoToken(this.s, caller, identity.sessionId, parsed.data)
-      this.send(ws, { type: 'push-token-registered', token: target.address, updatedAt: target.updatedAt })
+      if (token === '') {
+        await clearPushTarget(this.s, caller, identity.sessionId)
+        this.sendFrame(ws, { type: 'push-token-cleared' })
+        return
+      }
+      const target = await registerExpoToken(this.s, caller, identity.sessionId, token)
+      this.sendFrame(ws, {
+        type: 'push-token-registered',
+        token: target.address,
+        updatedAt: target.updatedAt,
+      })
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err
-      this.send(ws, { type: 'error', code: err.code, frameType: frame.type, message: err.message })
+      if (!(err instanceof ApiError) || !isPushTokenRefusal(err.code)) throw err
+      this.sendFrame(ws, { type: 'error', code: err.code, frameType: 'push-token', message: err.message })
     }
   }
 
@@ -151,8 +131,8 @@ export class UserHub extends HibernatingSocketObject {
   // RPC (docs/chat-protocol.md, "Inbox socket")
 
   /** Send `frame` to every hub socket of this member; a no-op when none is open. */
-  async deliver(frame: ServerFrame): Promise<void> {
-    if (frame.type === 'presence' && typeof frame.userId === 'string') {
+  async deliver(frame: HubDeliveryFrame): Promise<void> {
+    if (frame.type === 'presence') {
       // Only for members still watched; otherwise heal the sender's stale reverse index.
       const watched = (await this.subscriptions()).includes(frame.userId)
       if (!watched || this.sockets().length === 0) {
@@ -161,7 +141,7 @@ export class UserHub extends HibernatingSocketObject {
         return
       }
     }
-    for (const ws of this.sockets()) this.send(ws, frame)
+    for (const ws of this.sockets()) this.sendFrame(ws, frame)
   }
 
   /** A Conversation reports whether this member holds sockets in it (`name` = its DO name). */
@@ -307,7 +287,7 @@ export class UserHub extends HibernatingSocketObject {
     const current = await presenceOf(this.s, allowed)
     const statuses: Record<string, PresenceStatus> = {}
     for (const id of allowed) statuses[id] = banned.has(id) ? 'offline' : current[id]!
-    this.send(ws, { type: 'subscribed', statuses, refused: [...refused], evicted })
+    this.sendFrame(ws, { type: 'subscribed', statuses, refused: [...refused], evicted })
   }
 
   private async unsubscribe(ws: WebSocket, userId: string, ids: string[]): Promise<void> {
@@ -317,7 +297,7 @@ export class UserHub extends HibernatingSocketObject {
       current.filter((id) => !ids.includes(id)),
     )
     await this.dropSubscriptions(userId, ids)
-    this.send(ws, { type: 'unsubscribed', userIds: ids })
+    this.sendFrame(ws, { type: 'unsubscribed', userIds: ids })
   }
 
   private async dropSubscriptions(userId: string, ids: string[]): Promise<void> {
@@ -326,4 +306,8 @@ export class UserHub extends HibernatingSocketObject {
     for (const id of ids) pipeline.srem(subscribersKey(id), userId)
     await pipeline.exec()
   }
+}
+
+function isPushTokenRefusal(code: string): code is PushTokenRefusalCode {
+  return (pushTokenRefusalCodes as readonly string[]).includes(code)
 }

@@ -10,7 +10,10 @@ import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
 import { startPushFake } from './local-stack/push-fake'
 import { generateVapidKeys } from './vapid-generate'
-import { adminFromEnv, bootstrap } from './bootstrap'
+import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
+import { type ThirdPartyFakes, ensureLocalPaidTier, startThirdPartyFakes } from './local-stack/third-parties'
+import { type BootstrapAdmin, adminFromEnv, bootstrap } from './bootstrap'
+import { startIpListServer } from './local-stack/ip-lists'
 import { applyMigrations } from './migrate'
 
 /**
@@ -19,8 +22,12 @@ import { applyMigrations } from './migrate'
  * - PostgreSQL: DATABASE_URL when set, otherwise embedded PGlite persisted under .data/pglite.
  * - Redis: REDIS_URL when set, otherwise redis-server on PATH, otherwise an in-process stand-in
  *   (EMBEDDED_REDIS=in-process forces the latter).
- * - Applies migrations and bootstraps the first tier (and admin, from ADMIN_*), starts the Neon
- *   and Upstash stand-ins in front of them, then
+ * - Applies migrations and bootstraps the first tier and an operator: the admin of ADMIN_* (shell
+ *   or .dev.vars), otherwise a dev operator whose credentials are generated into
+ *   .data/dev-operator.json and printed the first time.
+ * - Mail: SMTP_HOST when set, otherwise a local SMTP sink whose caught messages (sign-in codes,
+ *   notifications, moderation mails) the local mailbox page shows.
+ * - Starts the Neon and Upstash stand-ins, then
  *   `wrangler dev` with the Worker pointed at the stand-ins, and prints the URLs once /health
  *   answers. Ctrl-C stops everything it started.
  */
@@ -49,6 +56,8 @@ export interface RapportOptions {
    * CPU per subrequest in wrangler's Node process that production does not have.
    */
   withoutInspector?: boolean
+  /** The operator to bootstrap; ADMIN_* from the shell and .dev.vars when omitted. */
+  admin?: BootstrapAdmin | null
   /** Called when wrangler exits, whoever stopped it. */
   onExit?: (code: number | null) => void
   /**
@@ -62,11 +71,13 @@ export interface RunningRapport {
   /** `http://127.0.0.1:<port>`, answering /health. */
   url: string
   databaseUrl: string
+  /** The local Google/Apple, Stripe and RevenueCat stand-ins the Worker is pointed at. */
+  fakes: ThirdPartyFakes
   /** Stop everything that was started, last started first. */
   stop(): Promise<void>
 }
 
-function readDevVars(): Record<string, string> {
+export function readDevVars(): Record<string, string> {
   const file = join(root, '.dev.vars')
   if (!existsSync(file)) return {}
   const vars: Record<string, string> = {}
@@ -96,6 +107,45 @@ async function portIsFree(p: number): Promise<boolean> {
     const server = createServer()
       .once('error', () => resolve(false))
       .listen(p, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number }
+        server.close(() => resolve(port))
+      })
+  })
+}
+
+/** `wrangler dev` (or its programmatic API) in its own process group. */
+function startWrangler(port: number, dataDir: string, vars: Record<string, string>, opts: RapportOptions) {
+  const args = opts.withoutInspector
+    ? ['tsx', 'scripts/wrangler-dev-api.ts', String(port), join(dataDir, 'wrangler'), JSON.stringify(vars)]
+    : [
+        'wrangler',
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--persist-to',
+        join(dataDir, 'wrangler'),
+      ]
+  if (!opts.withoutInspector) {
+    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
+    args.push('--show-interactive-dev-session=false')
+  }
+  const output = opts.wranglerOutput ?? 'inherit'
+  // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
+  return spawn('npx', args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', output, output],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   })
 }
 
@@ -138,48 +188,21 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   mkdirSync(dataDir, { recursive: true })
   if (!(await portIsFree(port))) throw new Error(`port ${port} is taken; set PORT=… to use another`)
 
-  let databaseUrl = opts.databaseUrl
-  if (databaseUrl) {
-    log(`PostgreSQL: ${new URL(databaseUrl).host} (DATABASE_URL)`)
-  } else {
-    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite') })
-    stoppers.push(() => pg.stop())
-    databaseUrl = pg.url
-    log(
-      `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
-    )
-  }
-
-  let redis: Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string
-  if (opts.redisUrl) {
-    redis = opts.redisUrl
-    log(`Redis: ${new URL(opts.redisUrl).host} (REDIS_URL)`)
-  } else {
-    const prefer = opts.embeddedRedis ?? 'auto'
-    if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
-      throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
-    }
-    const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
-    stoppers.push(() => embedded.stop())
-    redis = embedded.client
-    log(
-      `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
-    )
-  }
-
-  const { applied, places } = await applyMigrations(databaseUrl)
-  log(`migrations: ${applied} applied; ${places} places`)
-  // First tier (TIER_NAME) and, when ADMIN_* are set, the first admin; idempotent.
-  await bootstrap({
-    databaseUrl,
-    tierName: process.env.TIER_NAME || 'free',
-    admin: adminFromEnv(process.env),
-    log: (line) => log(line),
-  })
-
+  // Ports are chosen first so that wrangler, which takes seconds to start and needs only the
+  // addresses, starts at once: PostgreSQL, Redis, the stand-ins, migrations and the reference data
+  // load (seconds on a first start) all run while it does.
+  const ports = { postgres: await freePort(), neon: await freePort(), upstash: await freePort() }
+  const databaseUrl = opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${ports.postgres}/postgres`
   const upstashToken = randomBytes(16).toString('hex')
-  const stack = await startLocalStack({ databaseUrl, redis, upstashToken })
-  stoppers.push(() => stack.stop())
+  // Sign-in providers and purchases: local stand-ins, unless .dev.vars configures real ones.
+  const url = `http://127.0.0.1:${port}`
+  const fakes = await startThirdPartyFakes({ apiUrl: url })
+  stoppers.push(() => fakes.stop())
+  log(`sign-in and purchase fakes: ${fakes.idp.url} (Google/Apple keys), ${fakes.stripe.url} (Stripe)`)
+
+  // The IP reputation lists: the repository's sample files, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  stoppers.push(() => ipLists.close())
 
   // Expo and Web Push stand-ins: what they caught is on their page (logged below).
   const pushFake = await startPushFake()
@@ -193,41 +216,20 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     ...(devVars.VAPID_PUBLIC_KEY
       ? {}
       : { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey }),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ...Object.fromEntries(Object.entries(fakes.vars).filter(([key]) => devVars[key] === undefined)),
+    IP_REPUTATION_LISTS: ipLists.setting,
     DATABASE_URL: databaseUrl,
-    NEON_LOCAL_PROXY: stack.neonProxy,
-    UPSTASH_REDIS_REST_URL: stack.upstash.url,
+    NEON_LOCAL_PROXY: `127.0.0.1:${ports.neon}`,
+    UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash}`,
     UPSTASH_REDIS_REST_TOKEN: upstashToken,
     ...(devVars.JWT_SECRET || opts.vars?.JWT_SECRET ? {} : { JWT_SECRET: devJwtSecret(dataDir) }),
+    // Media URLs point at this dev server unless .dev.vars names another address (a tunnel, say).
+    ...(devVars.PUBLIC_URL ? {} : { PUBLIC_URL: `http://127.0.0.1:${port}` }),
     ...opts.vars,
   }
-  // Fail before starting wrangler, naming every bad variable, rather than on the first request.
+  // Fail before starting anything, naming every bad variable, rather than on the first request.
   parseConfig({ ENVIRONMENT: 'local', ...devVars, ...vars })
-
-  const args = opts.withoutInspector
-    ? ['tsx', 'scripts/wrangler-dev-api.ts', String(port), join(dataDir, 'wrangler'), JSON.stringify(vars)]
-    : [
-        'wrangler',
-        'dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--persist-to',
-        join(dataDir, 'wrangler'),
-      ]
-  if (!opts.withoutInspector) {
-    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}:${value}`)
-    args.push('--show-interactive-dev-session=false')
-  }
-  const output = opts.wranglerOutput ?? 'inherit'
-  // Own process group: wrangler starts workerd children, and Ctrl-C must stop all of them.
-  const wrangler = spawn('npx', args, {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', output, output],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  })
+  const wrangler = startWrangler(port, dataDir, vars, opts)
   stoppers.push(async () => {
     if (wrangler.exitCode === null && wrangler.pid) {
       process.kill(-wrangler.pid, 'SIGTERM')
@@ -237,19 +239,115 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   })
   wrangler.on('exit', (code) => opts.onExit?.(code))
 
-  const url = `http://127.0.0.1:${port}`
+  // PostgreSQL and Redis start side by side; neither needs the other.
+  const startPostgres = async (): Promise<void> => {
+    if (opts.databaseUrl) {
+      log(`PostgreSQL: ${new URL(opts.databaseUrl).host} (DATABASE_URL)`)
+      return
+    }
+    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pglite'), port: ports.postgres })
+    stoppers.push(() => pg.stop())
+    log(
+      `PostgreSQL: embedded PGlite on 127.0.0.1:${pg.port} (data in ${relative(process.cwd(), join(dataDir, 'pglite'))})`,
+    )
+  }
+  const startRedis = async (): Promise<Awaited<ReturnType<typeof startEmbeddedRedis>>['client'] | string> => {
+    if (opts.redisUrl) {
+      log(`Redis: ${new URL(opts.redisUrl).host} (REDIS_URL)`)
+      return opts.redisUrl
+    }
+    const prefer = opts.embeddedRedis ?? 'auto'
+    if (prefer !== 'auto' && prefer !== 'redis-server' && prefer !== 'in-process') {
+      throw new Error(`EMBEDDED_REDIS must be auto, redis-server or in-process (got "${prefer}")`)
+    }
+    const embedded = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), prefer })
+    stoppers.push(() => embedded.stop())
+    log(
+      `Redis: embedded (${embedded.kind === 'redis-server' ? `redis-server at ${embedded.url}` : 'in-process'})`,
+    )
+    return embedded.client
+  }
+  const prepareDatabase = async () => {
+    const [, redis] = await Promise.all([startPostgres(), startRedis()])
+    const stack = await startLocalStack({
+      databaseUrl,
+      redis,
+      upstashToken,
+      neonPort: ports.neon,
+      upstashPort: ports.upstash,
+    })
+    stoppers.push(() => stack.stop())
+    const { applied, places } = await applyMigrations(databaseUrl)
+    log(`migrations: ${applied} applied; ${places} places`)
+    // First tier (TIER_NAME) and the operator; idempotent.
+    await bootstrap({
+      databaseUrl,
+      tierName: process.env.TIER_NAME || 'free',
+      admin: opts.admin !== undefined ? opts.admin : adminFromEnv({ ...readDevVars(), ...process.env }),
+      log: (line) => log(line),
+    })
+    await ensureLocalPaidTier(databaseUrl, fakes.paidTier)
+  }
+
   try {
-    await waitForHealth(url, wrangler, 60_000)
+    // Ready means both: the Worker answers and the database has its schema and data.
+    await Promise.all([prepareDatabase(), waitForHealth(url, wrangler, 60_000)])
   } catch (err) {
     // Callers that passed their own stoppers stop them themselves (npm run dev does).
     if (!opts.stoppers) await stop()
     throw err
   }
-  return { url, databaseUrl, stop }
+  return { url, databaseUrl, fakes, stop }
 }
 
 // ---------------------------------------------------------------------------------------------
 // `npm run dev`
+
+export interface DevOperator extends BootstrapAdmin {
+  created: boolean
+}
+
+/**
+ * The operator `npm run dev` bootstraps when no ADMIN_* is configured: generated once into
+ * `<dataDir>/dev-operator.json` (mode 600) and reused, so it survives restarts like the data.
+ * Local only: staging and production are bootstrapped with ADMIN_* (`npm run bootstrap`).
+ */
+export function devOperator(dataDir: string): DevOperator {
+  const file = join(dataDir, 'dev-operator.json')
+  if (existsSync(file))
+    return { ...(JSON.parse(readFileSync(file, 'utf8')) as BootstrapAdmin), created: false }
+  const operator: BootstrapAdmin = {
+    name: 'Dev Operator',
+    email: 'dev-operator@example.com',
+    username: 'dev',
+    password: randomBytes(12).toString('base64url'),
+  }
+  writeFileSync(file, JSON.stringify(operator, null, 2) + '\n', { mode: 0o600 })
+  return { ...operator, created: true }
+}
+
+/** Mail settings for the Worker: the developer's own SMTP server, or the local sink. */
+async function localMail(
+  devVars: Record<string, string>,
+  stoppers: (() => Promise<unknown>)[],
+): Promise<{ vars: Record<string, string>; sink: SmtpSink | null }> {
+  if (process.env.SMTP_HOST || devVars.SMTP_HOST) return { vars: {}, sink: null }
+  // A stable address to bookmark; any free port when it is taken (another checkout's dev).
+  const wanted = Number(process.env.MAILBOX_PORT ?? 8025)
+  const sink = await startSmtpSink({ apiPort: (await portIsFree(wanted)) ? wanted : 0 })
+  stoppers.push(() => sink.close())
+  return {
+    sink,
+    vars: {
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(sink.smtpPort),
+      SMTP_USER: sink.user,
+      SMTP_PASS: sink.pass,
+      SMTP_SECURE: 'none',
+      SMTP_FROM: 'Rapport <no-reply@rapport.localhost>',
+    },
+  }
+}
 
 async function main() {
   const started = Date.now()
@@ -272,12 +370,22 @@ async function main() {
   }
 
   try {
+    const devVars = readDevVars()
+    const environment = process.env.ENVIRONMENT ?? devVars.ENVIRONMENT ?? 'local'
+    if (environment !== 'local')
+      throw new Error(`npm run dev runs ENVIRONMENT=local only (got "${environment}")`)
+    mkdirSync(dataDir, { recursive: true })
+    const configured = adminFromEnv({ ...devVars, ...process.env })
+    const operator = configured ? null : devOperator(dataDir)
+    const mail = await localMail(devVars, stoppers)
     const { url } = await startRapport({
       port,
       dataDir,
       databaseUrl: process.env.DATABASE_URL,
       redisUrl: process.env.REDIS_URL,
       embeddedRedis: process.env.EMBEDDED_REDIS,
+      admin: configured ?? operator,
+      vars: mail.vars,
       stoppers,
       onExit: (code) => {
         if (!stopping) say(`wrangler dev exited (${code ?? 'signal'})`)
@@ -287,6 +395,19 @@ async function main() {
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     say(`API:  ${url}`)
     say(`Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`)
+    if (mail.sink) {
+      say(`Mail: ${mail.sink.apiUrl}/ (local mailbox; JSON: ${mail.sink.apiUrl}/messages?to=<address>)`)
+    }
+    if (operator?.created) {
+      say(`Dev operator created: username ${operator.username}, password ${operator.password}`)
+      say(
+        `  (POST ${url}/api/v1/login; kept in ${relative(process.cwd(), join(dataDir, 'dev-operator.json'))})`,
+      )
+    } else if (operator) {
+      say(
+        `Dev operator: username ${operator.username}, password in ${relative(process.cwd(), join(dataDir, 'dev-operator.json'))}`,
+      )
+    }
     say('Ctrl-C stops everything.')
   } catch (err: unknown) {
     if (err instanceof ConfigError) {

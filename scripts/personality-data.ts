@@ -17,7 +17,7 @@ export const personalityDataVersion = '2026-11-21.1'
 
 export type TraitTopic = 'big-five' | 'attachment' | 'values' | 'lifestyle' | 'interpersonal'
 
-/** The topics of the reference's answer comparison (`compare-answers?topic=`). */
+/** The topics of the answer comparison (`compare-answers?topic=`). */
 export type QuestionTopic = 'values' | 'sex' | 'interpersonal' | 'other'
 
 export const traitTopics: readonly TraitTopic[] = [
@@ -2555,10 +2555,10 @@ export interface PresenceAbsence {
 }
 
 /**
- * The reference's four per-question vectors (one entry per trait, in `traits` order), derived from
+ * The four per-question vectors (one entry per trait, in `traits` order), derived from
  * `effects`. A "yes" adds w to presence for each weight w > 0 and |w| to absence for w < 0; a "no"
  * does the opposite. A person's trait ratio is presence / (presence + absence) summed over their
- * answers (0.5 when both are 0). Multiply by 1000 and round for the reference's integer columns.
+ * answers (0.5 when both are 0). Multiply by 1000 and round for integer columns.
  */
 export function presenceAbsence(question: Pick<Question, 'effects'>): PresenceAbsence {
   const zeros = (): number[] => traitKeys.map(() => 0)

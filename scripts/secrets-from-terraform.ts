@@ -32,6 +32,16 @@ export const manualSecrets = [
   { secret: 'SMTP_USER', hint: "the mail provider's SMTP user name" },
   { secret: 'SMTP_PASS', hint: "the mail provider's SMTP password or API key" },
   { secret: 'OPENAI_API_KEY', hint: 'an OpenAI API key (selfie verification); optional' },
+  { secret: 'STRIPE_SECRET_KEY', hint: "Stripe's secret API key (web purchases); optional" },
+  { secret: 'STRIPE_WEBHOOK_SECRET', hint: "the Stripe webhook endpoint's signing secret (whsec_…)" },
+  {
+    secret: 'REVENUECAT_WEBHOOK_AUTH_SHA256',
+    hint: "printf %s '<Authorization value set in RevenueCat>' | sha256sum (app-store purchases); optional",
+  },
+  {
+    secret: 'REVENUECAT_WEBHOOK_SIGNING_SECRET',
+    hint: "RevenueCat's webhook signing secret, when signing is on",
+  },
 ] as const
 
 export type TerraformOutputs = Record<string, { value: unknown; sensitive?: boolean; type?: unknown }>

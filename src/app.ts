@@ -18,9 +18,14 @@ import { accountRouter } from './routes/account/account.index'
 import { adminBansRouter } from './routes/admin-bans/admin-bans.index'
 import { registerDocs } from './routes/docs/docs.index'
 import { authRouter } from './routes/auth/auth.index'
+import { billingRouter } from './routes/billing/billing.index'
+import { socialSignInRouter } from './routes/social-sign-in/social-sign-in.index'
 import { chatRouter } from './routes/chat/chat.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { clubsRouter } from './routes/clubs/clubs.index'
+import { feedRouter } from './routes/feed/feed.index'
+import { flairRouter } from './routes/flair/flair.index'
+import { shareRouter } from './routes/share/share.index'
 import { healthRouter } from './routes/health/health.index'
 import { mediaRouter } from './routes/media/media.index'
 import { meRouter } from './routes/me/me.index'
@@ -122,6 +127,8 @@ export function createApp(environment: Environment): App {
   app.route('/', chatRouter)
   app.route('/', conversationsRouter)
   app.route('/', authRouter)
+  app.route('/', socialSignInRouter)
+  app.route('/', billingRouter)
   app.route('/', meRouter)
   app.route('/', accountRouter)
   app.route('/', onboardingRouter)
@@ -135,6 +142,9 @@ export function createApp(environment: Environment): App {
   app.route('/', adminBansRouter)
   app.route('/', rateLimitsRouter)
   app.route('/', searchRouter)
+  app.route('/', feedRouter)
+  app.route('/', flairRouter)
+  app.route('/', shareRouter)
   app.route('/', tasksRouter)
   app.route('/', tiersRouter)
   app.route('/', usersAdminRouter)

@@ -26,6 +26,40 @@ const hostPort = z
   .regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port')
   .optional()
 
+/** A comma-separated list, empty entries dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+
+/** `key:tier,key:tier` — a product, entitlement or price id mapped to a tier name. */
+const tierMap = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const out = new Map<string, string>()
+    for (const item of v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const match = /^([^:\s]+):([^:\s]+)$/.exec(item)
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not id:tier` })
+        return z.NEVER
+      }
+      out.set(match[1]!, match[2]!)
+    }
+    return out
+  })
+
+/** URLs of third parties: plain http (a local fake on loopback) only when ENVIRONMENT=local. */
+const serviceUrl = (fallback: string) => z.url().default(fallback)
+
 const configSchema = z
   .object({
     ENVIRONMENT: z.enum(environments).default('local'),
@@ -66,10 +100,14 @@ const configSchema = z
     // Public hostnames of the media buckets (terraform output media_base_urls). Unset: media is
     // served by the Worker itself under /media/<bucket>/<key>.
     IMAGES_PUBLIC_URL: z.url().optional(),
+    // Where clients reach this API (scheme and host, e.g. https://api.rapport.example): media URLs
+    // served by the Worker itself are built from it, so every response and socket frame carries
+    // the same absolute URL. Required outside local; locally `npm run dev` sets its own address.
+    PUBLIC_URL: z.url().optional(),
     AUDIO_PUBLIC_URL: z.url().optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
-    // The reference's verification thresholds were tuned against gpt-4.1.
+    // The verification thresholds were tuned against gpt-4.1.
     OPENAI_MODEL: z.string().min(1).default('gpt-4.1'),
     OPENAI_TIMEOUT_MS: int(100, 600_000).default(45_000),
     // Moderators who receive report emails: `addr[:weight]`, comma-separated; one is drawn per report.
@@ -116,8 +154,73 @@ const configSchema = z
       .default(
         'fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,notify.windows.com,push.apple.com',
       ),
-    // Absolute URLs in emails (notification-settings links) start with this.
-    PUBLIC_URL: z.url().optional(),
+    // Sign in with Google: the OAuth client ids (web, iOS, Android) whose ID tokens are accepted.
+    GOOGLE_CLIENT_IDS: list,
+    GOOGLE_JWKS_URL: serviceUrl('https://www.googleapis.com/oauth2/v3/certs'),
+    GOOGLE_ISSUERS: z.string().default('https://accounts.google.com,accounts.google.com'),
+    // Sign in with Apple: bundle ids (native) and Services IDs (web) accepted as `aud`.
+    APPLE_CLIENT_IDS: list,
+    APPLE_JWKS_URL: serviceUrl('https://appleid.apple.com/auth/keys'),
+    APPLE_ISSUER: z.string().min(1).default('https://appleid.apple.com'),
+    // Where the web flow may send the browser after Apple's form_post (exact URLs, no prefixes).
+    APPLE_REDIRECT_URLS: list.pipe(z.array(z.url())),
+    // RevenueCat webhook: SHA-256 (hex) of the Authorization header value set in its dashboard.
+    REVENUECAT_WEBHOOK_AUTH_SHA256: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256')
+        .optional(),
+    ),
+    REVENUECAT_WEBHOOK_SIGNING_SECRET: optionalString,
+    REVENUECAT_ENTITLEMENT_TIERS: tierMap,
+    STRIPE_SECRET_KEY: optionalString,
+    STRIPE_WEBHOOK_SECRET: optionalString,
+    STRIPE_API_URL: serviceUrl('https://api.stripe.com'),
+    STRIPE_PRICE_TIERS: tierMap,
+    // Where Stripe's hosted pages send the member back (checkout success/cancel, portal).
+    STRIPE_RETURN_URL: z.url().optional(),
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(1, 3600).default(300),
+    // Members onboarded before this instant wear the early-adopter flair. Unset: nobody does.
+    EARLY_ADOPTER_CUTOFF: z.iso.datetime({ offset: true }).optional(),
+    // IP reputation lists checked before a sign-in code is sent: `name=url`, comma-separated (e.g.
+    // FireHOL abusers-30d, FireHOL anonymous and StopForumSpam 365d). Empty: no check.
+    IP_REPUTATION_LISTS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out: { name: string; url: string }[] = []
+        for (const item of v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)) {
+          const [name = '', url = ''] = item.split(/=(.*)/s)
+          if (!/^[a-z0-9_-]{1,64}$/.test(name) || !z.url().safeParse(url).success) {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not name=url` })
+            return z.NEVER
+          }
+          out.push({ name, url })
+        }
+        return out
+      }),
+    // Addresses or CIDR ranges never refused by the IP reputation check, comma-separated.
+    IP_REPUTATION_ALLOW: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out = v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+        const bad = out.find((x) => !/^[0-9a-f.:]{2,45}(\/\d{1,3})?$/i.test(x))
+        if (bad) {
+          ctx.addIssue({ code: 'custom', message: `"${bad}" is not an IP address or CIDR range` })
+          return z.NEVER
+        }
+        return out
+      }),
+    // The check's time budget: past it, sign-in goes ahead (fail open). One Neon round trip
+    // from the edge takes a few to a few tens of milliseconds.
+    IP_REPUTATION_TIMEOUT_MS: int(1, 5000).default(50),
     INACTIVITY_DEACTIVATION_DRY_RUN: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .optional(),
@@ -135,6 +238,29 @@ const configSchema = z
         code: 'custom',
         path: [v.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
         message: 'must be set together with its pair',
+      })
+    }
+    if (v.ENVIRONMENT !== 'local' && !v.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: `is required when ENVIRONMENT=${v.ENVIRONMENT}`,
+      })
+    }
+    if (v.ENVIRONMENT !== 'local') {
+      // The local OpenID provider and purchase fakes speak plain http on loopback; anywhere else
+      // keys and payments come only from the real services over https.
+      for (const key of ['GOOGLE_JWKS_URL', 'APPLE_JWKS_URL', 'STRIPE_API_URL'] as const) {
+        if (!v[key].startsWith('https://')) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'must be https outside ENVIRONMENT=local' })
+        }
+      }
+    }
+    if (v.STRIPE_SECRET_KEY && !v.STRIPE_RETURN_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_RETURN_URL'],
+        message: 'is required with STRIPE_SECRET_KEY',
       })
     }
     if (v.ENVIRONMENT === 'production') {
@@ -186,6 +312,8 @@ function shapeConfig(v: z.output<typeof configSchema>) {
           from: v.SMTP_FROM ?? `no-reply@${v.SMTP_HOST}`,
         }
       : undefined,
+    /** This API's public base URL, no trailing slash; wrangler dev's default address when unset locally. */
+    publicUrl: (v.PUBLIC_URL ?? 'http://localhost:8787').replace(/\/+$/, ''),
     media: {
       imagesPublicUrl: v.IMAGES_PUBLIC_URL?.replace(/\/+$/, ''),
       audioPublicUrl: v.AUDIO_PUBLIC_URL?.replace(/\/+$/, ''),
@@ -197,7 +325,6 @@ function shapeConfig(v: z.output<typeof configSchema>) {
       timeoutMs: v.OPENAI_TIMEOUT_MS,
     },
     moderation: { reportEmails: v.REPORT_EMAILS },
-    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     push: {
       expoUrl: v.EXPO_PUSH_URL.replace(/\/+$/, ''),
       expoAccessToken: v.EXPO_ACCESS_TOKEN,
@@ -210,6 +337,42 @@ function shapeConfig(v: z.output<typeof configSchema>) {
         .filter(Boolean),
       // Plain-http endpoints (the local fake) only on a local stack.
       allowHttpEndpoints: v.ENVIRONMENT === 'local',
+    },
+    identity: {
+      google: {
+        clientIds: v.GOOGLE_CLIENT_IDS,
+        jwksUrl: v.GOOGLE_JWKS_URL,
+        issuers: v.GOOGLE_ISSUERS.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      },
+      apple: {
+        clientIds: v.APPLE_CLIENT_IDS,
+        jwksUrl: v.APPLE_JWKS_URL,
+        issuer: v.APPLE_ISSUER,
+        redirectUrls: v.APPLE_REDIRECT_URLS,
+      },
+    },
+    billing: {
+      revenueCat: {
+        authSha256: v.REVENUECAT_WEBHOOK_AUTH_SHA256,
+        signingSecret: v.REVENUECAT_WEBHOOK_SIGNING_SECRET,
+        entitlementTiers: v.REVENUECAT_ENTITLEMENT_TIERS,
+      },
+      stripe: {
+        secretKey: v.STRIPE_SECRET_KEY,
+        webhookSecret: v.STRIPE_WEBHOOK_SECRET,
+        apiUrl: v.STRIPE_API_URL.replace(/\/+$/, ''),
+        priceTiers: v.STRIPE_PRICE_TIERS,
+        returnUrl: v.STRIPE_RETURN_URL,
+        toleranceSeconds: v.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      },
+    },
+    flair: { earlyAdopterCutoff: v.EARLY_ADOPTER_CUTOFF ? new Date(v.EARLY_ADOPTER_CUTOFF) : null },
+    ipReputation: {
+      lists: v.IP_REPUTATION_LISTS,
+      allow: v.IP_REPUTATION_ALLOW,
+      timeoutMs: v.IP_REPUTATION_TIMEOUT_MS,
     },
     jobs: {
       // Dry run outside production: a local or staging stack holding a copy of real data must not

@@ -2,9 +2,6 @@ import { handleScheduled } from '../cron'
 import { appFor } from './app'
 import type { Env } from './env'
 import { handleQueue } from './queue'
-// Registers job handlers (jobHandlers.set) for the queue consumer, whatever routes an isolate served.
-import './services/platform/tasks'
-import './services/verification/verification'
 
 export { Conversation } from '../durable-objects/conversation'
 export { UserHub } from '../durable-objects/user-hub'

@@ -1,7 +1,7 @@
 import type { Env } from './env'
 import { createServices } from './services'
+import { type BatchQueue, batchQueues, jobRegistry } from './job-registry'
 import { JobMessageSchema, markJobDead, retryDelaySeconds, runJobDelivery } from './services/platform/jobs'
-import { type PushQueueMessage, PushQueueMessageSchema, handlePushBatch } from './services/push/queue'
 import { describeError } from './lib/log'
 
 /**
@@ -11,7 +11,8 @@ import { describeError } from './lib/log'
  */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const s = createServices(env)
-  if (batch.queue.startsWith('rapport-push-')) return handlePushQueue(s, batch)
+  const batchQueue = batchQueues.find((q) => batch.queue.startsWith(q.prefix))
+  if (batchQueue) return handleBatchQueue(s, batchQueue, batch)
   const deadLetters = batch.queue.includes('-dlq')
   for (const msg of batch.messages) {
     const parsed = JobMessageSchema.safeParse(msg.body)
@@ -23,11 +24,11 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     }
     try {
       if (deadLetters) {
-        await markJobDead(s, parsed.data)
+        await markJobDead(s, jobRegistry, parsed.data)
         msg.ack()
         continue
       }
-      const { outcome, delaySeconds } = await runJobDelivery(s, parsed.data, msg.attempts)
+      const { outcome, delaySeconds } = await runJobDelivery(s, jobRegistry, parsed.data, msg.attempts)
       if (outcome === 'retry') msg.retry({ delaySeconds: delaySeconds ?? retryDelaySeconds(msg.attempts) })
       else msg.ack()
     } catch (err) {
@@ -39,22 +40,25 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 }
 
 /**
- * The push queue: the whole batch at once (pushes share Expo requests). Items that may succeed
- * later are re-queued by the handler itself; the batch is retried by the queue only when the
- * handler could not run (database unreachable).
+ * A queue of src/job-registry.ts's `batchQueues` (the push queue): the whole batch at once. The
+ * batch is retried by the queue only when the handler could not run (database unreachable).
  */
-async function handlePushQueue(s: ReturnType<typeof createServices>, batch: MessageBatch<unknown>) {
-  const valid: PushQueueMessage[] = []
+async function handleBatchQueue(
+  s: ReturnType<typeof createServices>,
+  queue: BatchQueue,
+  batch: MessageBatch<unknown>,
+) {
+  const valid: unknown[] = []
   for (const msg of batch.messages) {
-    const parsed = PushQueueMessageSchema.safeParse(msg.body)
+    const parsed = queue.schema.safeParse(msg.body)
     if (parsed.success) valid.push(parsed.data)
     else s.log.error('queue.malformed_message', { queue: batch.queue, messageId: msg.id })
   }
   try {
-    await handlePushBatch(s, valid)
+    await queue.handle(s, valid)
     batch.ackAll()
   } catch (err) {
-    s.log.error('queue.handler_error', { queue: batch.queue, error: String(err) })
+    s.log.error('queue.handler_error', { queue: batch.queue, error: describeError(err) })
     batch.retryAll({ delaySeconds: retryDelaySeconds(batch.messages[0]?.attempts ?? 1) })
   }
 }

@@ -2,14 +2,18 @@ import type { Env } from './env'
 import type { Logger } from './lib/log'
 import type { Services } from './services'
 import type { AccountSummary } from './services/accounts/account-cache'
-import type { LimitDecision } from './services/rate-limit'
+import type { LimitDecision } from './services/platform/rate-limit'
+import type { Role } from './db/schema'
 
 /** The authenticated caller, set by the auth middleware (accounts issue) when a token is valid. */
 export interface Caller {
   userId: string
   sessionId: string
-  role: 'member' | 'moderator' | 'admin' | 'bot'
+  role: Role
 }
+
+/** {@link AppEnv} behind `requireAuth`: the caller and their account are known. */
+export type AuthedEnv = AppEnv & { Variables: { caller: Caller; account: AccountSummary } }
 
 /** Hono generics for every Rapport router. */
 export interface AppEnv {

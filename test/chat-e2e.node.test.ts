@@ -64,7 +64,10 @@ describe('chat over wrangler dev with ws clients', () => {
     aliceHub = track(await openHub(stack.url, alice))
     bobHub = track(await openHub(stack.url, bob))
     // Alice was already there when Bob connected: she hears he came online.
-    expect(await aliceConv.next((f) => f.type === 'presence')).toMatchObject({ userId: bob.id, online: true })
+    expect(await aliceConv.next((f) => f.type === 'presence')).toMatchObject({
+      userId: bob.id,
+      status: 'online',
+    })
   })
 
   it('acks a send both ways and delivers it to the peer and to the peer inbox socket', async () => {
@@ -118,7 +121,7 @@ describe('chat over wrangler dev with ws clients', () => {
   it('refuses a malformed send without storing anything', async () => {
     aliceConv.send({ type: 'send', clientId: 'bad-1', body: '' })
     expect(await aliceConv.next((f) => f.type === 'error')).toMatchObject({
-      code: 'invalid_frame',
+      code: 'validation_failed',
       clientId: 'bad-1',
       path: 'body',
     })
@@ -128,7 +131,7 @@ describe('chat over wrangler dev with ws clients', () => {
     await bobConv.close()
     expect(await aliceConv.next((f) => f.type === 'presence')).toMatchObject({
       userId: bob.id,
-      online: false,
+      status: 'recently-online',
     })
     const missed: string[] = []
     for (let i = 0; i < 3; i++) {

@@ -13,7 +13,7 @@ import {
 
 type Answers = ReadonlyArray<{ question: Question; answer: boolean }>
 
-/** Per-trait presence/absence sums over a set of answers, as in the reference (docs/personality.md). */
+/** Per-trait presence/absence sums over a set of answers (docs/personality.md). */
 function traitSums(answers: Answers): { presence: number[]; absence: number[] } {
   const presence = traitKeys.map(() => 0)
   const absence = traitKeys.map(() => 0)
@@ -22,7 +22,7 @@ function traitSums(answers: Answers): { presence: number[]; absence: number[] } 
     const p = answer ? pa.presenceGivenYes : pa.presenceGivenNo
     const a = answer ? pa.absenceGivenYes : pa.absenceGivenNo
     for (let i = 0; i < traitKeys.length; i++) {
-      // The reference subtracts the element-wise minimum of each answer's pair.
+      // Subtract the element-wise minimum of each answer's pair.
       const m = Math.min(p[i]!, a[i]!)
       presence[i]! += p[i]! - m
       absence[i]! += a[i]! - m
@@ -36,7 +36,7 @@ function traitRatios(answers: Answers): number[] {
   return presence.map((p, i) => (p + absence[i]! === 0 ? 0.5 : p / (p + absence[i]!)))
 }
 
-/** The reference's personality vector: 2·ratio − 1, a 1e-5 constant dimension, L2-normalised, weighted by n. */
+/** The personality vector: 2·ratio − 1, a 1e-5 constant dimension, L2-normalised, weighted by n. */
 function personalityVector(answers: Answers): number[] {
   const v = [...traitRatios(answers).map((r) => 2 * r - 1), 1e-5]
   const norm = Math.hypot(...v)

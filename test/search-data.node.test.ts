@@ -135,6 +135,17 @@ describe('bench:data generator', () => {
     expect(pairs).toMatchObject({ skips: first.skips, messaged: first.messaged, selfish: 0 })
     expect(pairs.skips).toBeGreaterThan(0)
 
+    // Generator 2: feed events for about 30 % of members, and every profile's feed time set.
+    const feed = await one<{ events: number; unset: number; stale: number }>(
+      `select (select count(*)::int from feed_events) as events,
+         (select count(*)::int from profiles where onboarded_at is not null and last_event_at is null) as unset,
+         (select count(*)::int from profiles p join feed_events e on e.id = p.last_event_id
+           where e.at <> p.last_event_at) as stale`,
+    )
+    expect(feed.events).toBeGreaterThan(100)
+    expect(feed.events).toBeLessThan(200)
+    expect(feed).toMatchObject({ unset: 0, stale: 0 })
+
     const again = await generateSearchData({ databaseUrl, members: 500, seed: 7 })
     expect(again).toMatchObject({ loaded: false, members: 500, answers: first.answers, skips: first.skips })
   })

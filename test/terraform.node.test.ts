@@ -277,6 +277,10 @@ describe.each(environments)('terraform and wrangler.toml agree for %s', (env) =>
     expect(rules.map((rule) => [...rule.allowed.origins].sort())).toEqual([[...apiOrigins].sort()])
   })
 
+  it('on the API address (PUBLIC_URL is the API custom domain)', () => {
+    expect(config.vars.PUBLIC_URL).toBe(`https://${String(tfvars[env].api_hostname)}`)
+  })
+
   it('on which settings are secrets: none of the secrets Terraform supplies is a plain var', () => {
     for (const { secret } of secretOutputs) expect(Object.keys(config.vars)).not.toContain(secret)
   })

@@ -1,5 +1,5 @@
 /**
- * Embedded Postgres for `npm run dev` when DATABASE_URL is not configured (DESIGN.md §2, "Embedded default"):
+ * Embedded Postgres for `npm run dev` when DATABASE_URL is not configured:
  * PGlite (Postgres 18 compiled to WASM, running in this process) persisted in `dataDir`, served over the Postgres
  * wire protocol on 127.0.0.1 so that `pg`, drizzle and the Neon stand-in's WS→TCP tunnel reach it like a server.
  *
@@ -60,7 +60,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 /**
- * Contrib extensions available to `CREATE EXTENSION` by default: the ones DESIGN.md §2 lists as present in Neon,
+ * Contrib extensions available to `CREATE EXTENSION` by default: the ones Neon also offers,
  * Debian's PostgreSQL 15 contrib and PGlite alike (pgvector and PostGIS are not). PGlite loads an extension's files
  * at startup only when it is listed, ~20-30 ms each; pass `extensions` for others PGlite 0.5 ships
  * (`@electric-sql/pglite/contrib/<name>`: amcheck, auto_explain, bloom, btree_gin, dict_int, dict_xsyn, file_fdw,

@@ -1,5 +1,5 @@
 /**
- * Embedded Redis for `npm run dev` when REDIS_URL is not configured (DESIGN.md §2, "Embedded default").
+ * Embedded Redis for `npm run dev` when REDIS_URL is not configured.
  *
  * - `redis-server` on PATH (the default choice): spawned on 127.0.0.1 and a free port, with RDB persistence under
  *   `dataDir` (`dump.rdb`; a snapshot after 60 s when something changed, and on stop, since SIGTERM makes Redis

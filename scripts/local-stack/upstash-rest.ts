@@ -1,7 +1,7 @@
 /**
  * Local stand-in for the Upstash Redis REST API, backed by a real Redis (or anything with the same `call`/`multi`
  * surface). The Worker's unmodified `@upstash/redis` and `@upstash/ratelimit` clients talk to it exactly as they
- * talk to Upstash in production; only the URL and token differ (DESIGN.md §2).
+ * talk to Upstash in production; only the URL and token differ.
  *
  * Protocol, as documented by Upstash (docs/redis/features/restapi) and as read in @upstash/redis 1.39's HttpClient:
  * - `POST /` with a JSON array `["SET","k","v"]` → `{"result": ...}`; `POST /pipeline` with an array of commands →

@@ -8,5 +8,8 @@
  * isUuid('ada-lovelace') // false
  */
 export function isUuid(segment: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(segment)
+  return uuidPattern.test(segment)
 }
+
+/** A UUID of any version, in either case: the one id check (routes, socket frames, object names). */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { matchedRoutes } from 'hono/route'
 import { decodeJwt } from 'jose'
@@ -14,10 +14,10 @@ import {
   loadAccountSummary,
   readAuthState,
 } from '../services/accounts/account-cache'
-import { type LimitDecision, consumeLimit, limitHeaders } from '../services/rate-limit'
-import { limitFor } from '../services/rate-limit-rules'
+import { type LimitDecision, consumeLimit, limitHeaders } from '../services/platform/rate-limit'
+import { limitFor } from '../services/platform/rate-limit-rules'
 import { isSessionLiveInDatabase, remarkSessionLive } from '../services/accounts/sessions'
-import type { AppEnv, Caller } from '../types'
+import type { AppEnv, AuthedEnv, Caller } from '../types'
 
 /**
  * Who the caller is, and whether they may make this request now: authentication and the global
@@ -235,7 +235,7 @@ async function resolveCaller(
  * from the token. Failures are a uniform 401 with `WWW-Authenticate: Bearer`, never saying which
  * check failed.
  */
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.raw.headers)
   if (!token) throw unauthorized('An access token is required')
   let claims
@@ -251,6 +251,9 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
+/** {@link authenticate}, typed with what it guarantees the handlers after it: `caller` and `account` are set. */
+export const requireAuth = authenticate as MiddlewareHandler<AuthedEnv>
+
 /**
  * Authenticate when the request carries a token, else go on anonymously (for pages anonymous
  * visitors may see, like public profiles). A token that is present but invalid is still a 401:
@@ -261,7 +264,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const optionalAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (!bearerToken(c.req.raw.headers)) return next()
-  return requireAuth(c, next)
+  return authenticate(c, next)
 })
 
 /**

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { type LimitRule, enforceLimits } from '../services/rate-limit'
+import { type LimitRule, enforceLimits } from '../services/platform/rate-limit'
 import type { AppEnv } from '../types'
 
 /** Who a request counts against: the signed-in user, else the client IP (never a raw XFF). */

@@ -4,7 +4,7 @@ import { type Database, createDatabase } from '../db/client'
 import type { Env } from '../env'
 import { type Clock, systemClock } from '../lib/clock'
 import { type Logger, createLogger } from '../lib/log'
-import { getRedis } from './redis'
+import { getRedis } from './platform/redis'
 
 /**
  * Everything a service function needs, built once per request (or per cron run / queue batch /

@@ -5,10 +5,14 @@ import type IORedisClient from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
+import { startIpListServer } from '../../scripts/local-stack/ip-lists'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
 import { startPushFake } from '../../scripts/local-stack/push-fake'
 import { generateVapidKeys } from '../../scripts/vapid-generate'
-import { startSmtpSink } from './smtp-sink'
+import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
+import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
+import { startStripeFake } from '../../scripts/local-stack/stripe-fake'
+import { testAppleClientIds, testGoogleClientIds, testStripe } from '../shared/constants'
 
 // Loaded through Node's own require: this file is the global setup of two projects, and the test
 // runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.
@@ -39,7 +43,7 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
     await admin.connect()
   } catch (err) {
     throw new Error(
-      `Tests need PostgreSQL at ${adminUrl} (${(err as Error).message}). Start it (DESIGN.md §2 / .ci/run) ` +
+      `Tests need PostgreSQL at ${adminUrl} (${(err as Error).message}). Start it (see README, local stack) ` +
         'or point TEST_PG_URL at one.',
       { cause: err },
     )
@@ -105,8 +109,29 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   project.provide('vapidPublicKey', vapid.publicKey)
   project.provide('vapidPrivateKey', vapid.privateKey)
 
+  // Local OpenID provider: Google- and Apple-shaped key sets the Worker verifies tokens against.
+  const idp = await startOpenIdProvider({
+    googleClientId: testGoogleClientIds[0]!,
+    appleClientId: testAppleClientIds[0]!,
+  })
+  project.provide('idpUrl', idp.url)
+  // Stripe fake: the Worker's checkout and portal calls go to it; tests deliver its signed events.
+  const stripe = await startStripeFake({
+    secretKey: testStripe.secretKey,
+    webhookSecret: testStripe.webhookSecret,
+  })
+  project.provide('stripeUrl', stripe.url)
+
+  // IP reputation lists: sample files from the repository, served over HTTP like the real lists.
+  const ipLists = await startIpListServer()
+  project.provide('ipListsUrl', ipLists.url)
+  project.provide('ipListsSetting', ipLists.setting)
+
   return async () => {
     await push.close()
+    await idp.close()
+    await stripe.close()
+    await ipLists.close()
     await openAi.close()
     await smtpSink.close()
     await stack.stop()
@@ -137,5 +162,9 @@ declare module 'vitest' {
     expoAccessToken: string
     vapidPublicKey: string
     vapidPrivateKey: string
+    idpUrl: string
+    stripeUrl: string
+    ipListsUrl: string
+    ipListsSetting: string
   }
 }

@@ -10,9 +10,11 @@ import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import worker from '../../src/index'
 import { createServices } from '../../src/services'
-import { collectAccountGarbage, deactivateInactiveAccounts } from '../../src/services/accounts/account'
+import { collectAccountGarbage } from '../../src/services/accounts/garbage'
+import { deactivateInactiveAccounts } from '../../src/services/accounts/inactivity'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, mailbox } from './helpers'
+import { insertUsers } from './fixtures'
 
 const day = 86_400_000
 // The clock is controlled but stays at the real time: other test files share the database, and
@@ -34,9 +36,8 @@ interface Fixture {
 /** A signed-in account, last online `lastOnlineDaysAgo` days before `now`. */
 async function account(f: Fixture) {
   const email = `inactive-${crypto.randomUUID()}@${f.domain ?? 'rapport.test'}`
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email,
       emailDisplay: email,
       role: f.role ?? 'member',
@@ -45,8 +46,8 @@ async function account(f: Fixture) {
       lastSignInAt: f.lastSignInAt ?? daysAgo(f.lastOnlineDaysAgo),
       deactivationReason: f.status === 'deactivated' ? 'user' : null,
       deactivatedAt: f.status === 'deactivated' ? daysAgo(f.lastOnlineDaysAgo) : null,
-    })
-    .returning()
+    },
+  ])
   const { accessToken } = await startSession(
     s,
     { id: user!.id, role: f.role ?? 'member' },
@@ -195,6 +196,7 @@ describe('inactivity deactivation', () => {
       JWT_SECRET: 'x'.repeat(32),
       SMTP_HOST: 'smtp.example',
       SMTP_FROM: 'a@example.com',
+      PUBLIC_URL: 'https://api.rapport.example',
     }
     const dryRun = (vars: Record<string, unknown>) => parseConfig({ ...base, ...vars }).jobs.inactivityDryRun
     expect(dryRun({ ENVIRONMENT: 'local' })).toBe(true)

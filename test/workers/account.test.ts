@@ -14,7 +14,7 @@ import {
 import { sha256Hex } from '../../src/lib/crypto'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, problem, services } from './helpers'
-import { member as onboardedMember } from './fixtures'
+import { insertUsers, member as onboardedMember } from './fixtures'
 
 const s = services()
 const ip = '203.0.113.9'
@@ -22,16 +22,15 @@ const ip = '203.0.113.9'
 /** A member with a unique email, straight into the database, signed in on `devices` devices. */
 async function member(opts: { status?: 'onboarding' | 'active'; devices?: number; domain?: string } = {}) {
   const email = `account-${crypto.randomUUID()}@${opts.domain ?? 'rapport.test'}`
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email,
       emailDisplay: email,
       status: opts.status ?? 'active',
       name: 'Ada',
       passwordHash: 'must-never-be-exported',
-    })
-    .returning()
+    },
+  ])
   const tokens = []
   for (let i = 0; i < (opts.devices ?? 1); i++) {
     tokens.push(await startSession(s, { id: user!.id, role: 'member' }, { client: 'mobile', ip }))

@@ -214,12 +214,19 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...base, ENVIRONMENT: 'production' })).toThrow(
       /SMTP_HOST is required in production/,
     )
+    expect(() => parseConfig({ ...base, ENVIRONMENT: 'staging' })).toThrow(
+      /PUBLIC_URL is required when ENVIRONMENT=staging/,
+    )
     const ok = parseConfig({
       ...base,
       ENVIRONMENT: 'production',
+      PUBLIC_URL: 'https://api.rapport.example/',
       SMTP_HOST: 'smtp.example',
       SMTP_FROM: 'a@b.c',
     })
+    expect(ok.publicUrl).toBe('https://api.rapport.example')
+    // Locally it may be left out: wrangler dev's default address.
+    expect(parseConfig({ ...base, ENVIRONMENT: 'local' }).publicUrl).toBe('http://localhost:8787')
     expect(ok.jwt.accessTtlSeconds).toBe(30 * 60)
     expect(ok.rateLimit).toMatchObject({ defaultLimit: 600, defaultPeriodSeconds: 60, failMode: 'open' })
   })

@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { bans, sessions, users } from '../../src/db/schema'
+import { bans, sessions } from '../../src/db/schema'
 import type { Role } from '../../src/services/accounts/tokens'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, problem, services } from './helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 
@@ -18,16 +19,15 @@ const testNetIp = () => {
 /** A user with a live session; `token` is its access token, `refresh` its refresh token. */
 async function account(role: Role = 'member') {
   const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `ban-${tag}@example.org`,
       emailDisplay: `Ban-${tag}@example.org`,
       username: `ban_${tag}`,
       role,
       status: 'active',
-    })
-    .returning()
+    },
+  ])
   const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.1' })
   return { ...user!, token: session.accessToken, refresh: session.refreshToken }
 }

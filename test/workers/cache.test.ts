@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
-import { cacheKey, cached, invalidate, storeCached } from '../../src/services/cache'
+import { cacheKey, cached, invalidate, storeCached } from '../../src/services/platform/cache'
 import { envWith, services } from './helpers'
 
 const s = services()

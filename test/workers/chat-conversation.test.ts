@@ -2,7 +2,7 @@ import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { closeCodes } from '../../durable-objects/hibernation'
+import { closeCodes } from '../../src/services/chat/protocol'
 import { inboxEntries, messages, skips } from '../../src/db/schema'
 import { signAccessToken } from '../../src/services/accounts/tokens'
 import { pairOf } from '../../src/services/chat/history'
@@ -296,6 +296,34 @@ describe('conversation socket: typing, read receipts, reactions', () => {
     p.ws.close()
   })
 
+  it("tells the reader's inbox sockets where their marker is, so a device showing only the inbox clears its badge", async () => {
+    const alice = await member()
+    const bob = await member()
+    const a = await openConversation(alice.token, bob.id)
+    await sendMessage(a, opener(), 'm-1')
+    await sendMessage(a, opener('again'), 'm-2')
+    const bobPhone = await connect('/api/v1/hub/socket', bob.token)
+    await bobPhone.next((f) => f.type === 'hello')
+    const b = await openConversation(bob.token, alice.id)
+    b.send({ type: 'read', seq: 1 })
+    expect(await bobPhone.next((f) => f.type === 'read-marker')).toEqual({
+      type: 'read-marker',
+      peerId: alice.id,
+      seq: 1,
+    })
+    // Over REST too (the same RPC), and never to the peer's inbox.
+    const aliceHub = await connect('/api/v1/hub/socket', alice.token)
+    await aliceHub.next((f) => f.type === 'hello')
+    expect(await conversationStub(alice.id, bob.id).markRead(bob.id)).toEqual({ readSeq: 2 })
+    expect(await bobPhone.next((f) => f.type === 'read-marker')).toEqual({
+      type: 'read-marker',
+      peerId: alice.id,
+      seq: 2,
+    })
+    expect((await aliceHub.drain()).filter((f) => f.type === 'read-marker')).toEqual([])
+    for (const x of [a, b, bobPhone, aliceHub]) x.ws.close()
+  })
+
   it('stores one reaction on the other member’s message, forwards it, and clears it', async () => {
     const alice = await member()
     const bob = await member()
@@ -316,12 +344,15 @@ describe('conversation socket: typing, read receipts, reactions', () => {
 
     // Not on one's own message, not on a message that does not exist, one emoji only.
     a.send({ type: 'react', seq: 1, emoji: '👍' })
-    expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'not-found', seq: 1 })
+    expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'not_found', seq: 1 })
     b.send({ type: 'react', seq: 99, emoji: '👍' })
-    expect(await b.next((f) => f.type === 'error')).toMatchObject({ code: 'not-found', seq: 99 })
+    expect(await b.next((f) => f.type === 'error')).toMatchObject({ code: 'not_found', seq: 99 })
     for (const emoji of ['ok', '👍👍', 'x'.repeat(20)]) {
       b.send({ type: 'react', seq: 1, emoji })
-      expect(await b.next((f) => f.type === 'error')).toMatchObject({ code: 'invalid_frame', path: 'emoji' })
+      expect(await b.next((f) => f.type === 'error')).toMatchObject({
+        code: 'validation_failed',
+        path: 'emoji',
+      })
     }
     a.ws.close()
     b.ws.close()
@@ -370,7 +401,7 @@ describe('conversation socket: shadow-banned members and skips', () => {
     expect((await b.drain()).filter((f) => f.type === 'reaction')).toEqual([])
     expect((await storedMessages(shady.id, bob.id))[0]).toMatchObject({ reaction: null, reactedAt: null })
     sh.send({ type: 'react', seq: 99, emoji: '❤️' })
-    expect(await sh.next((f) => f.type === 'error')).toMatchObject({ code: 'not-found', seq: 99 })
+    expect(await sh.next((f) => f.type === 'error')).toMatchObject({ code: 'not_found', seq: 99 })
     sh.ws.close()
     b.ws.close()
   })
@@ -389,7 +420,7 @@ describe('conversation socket: shadow-banned members and skips', () => {
     expect(await sh.next((f) => f.type === 'presence')).toEqual({
       type: 'presence',
       userId: bob.id,
-      online: true,
+      status: 'online',
     })
     const sh2 = await openConversation(shady.token, bob.id)
     sh.ws.close()
@@ -426,16 +457,16 @@ describe('conversation socket: frames and sessions', () => {
     ]
     for (const [frame, path] of cases) {
       a.send(frame)
-      expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'invalid_frame', path })
+      expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'validation_failed', path })
     }
     a.send({ type: 'teleport' })
     expect(await a.next((f) => f.type === 'error')).toEqual({
       type: 'error',
-      code: 'unsupported_frame',
+      code: 'bad_request',
       frameType: 'teleport',
     })
     a.send('not json')
-    expect(await a.next((f) => f.type === 'error')).toEqual({ type: 'error', code: 'malformed_frame' })
+    expect(await a.next((f) => f.type === 'error')).toEqual({ type: 'error', code: 'malformed_body' })
     a.ws.close()
   })
 
@@ -451,7 +482,7 @@ describe('conversation socket: frames and sessions', () => {
     expect(await b.next((f) => f.type === 'presence')).toEqual({
       type: 'presence',
       userId: alice.id,
-      online: false,
+      status: 'recently-online',
     })
     expect(await sendMessage(b, opener(), 'still-open')).toMatchObject({ type: 'ack' })
 

@@ -5,7 +5,7 @@ import { inboxEntries, skips, users } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import { presenceKey, subscribersKey } from '../../src/services/chat/presence'
 import { startSession } from '../../src/services/accounts/sessions'
-import { conversationName } from '../../durable-objects/conversation'
+import { conversationName } from '../../src/services/chat/protocol'
 import { openConversation } from './chat-socket'
 import { member } from './fixtures'
 import { api, services } from './helpers'
@@ -115,7 +115,7 @@ describe('deliver', () => {
     const laptop = await connect((await anotherDevice(me)).token)
     const bystander = await connect(other.token)
     for (const socket of [phone, laptop, bystander]) await socket.next((f) => f.type === 'hello')
-    const frame = { type: 'typing', peerId: other.id }
+    const frame = { type: 'typing', peerId: other.id } as const
     await hubs.getByName(me.id).deliver(frame)
     expect(await phone.next((f) => f.type === 'typing')).toEqual(frame)
     expect(await laptop.next((f) => f.type === 'typing')).toEqual(frame)
@@ -288,7 +288,7 @@ describe('presence', () => {
     ]) {
       hub.send({ type: 'subscribe', userIds })
       expect(await hub.next((f) => f.type === 'error')).toMatchObject({
-        code: 'invalid_frame',
+        code: 'validation_failed',
         frameType: 'subscribe',
         path: 'userIds',
       })

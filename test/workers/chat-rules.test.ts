@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { inboxEntries, messaged, messages, skips, users } from '../../src/db/schema'
+import { inboxEntries, messaged, messages, skips } from '../../src/db/schema'
 import { pairOf } from '../../src/services/chat/history'
 import {
   dailyIntroLimit,
@@ -10,7 +10,7 @@ import {
   SendThrottle,
 } from '../../src/services/chat/rules'
 import { connect, conversationStub, openConversation, opener, sendMessage } from './chat-socket'
-import { account, call, member } from './fixtures'
+import { account, call, insertUsers, member } from './fixtures'
 import { problem, services } from './helpers'
 
 const s = services()
@@ -33,15 +33,12 @@ async function rows(x: string, y: string) {
 
 /** `sender` has written first to `n` other (bare) accounts, an hour ago. */
 async function introsToday(senderId: string, n: number) {
-  const targets = await s.database.db
-    .insert(users)
-    .values(
-      Array.from({ length: n }, () => {
-        const t = crypto.randomUUID()
-        return { email: `t-${t}@example.org`, emailDisplay: `t-${t}@example.org` }
-      }),
-    )
-    .returning({ id: users.id })
+  const targets = await insertUsers(
+    Array.from({ length: n }, () => {
+      const t = crypto.randomUUID()
+      return { email: `t-${t}@example.org`, emailDisplay: `t-${t}@example.org` }
+    }),
+  )
   await s.database.db
     .insert(messaged)
     .values(targets.map((t) => ({ subjectId: senderId, objectId: t.id, createdAt: hoursAgo(1) })))
@@ -161,7 +158,7 @@ describe('chat rules: who may write', () => {
     const flagged = await member({ profile: { verificationRequired: true } })
     const bob = await member()
     const a = await openConversation(flagged.token, bob.id)
-    expect(await sendMessage(a, opener(), 'v')).toMatchObject({ code: 'verification-required' })
+    expect(await sendMessage(a, opener(), 'v')).toMatchObject({ code: 'verification_required' })
     const res = await rest(flagged, bob, opener())
     expect(res.status).toBe(403)
     expect((await problem(res)).code).toBe('verification_required')
@@ -210,7 +207,7 @@ describe('chat rules: a shadow-banned member’s hidden messages', () => {
     expect(await sendMessage(toCarol, line, 'b-carol')).toMatchObject({ type: 'ack' })
     toCarol.ws.close()
     const b = await openConversation(bob.token, shady.id)
-    expect(await sendMessage(b, line, 'b-shady')).toMatchObject({ type: 'error', code: 'not-unique' })
+    expect(await sendMessage(b, line, 'b-shady')).toMatchObject({ type: 'error', code: 'not_unique' })
     expect(await sendMessage(b, opener(), 'b-ok')).toMatchObject({ type: 'ack', seq: 2 })
     expect((await rows(bob.id, shady.id)).find((m) => m.clientId === 'b-ok')).toMatchObject({ isIntro: true })
     b.ws.close()
@@ -223,7 +220,9 @@ describe('chat rules: what may be sent', () => {
     const bob = await member()
     const a = await openConversation(alice.token, bob.id)
     const unique = opener()
-    expect(await sendMessage(a, unique.padEnd(5001, 'ab'), 'long')).toMatchObject({ code: 'too-long' })
+    expect(await sendMessage(a, unique.padEnd(5001, 'ab'), 'long')).toMatchObject({
+      code: 'message_too_long',
+    })
     const res = await rest(alice, bob, unique.padEnd(5001, 'ab'))
     expect(res.status).toBe(422)
     expect(await problem(res)).toMatchObject({ code: 'message_too_long', errors: [{ path: 'json.body' }] })
@@ -276,7 +275,7 @@ describe('chat rules: what may be sent', () => {
     expect(await problem(again)).toMatchObject({ code: 'not_unique', usedCount: 1 })
     const stretched = text.toUpperCase().replace('HEY', 'HEYYYY!!!').replace('FRIEND', 'frieeend  ')
     const a = await openConversation(pairs[2]![0]!.token, pairs[2]![1]!.id)
-    expect(await sendMessage(a, stretched, 'n')).toMatchObject({ code: 'not-unique', usedCount: 2 })
+    expect(await sendMessage(a, stretched, 'n')).toMatchObject({ code: 'not_unique', usedCount: 2 })
     expect(await rows(pairs[2]![0]!.id, pairs[2]![1]!.id)).toEqual([])
     // Not an intro any more (the other member has written): the same words are fine.
     expect((await rest(pairs[1]![1]!, pairs[1]![0]!, opener())).status).toBe(201)
@@ -298,7 +297,7 @@ describe('chat rules: the daily intro limit', () => {
     expect(retryAfter).toBeLessThanOrEqual(23 * 3600 + 5)
     const a = await openConversation(alice.token, bob.id)
     expect(await sendMessage(a, opener(), 'rl')).toMatchObject({
-      code: 'rate-limited',
+      code: 'rate_limited',
       subreason: 'verify-basics',
     })
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { conversationName } from '../../durable-objects/conversation'
+import { conversationName } from '../../src/services/chat/protocol'
 import { env } from 'cloudflare:test'
 import { api } from './helpers'
 

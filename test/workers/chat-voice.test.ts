@@ -74,7 +74,12 @@ describe('voice messages', () => {
 
     const delivered = (await b.next((f) => f.type === 'message')).message as Record<string, unknown>
     expect(delivered).toMatchObject({ seq: 1, body: 'Voice message', senderId: alice.id })
-    expect(String(delivered.audioUrl)).toMatch(new RegExp(`/media/audio/${key}$`))
+    // One absolute URL everywhere: the REST ack, the socket frame and the REST history.
+    expect(delivered.audioUrl).toBe(ack.audioUrl)
+    const history = await api(`/api/v1/conversations/${alice.id}/messages`, {
+      headers: { authorization: `Bearer ${bob.token}` },
+    })
+    expect(((await history.json()) as { data: { audioUrl: string }[] }).data[0]!.audioUrl).toBe(ack.audioUrl)
     // The recording can be played from the returned URL.
     const played = await api(new URL(ack.audioUrl).pathname)
     expect(played.status).toBe(200)

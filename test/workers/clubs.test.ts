@@ -46,7 +46,7 @@ describe('joining and leaving clubs', () => {
     expect(await memberCount(name.toLowerCase())).toBe(2)
   })
 
-  it('accepts the reference character set and refuses malformed, long, rude and banned names', async () => {
+  it('accepts the club-name character set and refuses malformed, long, rude and banned names', async () => {
     const me = await member()
     const ok = `c++ no: #1 "quotes" don't/can't_${crypto.randomUUID().slice(0, 4)}`.replace('++', '-')
     expect((await join(me.token, ok)).status).toBe(201)

@@ -1,10 +1,10 @@
 import { describe, expect, inject, it } from 'vitest'
 import { rateLimitRules, tiers } from '../../src/db/schema'
 import { type Services, createServices } from '../../src/services'
-import { forgetTierRules, limitFor } from '../../src/services/rate-limit-rules'
+import { forgetTierRules, limitFor } from '../../src/services/platform/rate-limit-rules'
 import { cachedTiers, forgetTiers } from '../../src/services/accounts/tiers'
 import { forgetAccount } from '../../src/services/accounts/account-cache'
-import { cacheKey, cached, invalidate } from '../../src/services/cache'
+import { cacheKey, cached, invalidate } from '../../src/services/platform/cache'
 import { call, member } from './fixtures'
 import { api, envWith, services } from './helpers'
 

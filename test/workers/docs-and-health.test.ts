@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { users } from '../../src/db/schema'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, signIn, uniqueEmail } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 /** Run the real Worker entry with a modified env (config is parsed per env object). */
 async function fetchWith(
@@ -36,7 +36,10 @@ describe('API docs gating', () => {
     const page = await api('/docs')
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toContain('text/html')
-    expect(await page.text()).toContain('/openapi.json')
+    // The page loads swagger-ui from this server's static assets, never from a CDN.
+    const html = await page.text()
+    expect(html).toContain('src="/docs/swagger-ui/swagger-ui-bundle.js"')
+    expect(html).not.toMatch(/https?:\/\//)
   })
 
   const staging = {
@@ -49,10 +52,9 @@ describe('API docs gating', () => {
   it('restricts the docs to admins in staging: 401 anonymous, 403 member, 200 admin', async () => {
     const s = services()
     const member = await signIn()
-    const [admin] = await s.database.db
-      .insert(users)
-      .values({ email: uniqueEmail(), emailDisplay: 'admin@example.com', role: 'admin', status: 'active' })
-      .returning()
+    const [admin] = await insertUsers([
+      { email: uniqueEmail(), emailDisplay: 'admin@example.com', role: 'admin', status: 'active' },
+    ])
     const adminTokens = await startSession(s, admin!, { client: 'web', ip: '203.0.113.1' })
     // Staging refuses the local Neon proxy, so warm the account cache (Redis) through the local env.
     for (const t of [member.accessToken, adminTokens.accessToken]) {

@@ -9,21 +9,40 @@ const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
 
 /**
- * An active account with a live session, straight into the database (unique email, so test files
- * running in parallel never collide); `values` overrides any column, e.g. `{ tierId }`.
+ * `users` rows straight into the database, the one place tests create accounts: each gets a
+ * unique address (so test files running in parallel never collide) unless its values name one,
+ * and any column can be set, e.g. `{ status: 'active', tierId }`.
+ *
+ * @example
+ * const [admin, bot] = await insertUsers([{ role: 'admin' }, { role: 'bot' }])
+ */
+export function insertUsers(rows: Partial<typeof users.$inferInsert>[]) {
+  return s.database.db
+    .insert(users)
+    .values(
+      rows.map((values) => {
+        const email = values.email ?? `user-${tag()}@example.org`
+        return { email, emailDisplay: email, ...values }
+      }),
+    )
+    .returning()
+}
+
+/**
+ * An active account with a live session, straight into the database; `values` overrides any
+ * column, e.g. `{ tierId }`.
  */
 export async function account(role: Role = 'member', values: Partial<typeof users.$inferInsert> = {}) {
   const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `acct-${t}@example.org`,
       emailDisplay: `Acct-${t}@example.org`,
       role,
       status: 'active',
       ...values,
-    })
-    .returning()
+    },
+  ])
   const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.9' })
   return { ...user!, token: session.accessToken, refresh: session.refreshToken }
 }

@@ -4,9 +4,9 @@ import { inject } from 'vitest'
 import type { Env } from '../../src/env'
 import type { Problem } from '../../src/lib/http/problem'
 import { createServices } from '../../src/services'
-import { testJwtSecret } from '../shared/constants'
+import { testJwtSecret, testPublicUrl } from '../shared/constants'
 
-export const origin = 'https://rapport.test'
+export const origin = testPublicUrl
 
 /** Call the Worker exactly as a client would (through its fetch handler and every middleware). */
 export function api(path: string, init?: RequestInit): Promise<Response> {

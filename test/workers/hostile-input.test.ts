@@ -248,7 +248,7 @@ describe('what is logged', () => {
     expect(refused).toMatchObject({
       type: 'error',
       code: 'validation_failed',
-      field: 'body',
+      path: 'body',
       clientId: 'nul-1',
     })
     // A write the database refuses (a message to a member who does not exist any more) is logged

@@ -2,18 +2,19 @@ import { env } from 'cloudflare:test'
 import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { notifyUnread } from '../../cron/notify-unread'
+import { notifyUnread } from '../../src/services/chat/notifications'
 import { inboxEntries, profiles } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
 import { linkLifetimeSeconds, settingsLink } from '../../src/services/notifications/settings-links'
+import { testPublicUrl } from '../shared/constants'
 import { member } from './fixtures'
 import { api, mailbox, problem } from './helpers'
 
 const s = createServices(env as Env)
 const minute = 60_000
-const pathOf = (url: string) => url.replace('https://api.rapport.test', '')
+const pathOf = (url: string) => url.replace(testPublicUrl, '')
 const frequencyOf = async (userId: string) =>
   (await s.database.db.select().from(profiles).where(eq(profiles.userId, userId)))[0]!
 

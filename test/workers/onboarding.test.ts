@@ -12,7 +12,7 @@ import {
 import { defaultAgeRange } from '../../src/services/search/geo'
 import { defaultDistanceKm, purgeStaleOnboardings } from '../../src/services/accounts/onboarding'
 import { signIn } from './auth-helpers'
-import { call, member } from './fixtures'
+import { call, insertUsers, member } from './fixtures'
 import { problem, services } from './helpers'
 
 const s = services()
@@ -213,7 +213,7 @@ describe('default search distance', () => {
     const ids = Array.from({ length: 2400 }, () => crypto.randomUUID())
     for (let i = 0; i < ids.length; i += 800) {
       const batch = ids.slice(i, i + 800)
-      await s.database.db.insert(users).values(
+      await insertUsers(
         batch.map((id) => ({
           id,
           email: `dist-${id}@example.org`,

@@ -13,6 +13,7 @@ import {
 import type { Role } from '../../src/services/accounts/tokens'
 import { loginFailureLimits, loginSlowdownMs } from '../../src/services/accounts/operators'
 import { api, problem, services } from './helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 /** Every login runs the KDF (a few hundred ms of CPU each); the rate-limit tests run eleven. */
@@ -33,9 +34,8 @@ async function createUser(
   opts: { role?: Role; hash?: string | null; status?: 'onboarding' | 'active' | 'deactivated' } = {},
 ) {
   const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `op-${tag}@example.org`,
       emailDisplay: `Op-${tag}@Example.org`,
       username: `op_${tag}`,
@@ -43,8 +43,8 @@ async function createUser(
       role: opts.role ?? 'admin',
       status: opts.status ?? 'active',
       passwordHash: opts.hash === undefined ? passwordHash : opts.hash,
-    })
-    .returning()
+    },
+  ])
   return user!
 }
 

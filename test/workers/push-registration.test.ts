@@ -190,7 +190,7 @@ describe('push-token frame on the inbox socket', () => {
     expect((await targetOf(sid))?.address).toBe(token)
     socket.send({ type: 'push-token', token: 'not a token' })
     expect(await socket.next((f) => f.type === 'error')).toMatchObject({
-      code: 'invalid_frame',
+      code: 'validation_failed',
       frameType: 'push-token',
       path: 'token',
     })

@@ -4,12 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { jobs } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
-import {
-  PermanentJobError,
-  enqueueJob,
-  jobHandlers,
-  retryDelaySeconds,
-} from '../../src/services/platform/jobs'
+import { jobRegistry } from '../../src/job-registry'
+import { PermanentJobError, enqueueJob, retryDelaySeconds } from '../../src/services/platform/jobs'
 import { services } from './helpers'
 
 const s = services()
@@ -30,12 +26,12 @@ async function insertJob(type: string, payload: unknown = {}) {
 }
 
 afterEach(() => {
-  for (const type of [...jobHandlers.keys()]) if (type.startsWith('test.')) jobHandlers.delete(type)
+  for (const type of [...jobRegistry.keys()]) if (type.startsWith('test.')) jobRegistry.delete(type)
 })
 
 describe('queue consumer', () => {
   it('dispatches on type, stores the result and acks', async () => {
-    jobHandlers.set('test.echo', async (_s, job) => ({ echoed: job.payload, attempt: job.attempt }))
+    jobRegistry.set('test.echo', { run: async (_s, job) => ({ echoed: job.payload, attempt: job.attempt }) })
     const id = await insertJob('test.echo', { hello: 'world' })
     const result = await deliver('rapport-jobs-local', { jobId: id, type: 'test.echo' })
     expect(result.explicitAcks).toHaveLength(1)
@@ -54,7 +50,7 @@ describe('queue consumer', () => {
       .fn()
       .mockRejectedValueOnce(new Error('flaky upstream'))
       .mockResolvedValueOnce({ ok: true })
-    jobHandlers.set('test.flaky', handler)
+    jobRegistry.set('test.flaky', { run: handler })
     const id = await insertJob('test.flaky')
 
     const first = await deliver('rapport-jobs-local', { jobId: id, type: 'test.flaky' }, 1)
@@ -69,7 +65,7 @@ describe('queue consumer', () => {
 
   it('does not run a job twice when the queue redelivers it', async () => {
     const handler = vi.fn().mockResolvedValue('done')
-    jobHandlers.set('test.once', handler)
+    jobRegistry.set('test.once', { run: handler })
     const id = await insertJob('test.once')
     await deliver('rapport-jobs-local', { jobId: id, type: 'test.once' })
     const again = await deliver('rapport-jobs-local', { jobId: id, type: 'test.once' })
@@ -78,8 +74,10 @@ describe('queue consumer', () => {
   })
 
   it('fails permanently, without retry, on a PermanentJobError or an unknown type', async () => {
-    jobHandlers.set('test.bad', async () => {
-      throw new PermanentJobError('payload is unusable')
+    jobRegistry.set('test.bad', {
+      run: async () => {
+        throw new PermanentJobError('payload is unusable')
+      },
     })
     const bad = await insertJob('test.bad')
     const res = await deliver('rapport-jobs-local', { jobId: bad, type: 'test.bad' })
@@ -111,7 +109,7 @@ describe('queue consumer', () => {
 
 describe('enqueueJob through the real local queue', () => {
   it('records the job, and the consumer picks it up and completes it', async () => {
-    jobHandlers.set('test.e2e', async () => 'processed by the queue')
+    jobRegistry.set('test.e2e', { run: async () => 'processed by the queue' })
     const { id } = await enqueueJob(s, { type: 'test.e2e', payload: { n: 1 } })
     expect((await jobRow(id)).status).toMatch(/queued|running|succeeded/)
     await vi.waitFor(

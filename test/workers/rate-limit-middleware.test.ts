@@ -8,6 +8,7 @@ import { startSession } from '../../src/services/accounts/sessions'
 import { forgetAccount } from '../../src/services/accounts/account-cache'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, uniqueIp } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
@@ -29,10 +30,9 @@ async function newTier(
 
 async function member(tierId: string | null = null) {
   const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({ email: `rlm-${t}@example.org`, emailDisplay: `rlm-${t}@example.org`, status: 'active', tierId })
-    .returning()
+  const [user] = await insertUsers([
+    { email: `rlm-${t}@example.org`, emailDisplay: `rlm-${t}@example.org`, status: 'active', tierId },
+  ])
   const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.9' })
   return { ...user!, token: session.accessToken }
 }

@@ -4,7 +4,11 @@ import { rateLimitRules, tiers } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
-import { limitFor, normalizeRouteTemplate, ruleCacheTtlMs } from '../../src/services/rate-limit-rules'
+import {
+  limitFor,
+  normalizeRouteTemplate,
+  ruleCacheTtlMs,
+} from '../../src/services/platform/rate-limit-rules'
 import { api, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'
 import { account, call } from './fixtures'

@@ -113,6 +113,7 @@ interface Row {
   messagedMe: boolean
   iMessaged: boolean
   verificationRequiredToView: string | null
+  flair: string[]
 }
 interface SearchPage {
   data: Row[]
@@ -180,6 +181,14 @@ describe('mutual conditions', () => {
     const found = await ids(me.token)
     expect(found).toEqual(new Set([ok.id, verifiedRequired.id]))
     for (const h of hidden) expect(found.has(h.id)).toBe(false)
+  })
+
+  it("carries each result's flair", async () => {
+    const at = spot()
+    const me = await searcher(at)
+    const keen = await person({ at, profile: { answerCount: 500, about: 'x'.repeat(500) } })
+    const rows = await search(me.token)
+    expect(rows.find((r) => r.id === keen.id)?.flair).toEqual(['q-and-a-500', 'long-bio'])
   })
 
   it('still gives a shadow-banned searcher results, and never shows them to others', async () => {
@@ -303,8 +312,7 @@ describe('one-way filters', () => {
     const empty = await person({ at })
     // Rebuilt through the service: 26 searches are more than the route's rate limit allows.
     const { rebuildSearch } = await import('../../src/services/search/search')
-    const found = async () =>
-      new Set((await rebuildSearch(s, me.id, 10, 'https://rapport.test')).data.map((r) => r.id))
+    const found = async () => new Set((await rebuildSearch(s, me.id, 10)).data.map((r) => r.id))
     expect(await found()).toEqual(new Set([a.id, b.id, empty.id]))
     for (const field of Object.keys(first) as (keyof typeof first)[]) {
       const res = await patch(me.token, { [field]: [first[field]] })
@@ -787,7 +795,7 @@ describe('access and limits', () => {
       .insert(tiers)
       .values({ name: `search-${tag()}` })
       .returning()
-    const { createRule } = await import('../../src/services/rate-limit-rules')
+    const { createRule } = await import('../../src/services/platform/rate-limit-rules')
     await createRule(s, tier!.name, {
       name: 'search',
       route: 'POST /api/v1/search',

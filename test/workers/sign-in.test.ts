@@ -8,6 +8,7 @@ import { requestSignInCode, verifySignInCode } from '../../src/services/accounts
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, mailbox, problem, services } from './helpers'
 import { bearer, post, signIn, uniqueEmail, uniqueIp } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 
@@ -325,10 +326,7 @@ describe('tokens', () => {
       ...base,
       config: { ...base.config, auth: { ...base.config.auth, maxSessionsPerUser: 2 } },
     }
-    const [user] = await base.database.db
-      .insert(users)
-      .values({ email: uniqueEmail(), emailDisplay: 'cap@example.com' })
-      .returning()
+    const [user] = await insertUsers([{ email: uniqueEmail(), emailDisplay: 'cap@example.com' }])
     const meta = { client: 'mobile' as const, ip: uniqueIp() }
     const first = await startSession(capped, user!, meta)
     const second = await startSession(capped, user!, meta)
@@ -358,9 +356,7 @@ describe('deactivated accounts', () => {
 
   it('stay deactivated when an operator deactivated them', async () => {
     const email = uniqueEmail()
-    await s.database.db
-      .insert(users)
-      .values({ email, emailDisplay: email, status: 'deactivated', deactivationReason: 'admin' })
+    await insertUsers([{ email, emailDisplay: email, status: 'deactivated', deactivationReason: 'admin' }])
     const { body } = await requestCode(email)
     const res = await verify(body!.challengeId, '000000')
     expect(res.status).toBe(403)
@@ -368,7 +364,7 @@ describe('deactivated accounts', () => {
 
   it('cannot sign in as a bot', async () => {
     const email = uniqueEmail()
-    await s.database.db.insert(users).values({ email, emailDisplay: email, role: 'bot', status: 'active' })
+    await insertUsers([{ email, emailDisplay: email, role: 'bot', status: 'active' }])
     const { body } = await requestCode(email)
     const res = await verify(body!.challengeId, '000000')
     expect(res.status).toBe(403)

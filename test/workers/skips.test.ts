@@ -1,7 +1,7 @@
 import { and, eq, inArray, or } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { moderationTokens, searchResults, skips, users } from '../../src/db/schema'
-import { consumeLimit } from '../../src/services/rate-limit'
+import { consumeLimit } from '../../src/services/platform/rate-limit'
 import { reportLimits } from '../../src/services/moderation/skips'
 import { account, call, member } from './fixtures'
 import { problem, services } from './helpers'

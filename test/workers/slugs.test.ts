@@ -1,10 +1,11 @@
 import { eq, inArray } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
-import { profiles, users } from '../../src/db/schema'
+import { profiles } from '../../src/db/schema'
 import { isUsableSlug, reservedSlugs, slugCandidates } from '../../src/services/profiles/slug-format'
 import { assignUrlSlug, previewUrlSlug, slugAttempts } from '../../src/services/profiles/slugs'
 import { services } from './helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 10)
@@ -12,10 +13,9 @@ const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 10)
 /** A member with a profile row (an onboarding draft), as onboarding creates it. */
 async function member(): Promise<string> {
   const t = tag()
-  const [user] = await s.database.db
-    .insert(users)
-    .values({ email: `slug-${t}@example.org`, emailDisplay: `slug-${t}@example.org` })
-    .returning({ id: users.id })
+  const [user] = await insertUsers([
+    { email: `slug-${t}@example.org`, emailDisplay: `slug-${t}@example.org` },
+  ])
   await s.database.db.insert(profiles).values({ userId: user!.id })
   return user!.id
 }
@@ -116,10 +116,9 @@ describe('assignUrlSlug', () => {
 
   it('answers 404 for an account without a profile row', async () => {
     const t = tag()
-    const [user] = await s.database.db
-      .insert(users)
-      .values({ email: `noprofile-${t}@example.org`, emailDisplay: `noprofile-${t}@example.org` })
-      .returning({ id: users.id })
+    const [user] = await insertUsers([
+      { email: `noprofile-${t}@example.org`, emailDisplay: `noprofile-${t}@example.org` },
+    ])
     await expect(assignUrlSlug(s, user!.id, 'Nobody')).rejects.toMatchObject({ code: 'not_found' })
   })
 })

@@ -17,9 +17,9 @@ describe('hub socket', () => {
     ws.send('{"type":"ping"}')
     expect(await next()).toEqual({ type: 'pong' })
     ws.send('{"type":"teleport"}')
-    expect(await next()).toEqual({ type: 'error', code: 'unsupported_frame', frameType: 'teleport' })
+    expect(await next()).toEqual({ type: 'error', code: 'bad_request', frameType: 'teleport' })
     ws.send('not json')
-    expect(await next()).toEqual({ type: 'error', code: 'malformed_frame' })
+    expect(await next()).toEqual({ type: 'error', code: 'malformed_body' })
     ws.close(1000, 'done')
   })
 
@@ -46,13 +46,13 @@ describe('conversation socket', () => {
     expect(await a.next((f) => f.type === 'presence')).toEqual({
       type: 'presence',
       userId: bob,
-      online: true,
+      status: 'online',
     })
     b.ws.close(1000, 'bye')
     expect(await a.next((f) => f.type === 'presence')).toEqual({
       type: 'presence',
       userId: bob,
-      online: false,
+      status: 'recently-online',
     })
     a.ws.close()
   })

@@ -1,30 +1,31 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { jobs, users } from '../../src/db/schema'
+import { jobs } from '../../src/db/schema'
 import worker from '../../src/index'
 import type { Role } from '../../src/services/accounts/tokens'
+import { jobRegistry } from '../../src/job-registry'
 import { runJob } from '../../src/services/platform/jobs'
 import { startSession } from '../../src/services/accounts/sessions'
 import { echoJobType } from '../../src/services/platform/tasks'
 import { api, envWith, origin, problem, services } from './helpers'
 import { bearer, uniqueIp } from './auth-helpers'
+import { insertUsers } from './fixtures'
 
 const s = services()
 
 /** A user with a live session, created directly (unique email and username per call). */
 async function account(role: Role = 'member') {
   const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-  const [user] = await s.database.db
-    .insert(users)
-    .values({
+  const [user] = await insertUsers([
+    {
       email: `task-${tag}@example.org`,
       emailDisplay: `task-${tag}@example.org`,
       username: `task_${tag}`,
       role,
       status: 'active',
-    })
-    .returning()
+    },
+  ])
   const session = await startSession(s, user!, { client: 'mobile', ip: '198.51.100.7' })
   return { id: user!.id, token: session.accessToken }
 }
@@ -172,7 +173,7 @@ describe('the sample.echo handler', () => {
       .insert(jobs)
       .values({ type: echoJobType, ownerId: owner.id, payload: { nothing: true } })
       .returning({ id: jobs.id })
-    expect(await runJob(s, { jobId: row!.id, type: echoJobType }, 1)).toBe('failed')
+    expect(await runJob(s, jobRegistry, { jobId: row!.id, type: echoJobType }, 1)).toBe('failed')
     const res = await readTask(row!.id, owner.token)
     expect(await res.json()).toMatchObject({ status: 'failed', attempts: 1, result: null })
   })

@@ -68,6 +68,7 @@ describe('the feature table', () => {
       readReceipts: false,
       invisibleBrowsing: false,
       goldProfileFields: false,
+      paidFlair: false,
     })
     expect(resolveFeatures({ clubQuota: 100, readReceipts: 'yes', retired: true })).toEqual({
       ...defaultFeatures,

@@ -13,14 +13,12 @@ import { jobs, photos, profiles, selfieHashes, storageDeletions, verifications }
 import type { Env } from '../../src/env'
 import worker from '../../src/index'
 import type { JobMessage } from '../../src/services/platform/jobs'
+import { type Claims, parseRetryAfter, safetyIdentifier } from '../../src/services/verification/model'
+import { judgeAnswer } from '../../src/services/verification/verdict'
 import {
-  type Claims,
   type FailureReason,
   failureMessages,
-  judgeAnswer,
-  parseRetryAfter,
   progressMessages,
-  safetyIdentifier,
   verificationJobType,
 } from '../../src/services/verification/verification'
 import { account, call } from './fixtures'
@@ -490,7 +488,7 @@ describe('the verification job', () => {
       timeout: 5000,
     })
 
-    // What went over the wire: the reference's parameters, images inline, selfie first.
+    // What went over the wire: the documented parameters, images inline, selfie first.
     const [sent] = await modelRequests(member.id)
     const body = sent!.body as {
       model: string
@@ -802,7 +800,7 @@ describe('judging the answer', () => {
     expect(verdict).toMatchObject({ ok: true, verifiedPhotoIndexes: [0] })
   })
 
-  it('reports the first failing claim in the reference order', () => {
+  it('reports the first failing claim in the documented order', () => {
     expect(
       judgeAnswer(answer({ image_1_has_smiling_person: 0, image_1_has_claimed_gender: 0 }), claims, 0),
     ).toMatchObject({ reason: 'gender' })

@@ -17,8 +17,10 @@ const timestamps = {
 }
 
 export const userRole = pgEnum('user_role', ['member', 'moderator', 'admin', 'bot'])
+export type Role = (typeof userRole.enumValues)[number]
 /** onboarding → active; active ⇄ deactivated (by the member, an admin, or inactivity). */
 export const userStatus = pgEnum('user_status', ['onboarding', 'active', 'deactivated'])
+export type UserStatus = (typeof userStatus.enumValues)[number]
 
 /** Tiers (the boilerplate's): every member has one; limits and features hang off it (platform issue). */
 export const tiers = pgTable('tiers', {
@@ -121,7 +123,7 @@ export const signInChallenges = pgTable(
     consumedAt: timestamp('consumed_at', { withTimezone: true }),
     /** Public-quiz answers given before signing up, applied at sign-in (src/services/accounts/sign-up-quiz.ts). */
     answers: jsonb('answers'),
-    /** A club to join once signed in (the reference's `pending_club_name`). */
+    /** A club to join once signed in (an invite link followed before signing up). */
     pendingClub: text('pending_club'),
     ...timestamps,
   },

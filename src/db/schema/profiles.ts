@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -23,9 +24,8 @@ import { users } from './accounts'
 import { jobs } from './jobs'
 
 /**
- * Profiles, media and the relations the profile rules read. The value lists are the reference
- * app's lookup tables, as stable kebab-case codes (clients own the wording); `null` is the
- * reference's "Unanswered".
+ * Profiles, media and the relations the profile rules read. The value lists are stable
+ * kebab-case codes (clients own the wording); `null` means "Unanswered".
  */
 
 export const genderValues = [
@@ -143,7 +143,7 @@ export const places = pgTable(
     latitude: doublePrecision('latitude').notNull(),
     longitude: doublePrecision('longitude').notNull(),
     population: integer('population').notNull().default(0),
-    /** Places where sign-ups are mostly fake: choosing one requires verification (reference rule). */
+    /** Places where sign-ups are mostly fake: choosing one requires verification (a fake sign-up is then cheap to stop). */
     verificationRequired: boolean('verification_required').notNull().default(false),
   },
   (t) => [
@@ -195,7 +195,7 @@ export const profiles = pgTable(
     units: units('units').notNull().default('metric'),
     chatsNotification: notificationFrequency('chats_notification').notNull().default('immediately'),
     introsNotification: notificationFrequency('intros_notification').notNull().default('daily'),
-    /** The verification a viewer needs to see this profile (the reference's privacy level). */
+    /** The verification a viewer needs to see this profile (the member's privacy level). */
     privacyVerificationLevel: verificationLevel('privacy_verification_level').notNull().default('none'),
     showMyLocation: boolean('show_my_location').notNull().default(true),
     showMyAge: boolean('show_my_age').notNull().default(true),
@@ -228,11 +228,34 @@ export const profiles = pgTable(
     /** When the member last looked at their visitors: later visits are "new". */
     visitorsCheckedAt: timestamp('visitors_checked_at', { withTimezone: true }),
     onboardedAt: timestamp('onboarded_at', { withTimezone: true }),
+    /**
+     * The member's latest activity-feed event: when, and which `feed_events` row (null = they
+     * joined, at `onboarded_at`). Kept by database triggers on `feed_events`.
+     */
+    lastEventAt: timestamp('last_event_at', { withTimezone: true }),
+    lastEventId: bigint('last_event_id', { mode: 'number' }),
+    /** Flair an admin granted (shown with the computed flair). */
+    flair: text('flair')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /**
+     * The share-link id: 12 random base-62 characters (about 71 bits), never derived from the
+     * account id, so links cannot be enumerated.
+     */
+    publicId: text('public_id')
+      .notNull()
+      .default(sql`random_public_id()`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('profiles_url_slug_key').on(t.urlSlug),
+    uniqueIndex('profiles_public_id_key').on(t.publicId),
+    // The feed's candidates: the newest events first.
+    index('profiles_last_event_idx')
+      .on(t.lastEventAt)
+      .where(sql`${t.onboardedAt} is not null and ${t.shadowBannedAt} is null`),
     index('profiles_onboarding_created_idx')
       .on(t.createdAt)
       .where(sql`${t.onboardedAt} is null`),
@@ -301,7 +324,7 @@ export const photos = pgTable(
   },
   (t) => [
     // Checked row by row, so a reorder first moves the photos it touches to their negated target
-    // positions and then flips the signs (the reference's trick), never colliding midway.
+    // positions and then flips the signs (moving through negative values), never colliding midway.
     uniqueIndex('photos_user_position_key').on(t.userId, t.position),
     check('photos_position', sql`${t.position} between -7 and 7 and ${t.position} <> 0`),
     check('photos_id', sql`${t.id} ~ '^[0-9a-f]{64}$'`),

@@ -1,6 +1,6 @@
 /**
  * BlurHash encoding (https://blurha.sh), producing exactly the strings of the `blurhash` npm
- * package's `encode` (the reference implementation; test/workers/photos.test.ts compares the two).
+ * package's `encode` (the format's own implementation; test/workers/photos.test.ts compares the two).
  * That package converts every pixel from sRGB to linear light once per component and calls
  * `Math.cos` twice per pixel per component — about 80,000 `Math.pow`/`Math.cos` calls for a
  * 32 × 32 image with 4 × 4 components, which profiling showed as the largest piece of the
@@ -17,7 +17,7 @@ function base83(value: number, length: number): string {
   return out
 }
 
-/** sRGB byte → linear light, as the reference computes it. */
+/** sRGB byte → linear light, as the `blurhash` package computes it. */
 const toLinear = Float64Array.from({ length: 256 }, (_, byte) => {
   const v = byte / 255
   return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)
@@ -74,7 +74,7 @@ export function encodeBlurhash(
       let r = 0
       let g = 0
       let b = 0
-      // Column-major, as the reference sums: the same order gives the same floating-point result.
+      // Column-major, as the `blurhash` package sums: the same order gives the same floating-point result.
       for (let x = 0; x < width; x++) {
         for (let y = 0; y < height; y++) {
           const basis = normalisation * tx[x]! * ty[y]!
@@ -93,7 +93,7 @@ export function encodeBlurhash(
   let hash = base83(componentsX - 1 + (componentsY - 1) * 9, 1)
   let maximum = 1
   if (ac.length > 0) {
-    // The reference takes the largest signed value, not the largest magnitude; kept for equality.
+    // The `blurhash` package takes the largest signed value, not the largest magnitude; kept for equality.
     const actual = Math.max(...ac.map((f) => Math.max(...f)))
     const quantised = Math.floor(Math.max(0, Math.min(82, Math.floor(actual * 166 - 0.5))))
     maximum = (quantised + 1) / 166

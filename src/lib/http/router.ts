@@ -1,8 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { limitedRoute } from '../../middleware/auth'
+import { isRateLimitExempt, limitedRoute } from '../../middleware/auth'
 import { withStorableInput } from '../../middleware/storable-input'
 import type { AppEnv } from '../../types'
 import { ApiError } from './errors'
+import { completeRoute } from './openapi'
 
 export type Router = OpenAPIHono<AppEnv>
 
@@ -30,7 +31,14 @@ export function createRouter(): Router {
   // around each route rather than in a global app.use), and refuses strings the database cannot
   // store before its validators and handler run.
   const register = router.openapi.bind(router)
+  // Shared error responses, headers and the public `security: []` are then added in one place.
   router.openapi = ((route, handler, hook) =>
-    register(withStorableInput(limitedRoute(route)), handler, hook)) as Router['openapi']
+    register(
+      completeRoute(withStorableInput(limitedRoute(route)), {
+        rateLimited: !isRateLimitExempt(route.path),
+      }),
+      handler,
+      hook,
+    )) as Router['openapi']
   return router
 }

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../../types'
 import { bodyLimit } from 'hono/body-limit'
 import { ApiError } from './errors'
 
@@ -10,7 +11,7 @@ import { ApiError } from './errors'
  * The declared Content-Type is ignored: every handler sniffs the bytes.
  */
 
-/** Largest accepted media file (the reference's 10 MB). */
+/** Largest accepted media file (10 MB: a phone photo or a minute of audio fits with room to spare). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 const uploadRoutes: { method: string; path: RegExp }[] = [
@@ -32,7 +33,7 @@ export function isUploadRoute(method: string, path: string): boolean {
  * @example
  * createRoute({ method: 'put', path: '/api/v1/me/voice-bio', middleware: [requireAuth, uploadBodyLimit] as const, … })
  */
-export const uploadBodyLimit = bodyLimit({
+export const uploadBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
   maxSize: MAX_UPLOAD_BYTES,
   onError: () => {
     throw new ApiError('payload_too_large', `Files may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`)

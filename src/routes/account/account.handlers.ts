@@ -1,25 +1,21 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import {
-  createExportToken as issueExportToken,
-  deactivateAccount,
-  deleteAccount,
-  redeemExportToken,
-} from '../../services/accounts/account'
-import type { AppEnv } from '../../types'
+import { deactivateAccount, deleteAccount } from '../../services/accounts/account'
+import { createExportToken as issueExportToken, redeemExportToken } from '../../services/accounts/data-export'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './account.routes'
 
-export const deactivate: RouteHandler<typeof routes.deactivate, AppEnv> = async (c) => {
-  const state = await deactivateAccount(c.get('services'), c.get('caller')!.userId)
+export const deactivate: RouteHandler<typeof routes.deactivate, AuthedEnv> = async (c) => {
+  const state = await deactivateAccount(c.get('services'), c.get('caller').userId)
   return c.json({ status: state.status, deactivatedAt: state.deactivatedAt.toISOString() }, 200)
 }
 
-export const deleteMe: RouteHandler<typeof routes.deleteMe, AppEnv> = async (c) => {
-  await deleteAccount(c.get('services'), c.get('caller')!.userId)
+export const deleteMe: RouteHandler<typeof routes.deleteMe, AuthedEnv> = async (c) => {
+  await deleteAccount(c.get('services'), c.get('caller').userId)
   return c.body(null, 204)
 }
 
-export const createExportToken: RouteHandler<typeof routes.createExportToken, AppEnv> = async (c) => {
-  const { token, expiresAt } = await issueExportToken(c.get('services'), c.get('caller')!.userId)
+export const createExportToken: RouteHandler<typeof routes.createExportToken, AuthedEnv> = async (c) => {
+  const { token, expiresAt } = await issueExportToken(c.get('services'), c.get('caller').userId)
   return c.json({ token, expiresAt: expiresAt.toISOString() }, 201)
 }
 

@@ -8,7 +8,7 @@ import {
   liftBan as lift,
   listBans as list,
 } from '../../services/moderation/bans'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './admin-bans.routes'
 
 function present(ban: Ban, now: Date) {
@@ -25,14 +25,14 @@ function present(ban: Ban, now: Date) {
   }
 }
 
-export const createBan: RouteHandler<typeof routes.createBan, AppEnv> = async (c) => {
+export const createBan: RouteHandler<typeof routes.createBan, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const caller = c.get('caller')!
+  const caller = c.get('caller')
   const { ban, revokedSessions } = await create(s, c.req.valid('json'), caller)
   return c.json({ ...present(ban, s.clock.now()), revokedSessions }, 201)
 }
 
-export const listBans: RouteHandler<typeof routes.listBans, AppEnv> = async (c) => {
+export const listBans: RouteHandler<typeof routes.listBans, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const query = c.req.valid('query')
   const { rows, total } = await list(s, query)
@@ -47,11 +47,11 @@ export const listBans: RouteHandler<typeof routes.listBans, AppEnv> = async (c) 
   )
 }
 
-export const liftBan: RouteHandler<typeof routes.liftBan, AppEnv> = async (c) => {
+export const liftBan: RouteHandler<typeof routes.liftBan, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const { id } = c.req.valid('param')
   const ban = await lift(s, id)
   if (!ban) throw new ApiError('not_found', 'No ban with that id')
-  s.log.info('bans.lifted', { banId: id, by: c.get('caller')!.userId })
+  s.log.info('bans.lifted', { banId: id, by: c.get('caller').userId })
   return c.json(present(ban, s.clock.now()), 200)
 }

@@ -58,6 +58,7 @@ const CreateBanSchema = z
 export const createBan = createRoute({
   method: 'post',
   path: '/api/v1/admin/bans',
+  operationId: 'createBan',
   tags,
   summary: 'Ban an email address or an IP',
   description:
@@ -84,6 +85,7 @@ export const createBan = createRoute({
 export const listBans = createRoute({
   method: 'get',
   path: '/api/v1/admin/bans',
+  operationId: 'listBans',
   tags,
   summary: 'List bans, newest first',
   security: [{ bearerAuth: [] }],
@@ -110,6 +112,7 @@ export const listBans = createRoute({
 export const liftBan = createRoute({
   method: 'delete',
   path: '/api/v1/admin/bans/{id}',
+  operationId: 'liftBan',
   tags,
   summary: 'Lift a ban',
   description: 'The ban stays on record with `liftedAt`. Lifting a lifted ban changes nothing.',

@@ -3,7 +3,7 @@ import type { RouteHandler } from '@hono/zod-openapi'
 import { ApiError } from '../../lib/http/errors'
 import { InvalidEmailError, normalizeEmail } from '../../services/accounts/email'
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../lib/http/cookies'
-import { type LimitRule, emailIdentity, enforceLimits } from '../../services/rate-limit'
+import { type LimitRule, emailIdentity, enforceLimits } from '../../services/platform/rate-limit'
 import { revokeSessions, rotateRefreshToken, type IssuedTokens } from '../../services/accounts/sessions'
 import {
   challengeEmail,
@@ -12,7 +12,7 @@ import {
   verifySignInCode,
   type SignedIn,
 } from '../../services/accounts/sign-in'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './auth.routes'
 
 type C = Context<AppEnv>
@@ -22,19 +22,19 @@ const sendRule = (c: C): LimitRule => ({
   limit: c.get('services').config.rateLimit.otpSendsPerMinute,
   periodSeconds: 60,
 })
-const dailyRule = (c: C, name: string): LimitRule => ({
+export const dailyRule = (c: C, name: string): LimitRule => ({
   name,
   limit: c.get('services').config.rateLimit.signInAttemptsPerDay,
   periodSeconds: 86_400,
 })
-const ipId = (c: C) => `ip:${c.get('clientIp')}`
+export const ipId = (c: C) => `ip:${c.get('clientIp')}`
 
-function applyHeaders(c: C, headers: Record<string, string>) {
+export function applyHeaders(c: C, headers: Record<string, string>) {
   for (const [name, value] of Object.entries(headers)) c.header(name, value)
 }
 
 /** Shape issued tokens for the client kind: web gets the refresh token only as a cookie. */
-function tokenResponse(c: C, tokens: IssuedTokens | SignedIn, client: 'web' | 'mobile') {
+export function tokenResponse(c: C, tokens: IssuedTokens | SignedIn, client: 'web' | 'mobile') {
   c.header('Cache-Control', 'no-store')
   if (client === 'web') setRefreshCookie(c, tokens.refreshToken, tokens.refreshExpiresAt)
   return {
@@ -124,8 +124,8 @@ export const refresh: RouteHandler<typeof routes.refresh, AppEnv> = async (c) =>
   }
 }
 
-export const logout: RouteHandler<typeof routes.logout, AppEnv> = async (c) => {
-  await revokeSessions(c.get('services'), [c.get('caller')!.sessionId], 'logout')
+export const logout: RouteHandler<typeof routes.logout, AuthedEnv> = async (c) => {
+  await revokeSessions(c.get('services'), [c.get('caller').sessionId], 'logout')
   clearRefreshCookie(c)
   return c.body(null, 204)
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { PendingClubSchema, SignUpAnswersSchema } from '../../services/accounts/sign-up-quiz'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Sign-in']
 
@@ -15,8 +16,8 @@ const ChallengeSchema = z
 const UserSummarySchema = z
   .object({
     id: z.uuid(),
-    role: z.enum(['member', 'moderator', 'admin', 'bot']),
-    status: z.enum(['onboarding', 'active', 'deactivated']),
+    role: z.enum(userRole.enumValues),
+    status: z.enum(userStatus.enumValues),
   })
   .openapi('UserSummary')
 
@@ -43,6 +44,7 @@ const clientField = z
 export const requestCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp',
+  operationId: 'requestSignInCode',
   tags,
   summary: 'Email me a sign-in code',
   description:
@@ -50,7 +52,9 @@ export const requestCode = createRoute({
     'when the code is verified. Outside production, `@example.com` addresses use the code `000000` and get no ' +
     'mail. Rate limited per IP and per email (3/min sends; 40/day). `answers` (public-quiz answers, at most 50) ' +
     'and `pendingClub` are kept with the sign-in and applied when the code is verified: answers never replace ' +
-    "ones the member already has, and a new member's personality is computed when onboarding finishes.",
+    "ones the member already has, and a new member's personality is computed when onboarding finishes. " +
+    'A client address on a configured IP reputation list is refused first (403 `ip_blocked`, no code sent); ' +
+    'the check lets the sign-in through when it cannot answer within its time budget.',
   request: {
     body: jsonBody(
       z.object({
@@ -69,6 +73,7 @@ export const requestCode = createRoute({
 export const resendCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp/resend',
+  operationId: 'resendSignInCode',
   tags,
   summary: 'Send a new code for a pending sign-in',
   description: 'Issues a new code with a fresh 10-minute window and 5 attempts. Shares the send rate limits.',
@@ -82,6 +87,7 @@ export const resendCode = createRoute({
 export const verifyCode = createRoute({
   method: 'post',
   path: '/api/v1/auth/otp/verify',
+  operationId: 'verifySignInCode',
   tags,
   summary: 'Sign in with the emailed code',
   description:
@@ -106,6 +112,7 @@ export const verifyCode = createRoute({
 export const refresh = createRoute({
   method: 'post',
   path: '/api/v1/auth/refresh',
+  operationId: 'refreshSession',
   tags,
   summary: 'Exchange a refresh token for new tokens (rotation)',
   description:
@@ -128,6 +135,7 @@ export const refresh = createRoute({
 export const logout = createRoute({
   method: 'post',
   path: '/api/v1/auth/logout',
+  operationId: 'logout',
   tags,
   summary: 'End this session',
   description: 'Revokes the session: its access token stops working immediately, and its refresh token too.',

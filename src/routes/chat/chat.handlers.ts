@@ -1,9 +1,9 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { conversationName } from '../../../durable-objects/conversation'
+import { conversationName } from '../../services/chat/protocol'
 import { ApiError } from '../../lib/http/errors'
 import { messagesAfter, messagesBefore } from '../../services/chat/history'
 import * as inbox from '../../services/chat/inbox'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './chat.routes'
 
 const notYourself = () =>
@@ -13,15 +13,14 @@ const notYourself = () =>
 
 const noConversation = () => new ApiError('not_found', 'You have no conversation with this member')
 
-export const listInbox: RouteHandler<typeof routes.listInbox, AppEnv> = async (c) => {
+export const listInbox: RouteHandler<typeof routes.listInbox, AuthedEnv> = async (c) => {
   const { box, ...page } = c.req.valid('query')
-  const origin = new URL(c.req.url).origin
-  return c.json(await inbox.listInbox(c.get('services'), c.get('caller')!.userId, box, page, origin), 200)
+  return c.json(await inbox.listInbox(c.get('services'), c.get('caller').userId, box, page), 200)
 }
 
-export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
+export const listMessages: RouteHandler<typeof routes.listMessages, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const me = c.get('caller')!.userId
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   const { before, after, limit } = c.req.valid('query')
   if (peerId === me) throw notYourself()
@@ -31,19 +30,17 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
     })
   }
   if (!(await inbox.conversationExists(s, me, peerId))) throw noConversation()
-  const origin = new URL(c.req.url).origin
   if (after !== undefined) {
-    const rows = await messagesAfter(s, me, peerId, after, limit + 1, origin)
+    const rows = await messagesAfter(s, me, peerId, after, limit + 1)
     return c.json({ data: rows.slice(0, limit), has_more: rows.length > limit }, 200)
   }
-  const data = await messagesBefore(s, me, peerId, before ?? null, limit, origin)
-  const hasMore =
-    data.length === limit && (await messagesBefore(s, me, peerId, data[0]!.seq, 1, origin)).length > 0
+  const data = await messagesBefore(s, me, peerId, before ?? null, limit)
+  const hasMore = data.length === limit && (await messagesBefore(s, me, peerId, data[0]!.seq, 1)).length > 0
   return c.json({ data, has_more: hasMore }, 200)
 }
 
-export const markRead: RouteHandler<typeof routes.markRead, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const markRead: RouteHandler<typeof routes.markRead, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   if (peerId === me) throw notYourself()
   if (!(await inbox.conversationExists(c.get('services'), me, peerId))) throw noConversation()
@@ -51,10 +48,9 @@ export const markRead: RouteHandler<typeof routes.markRead, AppEnv> = async (c) 
   return c.json({ readSeq }, 200)
 }
 
-export const conversationHeader: RouteHandler<typeof routes.conversationHeader, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const conversationHeader: RouteHandler<typeof routes.conversationHeader, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const { peerId } = c.req.valid('param')
   if (peerId === me) throw notYourself()
-  const origin = new URL(c.req.url).origin
-  return c.json(await inbox.conversationHeader(c.get('services'), me, peerId, origin), 200)
+  return c.json(await inbox.conversationHeader(c.get('services'), me, peerId), 200)
 }

@@ -29,6 +29,7 @@ const seq = (description: string) =>
 export const listInbox = createRoute({
   method: 'get',
   path: '/api/v1/inbox',
+  operationId: 'listInbox',
   tags,
   summary: 'My conversations in one box, newest first',
   description:
@@ -56,6 +57,7 @@ export const listInbox = createRoute({
 export const listMessages = createRoute({
   method: 'get',
   path: '/api/v1/conversations/{peerId}/messages',
+  operationId: 'listMessages',
   tags,
   summary: 'A page of messages in my conversation with a member',
   description:
@@ -99,6 +101,7 @@ export const listMessages = createRoute({
 export const markRead = createRoute({
   method: 'post',
   path: '/api/v1/conversations/{peerId}/read',
+  operationId: 'markConversationRead',
   tags,
   summary: 'Mark my conversation with a member read',
   description:
@@ -123,6 +126,7 @@ export const markRead = createRoute({
 export const conversationHeader = createRoute({
   method: 'get',
   path: '/api/v1/conversations/{peerId}/header',
+  operationId: 'getConversationHeader',
   tags,
   summary: 'Who a conversation is with, and whether I can message them',
   description:

@@ -29,6 +29,7 @@ const searchTerm = z
 export const joinClub = createRoute({
   method: 'post',
   path: '/api/v1/me/clubs',
+  operationId: 'joinClub',
   tags,
   summary: 'Join a club (creating it when new)',
   description:
@@ -46,6 +47,7 @@ export const joinClub = createRoute({
 export const leaveClub = createRoute({
   method: 'delete',
   path: '/api/v1/me/clubs/{name}',
+  operationId: 'leaveClub',
   tags,
   summary: 'Leave a club',
   description: '404 when I am not in it. The name is matched case-insensitively.',
@@ -70,6 +72,7 @@ export const leaveClub = createRoute({
 export const myClubs = createRoute({
   method: 'get',
   path: '/api/v1/me/clubs',
+  operationId: 'listMyClubs',
   tags,
   summary: 'The clubs I am in',
   description: 'Newest first.',
@@ -88,6 +91,7 @@ export const myClubs = createRoute({
 export const searchClubs = createRoute({
   method: 'get',
   path: '/api/v1/clubs/search',
+  operationId: 'searchClubs',
   tags,
   summary: 'Find a club to join',
   description:
@@ -111,6 +115,7 @@ export const searchClubs = createRoute({
 export const topClubs = createRoute({
   method: 'get',
   path: '/api/v1/clubs/top',
+  operationId: 'listTopClubs',
   tags,
   summary: 'Popular clubs (public)',
   description: `No \`q\`: the 20 biggest clubs by active members. With \`q\`: up to 20 clubs that start with it or resemble it. Clubs without active members are left out. Cached ${publicClubsTtlSeconds} s.`,

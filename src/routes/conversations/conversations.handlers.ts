@@ -1,36 +1,24 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { and, eq } from 'drizzle-orm'
-import { conversationName } from '../../../durable-objects/conversation'
+import { type ChatError, conversationName } from '../../services/chat/protocol'
 import { messages } from '../../db/schema'
-import { ApiError, type ErrorCode } from '../../lib/http/errors'
+import { ApiError } from '../../lib/http/errors'
 import { mediaUrl } from '../../services/media/media-url'
 import { readUpload } from '../../lib/http/upload'
 import type { Services } from '../../services'
 import { pairOf } from '../../services/chat/history'
-import type { ChatError, ChatErrorCode } from '../../services/chat/rules'
 import { queueAudioDeletion, storeVoiceMessage } from '../../services/chat/send'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './conversations.routes'
-
-/** Socket error codes → problem codes (docs/chat-protocol.md lists both). */
-const problemCodes: Record<ChatErrorCode, ErrorCode> = {
-  blocked: 'blocked',
-  'not-found': 'not_found',
-  'too-long': 'message_too_long',
-  'rate-limited': 'rate_limited',
-  'not-unique': 'not_unique',
-  spam: 'spam',
-  'verification-required': 'verification_required',
-}
 
 /**
  * A refusal as a problem, with the fields the client needs to explain it (`subreason`,
  * `usedCount`) and Retry-After for the intro and flood limits.
  */
 function refusal(error: ChatError): ApiError {
-  return new ApiError(problemCodes[error.code], error.message, {
-    errors: error.code === 'too-long' ? [{ path: 'json.body', message: error.message }] : undefined,
+  return new ApiError(error.code, error.message, {
+    errors: error.code === 'message_too_long' ? [{ path: 'json.body', message: error.message }] : undefined,
     headers: error.retryAfter === undefined ? undefined : { 'Retry-After': String(error.retryAfter) },
     extensions: {
       ...(error.subreason ? { subreason: error.subreason } : {}),
@@ -39,8 +27,8 @@ function refusal(error: ChatError): ApiError {
   })
 }
 
-function peerOf(c: Context<AppEnv>, peerId: string): string {
-  if (peerId === c.get('caller')!.userId) {
+function peerOf(c: Context<AuthedEnv>, peerId: string): string {
+  if (peerId === c.get('caller').userId) {
     throw new ApiError('validation_failed', 'A conversation needs two different members', {
       errors: [{ path: 'param.peerId', message: 'must not be your own id' }],
     })
@@ -48,8 +36,8 @@ function peerOf(c: Context<AppEnv>, peerId: string): string {
   return peerId
 }
 
-export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
-  const me = c.get('caller')!.userId
+export const sendMessage: RouteHandler<typeof routes.sendMessage, AuthedEnv> = async (c) => {
+  const me = c.get('caller').userId
   const peerId = peerOf(c, c.req.valid('param').peerId)
   const { clientId, body } = c.req.valid('json')
   const result = await c.env.CONVERSATION.getByName(conversationName(me, peerId)).send({
@@ -78,19 +66,18 @@ async function storedVoice(s: Services, me: string, peerId: string, clientId: st
   return row
 }
 
-export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AppEnv> = async (c) => {
+export const sendVoiceMessage: RouteHandler<typeof routes.sendVoiceMessage, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const me = c.get('caller')!.userId
+  const me = c.get('caller').userId
   const peerId = peerOf(c, c.req.valid('param').peerId)
   const { client_id: clientId } = c.req.valid('query')
-  const origin = new URL(c.req.url).origin
   const respond = (row: { seq: number; createdAt: Date | string; audioKey: string | null }) =>
     c.json(
       {
         clientId,
         seq: row.seq,
         createdAt: new Date(row.createdAt).toISOString(),
-        audioUrl: row.audioKey ? mediaUrl(s.config, origin, 'audio', row.audioKey) : null,
+        audioUrl: row.audioKey ? mediaUrl(s.config, 'audio', row.audioKey) : null,
       },
       201,
     )

@@ -68,6 +68,7 @@ const rules =
 export const sendMessage = createRoute({
   method: 'post',
   path: '/api/v1/conversations/{peerId}/messages',
+  operationId: 'sendMessage',
   tags,
   summary: 'Send a message',
   description: `The REST twin of the conversation socket's \`send\` frame; the same \`clientId\` again returns the same acknowledgement and never stores a second message. ${rules}`,
@@ -82,7 +83,12 @@ export const sendMessage = createRoute({
           body: z
             .string()
             .min(1)
-            .openapi({ description: `At most ${maxBodyChars} characters`, example: 'Hi!' }),
+            // The limit itself is checked with the chat rules (422 `message_too_long`).
+            .openapi({
+              maxLength: maxBodyChars,
+              description: `At most ${maxBodyChars} characters`,
+              example: 'Hi!',
+            }),
         })
         .openapi('SendMessage'),
     ),
@@ -100,6 +106,7 @@ export const sendMessage = createRoute({
 export const sendVoiceMessage = createRoute({
   method: 'put',
   path: '/api/v1/conversations/{peerId}/voice',
+  operationId: 'sendVoiceMessage',
   tags,
   summary: 'Send a voice message',
   description:

@@ -1,9 +1,11 @@
-import { swaggerUI } from '@hono/swagger-ui'
+import { z } from '@hono/zod-openapi'
 import type { Environment } from '../../config'
 import type { Router } from '../../lib/http/router'
 import { requireAuth, requireRole } from '../../middleware/auth'
+import { normalizeDocument, responseHeaders } from '../../lib/http/openapi'
+import * as profileFields from '../../services/profiles/fields'
 
-export const openApiInfo = {
+export const openApiInfo: Parameters<Router['getOpenAPI31Document']>[0] = {
   openapi: '3.1.0',
   info: {
     title: 'Rapport API',
@@ -11,9 +13,37 @@ export const openApiInfo = {
     description:
       'Open backend for dating and social apps. Errors are `application/problem+json` with a stable `code`; ' +
       'every response carries `X-Request-Id`.',
-    license: { name: 'AGPL-3.0-only' },
+    license: { name: 'AGPL-3.0-only', url: 'https://www.gnu.org/licenses/agpl-3.0.html' },
   },
-} as const
+  // Relative: the document describes the server that serves it, whichever host that is.
+  servers: [{ url: '/', description: 'This server' }],
+}
+
+/**
+ * The docs page: swagger-ui from this server's static assets (public/docs/swagger-ui, copied from
+ * the pinned swagger-ui-dist by scripts/docs-assets.ts), so it renders with no internet.
+ */
+const docsPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rapport API</title>
+<link rel="stylesheet" href="/docs/swagger-ui/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/swagger-ui/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/docs/swagger-ui/init.js"></script>
+</body>
+</html>
+`
+
+/** The OpenAPI 3.1 document of `app`, as served at `/openapi.json`. */
+export function openApiDocument(app: Router) {
+  return normalizeDocument(app.getOpenAPI31Document(openApiInfo))
+}
 
 /**
  * API docs, gated by environment as the boilerplate did: public in `local`; admins only in
@@ -27,8 +57,21 @@ export function registerDocs(app: Router, environment: Environment): void {
     scheme: 'bearer',
     bearerFormat: 'JWT',
   })
+  // The generator names a shared schema after the first use it meets; when that use is nullable
+  // (`GenderSchema.nullable()` in a response), the component itself became nullable and every
+  // request field using it accepted null. Registering the plain schemas first fixes the
+  // components; nullable uses then reference them (see normalizeDocument).
+  for (const [exported, schema] of Object.entries(profileFields)) {
+    if (schema instanceof z.ZodEnum && exported.endsWith('Schema')) {
+      app.openAPIRegistry.register(exported.slice(0, -'Schema'.length), schema)
+    }
+  }
+  for (const [name, header] of Object.entries(responseHeaders)) {
+    app.openAPIRegistry.registerComponent('headers', name, header)
+  }
   if (environment === 'staging') app.use('/openapi.json', requireAuth, requireRole('admin'))
   if (environment === 'staging') app.use('/docs', requireAuth, requireRole('admin'))
-  app.doc31('/openapi.json', openApiInfo)
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Rapport API' }))
+  let document: unknown
+  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(app))))
+  app.get('/docs', (c) => c.html(docsPage))
 }

@@ -9,6 +9,7 @@ const DependencySchema = z
 export const liveness = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'getHealth',
   tags: ['Health'],
   summary: 'Liveness: the Worker is running',
   description: 'Publicly cacheable for CLIENT_CACHE_MAX_AGE seconds, with an ETag (`If-None-Match` → 304).',
@@ -26,6 +27,7 @@ export const liveness = createRoute({
 export const readiness = createRoute({
   method: 'get',
   path: '/health/ready',
+  operationId: 'getReadiness',
   tags: ['Health'],
   summary: 'Readiness: PostgreSQL and Redis answer',
   description: 'Checks every dependency concurrently (2 s timeout each). 503 names the failing dependencies.',

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Me']
 const security = [{ bearerAuth: [] }]
@@ -11,8 +12,8 @@ export const MeSchema = z
     email: z.string(),
     name: z.string().nullable(),
     username: z.string().nullable(),
-    role: z.enum(['member', 'moderator', 'admin', 'bot']),
-    status: z.enum(['onboarding', 'active', 'deactivated']),
+    role: z.enum(userRole.enumValues),
+    status: z.enum(userStatus.enumValues),
     tier: z.string().nullable(),
     createdAt: z.iso.datetime(),
     lastOnlineAt: z.iso.datetime(),
@@ -34,6 +35,7 @@ const SessionSchema = z
 export const me = createRoute({
   method: 'get',
   path: '/api/v1/me',
+  operationId: 'getMe',
   tags,
   summary: 'The signed-in account',
   security,
@@ -47,6 +49,7 @@ export const me = createRoute({
 export const listSessions = createRoute({
   method: 'get',
   path: '/api/v1/me/sessions',
+  operationId: 'listSessions',
   tags,
   summary: 'Where I am signed in',
   security,
@@ -63,6 +66,7 @@ export const listSessions = createRoute({
 export const revokeSession = createRoute({
   method: 'delete',
   path: '/api/v1/me/sessions/{id}',
+  operationId: 'revokeSession',
   tags,
   summary: 'Sign out one of my sessions',
   description: "Another member's session id is answered with 404, exactly like an unknown one.",

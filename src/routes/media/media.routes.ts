@@ -24,11 +24,17 @@ const headers = {
   'Accept-Ranges': { description: '`bytes`', schema: { type: 'string' as const } },
 }
 
-function mediaRoute(bucket: keyof typeof keyPatterns, mediaTypes: string[], what: string) {
+function mediaRoute(
+  bucket: keyof typeof keyPatterns,
+  operationId: string,
+  mediaTypes: string[],
+  what: string,
+) {
   const content = Object.fromEntries(mediaTypes.map((t) => [t, { schema: binary }]))
   return createRoute({
     method: 'get',
     path: `/media/${bucket}/{key}`,
+    operationId,
     tags,
     summary: `Download ${what}`,
     description:
@@ -61,9 +67,10 @@ function mediaRoute(bucket: keyof typeof keyPatterns, mediaTypes: string[], what
   })
 }
 
-export const getImage = mediaRoute('images', ['image/jpeg', 'image/gif'], 'a photo variant')
+export const getImage = mediaRoute('images', 'getImage', ['image/jpeg', 'image/gif'], 'a photo variant')
 export const getAudio = mediaRoute(
   'audio',
+  'getAudio',
   ['audio/mp4', 'audio/aac', 'audio/mpeg', 'audio/ogg', 'audio/webm'],
   'a voice recording',
 )

@@ -4,28 +4,28 @@ import { paginate } from '../../lib/http/pagination'
 import { escapeHtml } from '../../lib/http/html'
 import * as moderation from '../../services/moderation/moderation'
 import { isBanActive } from '../../services/moderation/bans'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './moderation.routes'
 
-export const listReports: RouteHandler<typeof routes.listReports, AppEnv> = async (c) => {
+export const listReports: RouteHandler<typeof routes.listReports, AuthedEnv> = async (c) => {
   const query = c.req.valid('query')
   const { rows, total } = await moderation.listReports(c.get('services'), query)
   return c.json(paginate(rows, total, query), 200)
 }
 
-export const shadowBan: RouteHandler<typeof routes.shadowBan, AppEnv> = async (c) =>
+export const shadowBan: RouteHandler<typeof routes.shadowBan, AuthedEnv> = async (c) =>
   c.json(await moderation.setShadowBan(c.get('services'), c.req.valid('param').id, true), 200)
 
-export const liftShadowBan: RouteHandler<typeof routes.liftShadowBan, AppEnv> = async (c) =>
+export const liftShadowBan: RouteHandler<typeof routes.liftShadowBan, AuthedEnv> = async (c) =>
   c.json(await moderation.setShadowBan(c.get('services'), c.req.valid('param').id, false), 200)
 
-export const banMember: RouteHandler<typeof routes.banMember, AppEnv> = async (c) => {
+export const banMember: RouteHandler<typeof routes.banMember, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const { ban, revokedSessions } = await moderation.banMember(
     s,
     c.req.valid('param').id,
     c.req.valid('json'),
-    c.get('caller')!,
+    c.get('caller'),
   )
   return c.json(
     {
@@ -44,10 +44,10 @@ export const banMember: RouteHandler<typeof routes.banMember, AppEnv> = async (c
   )
 }
 
-export const unbanMember: RouteHandler<typeof routes.unbanMember, AppEnv> = async (c) =>
+export const unbanMember: RouteHandler<typeof routes.unbanMember, AuthedEnv> = async (c) =>
   c.json({ lifted: await moderation.unbanMember(c.get('services'), c.req.valid('param').id) }, 200)
 
-export const deletePhoto: RouteHandler<typeof routes.deletePhoto, AppEnv> = async (c) => {
+export const deletePhoto: RouteHandler<typeof routes.deletePhoto, AuthedEnv> = async (c) => {
   await moderation.banAndDeletePhoto(c.get('services'), c.req.valid('param').photoId)
   return c.body(null, 204)
 }
@@ -57,11 +57,7 @@ const page = (body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Rapport moderation</title></head><body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto">${body}</body></html>`
 
 export const showLink: RouteHandler<typeof routes.showLink, AppEnv> = async (c) => {
-  const link = await moderation.describeModerationLink(
-    c.get('services'),
-    c.req.valid('param').token,
-    new URL(c.req.url).origin,
-  )
+  const link = await moderation.describeModerationLink(c.get('services'), c.req.valid('param').token)
   if (!wantsHtml(c)) return c.json(link, 200)
   const what =
     link.action === 'ban'

@@ -22,6 +22,7 @@ const htmlPage = { 'text/html': { schema: z.string() } }
 export const listReports = createRoute({
   method: 'get',
   path: '/api/v1/admin/reports',
+  operationId: 'listReports',
   tags,
   summary: 'Reports, newest first',
   description: 'Reporter, accused (with how many reports they have received), reason. Admins and moderators.',
@@ -41,6 +42,7 @@ const shadowBanRoute = (method: 'post' | 'delete') =>
   createRoute({
     method,
     path: '/api/v1/admin/members/{id}/shadow-ban',
+    operationId: method === 'post' ? 'shadowBanMember' : 'liftShadowBan',
     tags,
     summary: method === 'post' ? 'Shadow-ban a member' : 'Lift a shadow ban',
     description:
@@ -64,11 +66,12 @@ export const liftShadowBan = shadowBanRoute('delete')
 export const banMember = createRoute({
   method: 'post',
   path: '/api/v1/admin/members/{id}/ban',
+  operationId: 'banMember',
   tags,
   summary: 'Ban a member’s email address',
   description:
     'A ban through the bans service (see `POST /api/v1/admin/bans`): ends every session at once; the reasons of ' +
-    'reports against the member are appended. `days` defaults to 30 (the reference’s month). 409 when already banned.',
+    'reports against the member are appended. `days` defaults to 30. 409 when already banned.',
   security,
   middleware: [requireAuth, requireRole('admin', 'moderator')] as const,
   request: {
@@ -99,6 +102,7 @@ export const banMember = createRoute({
 export const unbanMember = createRoute({
   method: 'delete',
   path: '/api/v1/admin/members/{id}/ban',
+  operationId: 'unbanMember',
   tags,
   summary: 'Lift a member’s email bans',
   description: 'Lifts every ban in force on the member’s email (kept on record). 404 when none is in force.',
@@ -117,6 +121,7 @@ export const unbanMember = createRoute({
 export const deletePhoto = createRoute({
   method: 'delete',
   path: '/api/v1/admin/photos/{photoId}',
+  operationId: 'removeMemberPhoto',
   tags,
   summary: 'Delete a member’s photo and ban its file',
   description: 'The same file (by SHA-256) can no longer be uploaded by anyone.',
@@ -139,6 +144,7 @@ export const deletePhoto = createRoute({
 export const showLink = createRoute({
   method: 'get',
   path: '/api/v1/moderation/{token}',
+  operationId: 'getModerationLink',
   tags,
   summary: 'What a moderation link from a report email will do',
   description:
@@ -157,6 +163,7 @@ export const showLink = createRoute({
 export const useLink = createRoute({
   method: 'post',
   path: '/api/v1/moderation/{token}',
+  operationId: 'useModerationLink',
   tags,
   summary: 'Carry out a moderation link (once)',
   description:

@@ -34,7 +34,7 @@ export const showNotificationSettingsLink = createRoute({
   request: { params, query },
   responses: {
     200: { description: 'The form', content: html },
-    ...errorResponses(403, 404, 410, 422, 429),
+    ...errorResponses(403, 404, 410, 422),
   },
 })
 
@@ -69,6 +69,6 @@ export const applyNotificationSettingsLink = createRoute({
   },
   responses: {
     200: { description: 'Applied', content: html },
-    ...errorResponses(403, 404, 409, 410, 415, 422, 429),
+    ...errorResponses(403, 404, 409, 410, 415, 422),
   },
 })

@@ -35,6 +35,7 @@ export const OnboardingPatchSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
   .openapi('OnboardingPatch', {
+    minProperties: 1,
     description:
       'One step of onboarding (or several at once). Photos are added with PUT /api/v1/me/photos/{position}.',
   })
@@ -47,6 +48,7 @@ const stateResponse = {
 export const getOnboarding = createRoute({
   method: 'get',
   path: '/api/v1/onboarding',
+  operationId: 'getOnboarding',
   tags,
   summary: 'My onboarding so far',
   security,
@@ -57,6 +59,7 @@ export const getOnboarding = createRoute({
 export const updateOnboarding = createRoute({
   method: 'patch',
   path: '/api/v1/onboarding',
+  operationId: 'updateOnboarding',
   tags,
   summary: 'Set onboarding fields',
   description:
@@ -70,6 +73,7 @@ export const updateOnboarding = createRoute({
 export const finishOnboarding = createRoute({
   method: 'post',
   path: '/api/v1/onboarding/finish',
+  operationId: 'finishOnboarding',
   tags,
   summary: 'Finish onboarding',
   description:

@@ -4,7 +4,7 @@ import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../../l
 import { ApiError } from '../../lib/http/errors'
 import { loginWithPassword } from '../../services/accounts/operators'
 import { type IssuedTokens, revokeSessions, rotateRefreshToken } from '../../services/accounts/sessions'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './operators.routes'
 
 /** Token responses must not be cached by anything on the way (RFC 6749 §5.1). */
@@ -38,8 +38,8 @@ export const refresh: RouteHandler<typeof routes.refresh, AppEnv> = async (c) =>
   }
 }
 
-export const logout: RouteHandler<typeof routes.logout, AppEnv> = async (c) => {
-  const caller = c.get('caller')!
+export const logout: RouteHandler<typeof routes.logout, AuthedEnv> = async (c) => {
+  const caller = c.get('caller')
   await revokeSessions(c.get('services'), [caller.sessionId], 'logout')
   clearRefreshCookie(c)
   return c.json({ message: 'Logged out successfully' }, 200)

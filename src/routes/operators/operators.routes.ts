@@ -19,6 +19,7 @@ const refreshCookieNote =
 export const login = createRoute({
   method: 'post',
   path: '/api/v1/login',
+  operationId: 'loginOperator',
   tags,
   summary: 'Sign in with username (or email) and password',
   description:
@@ -56,6 +57,7 @@ export const login = createRoute({
 export const refresh = createRoute({
   method: 'post',
   path: '/api/v1/refresh',
+  operationId: 'refreshOperatorSession',
   tags,
   summary: 'New access token from the refresh cookie (rotation)',
   description:
@@ -63,7 +65,11 @@ export const refresh = createRoute({
     'used ends the whole session (its access tokens stop working too).',
   request: {
     cookies: z.object({
-      refresh_token: z.string().optional().openapi({ description: 'Set by login or a previous refresh' }),
+      refresh_token: z
+        .string()
+        .max(4096)
+        .optional()
+        .openapi({ description: 'Set by login or a previous refresh' }),
     }),
   },
   responses: {
@@ -75,6 +81,7 @@ export const refresh = createRoute({
 export const logout = createRoute({
   method: 'post',
   path: '/api/v1/logout',
+  operationId: 'logoutOperator',
   tags,
   summary: 'End this session',
   description:

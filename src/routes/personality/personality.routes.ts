@@ -47,6 +47,7 @@ const idOrSlug = z.object({
 export const nextQuestions = createRoute({
   method: 'get',
   path: '/api/v1/questions/next',
+  operationId: 'listNextQuestions',
   tags,
   summary: 'Questions I have not answered yet',
   description:
@@ -66,6 +67,7 @@ export const nextQuestions = createRoute({
 export const publicQuestions = createRoute({
   method: 'get',
   path: '/api/v1/questions/public',
+  operationId: 'listPublicQuestions',
   tags,
   summary: 'The public quiz',
   description: 'Every question in id order, for visitors before they sign up. Public; cacheable.',
@@ -84,6 +86,7 @@ export const publicQuestions = createRoute({
 export const answerQuestion = createRoute({
   method: 'put',
   path: '/api/v1/answers/{questionId}',
+  operationId: 'answerQuestion',
   tags,
   summary: 'Answer, change or skip a question',
   description:
@@ -114,6 +117,7 @@ export const answerQuestion = createRoute({
 export const removeAnswer = createRoute({
   method: 'delete',
   path: '/api/v1/answers/{questionId}',
+  operationId: 'removeAnswer',
   tags,
   summary: 'Remove my answer',
   description: 'The question is offered again. Returns my updated traits; 404 when I had not answered it.',
@@ -129,6 +133,7 @@ export const removeAnswer = createRoute({
 export const myPersonality = createRoute({
   method: 'get',
   path: '/api/v1/me/personality',
+  operationId: 'getMyPersonality',
   tags,
   summary: 'My personality',
   description: 'Every trait as % toward its max label; null until about three answers inform it.',
@@ -143,6 +148,7 @@ export const myPersonality = createRoute({
 export const comparePersonalities = createRoute({
   method: 'get',
   path: '/api/v1/profiles/{idOrSlug}/personality',
+  operationId: 'comparePersonality',
   tags,
   summary: "My traits next to another member's",
   description:
@@ -165,6 +171,7 @@ export const comparePersonalities = createRoute({
 export const compareAnswers = createRoute({
   method: 'get',
   path: '/api/v1/profiles/{idOrSlug}/answers',
+  operationId: 'compareAnswers',
   tags,
   summary: "My answers next to another member's",
   description:

@@ -47,6 +47,7 @@ const offset = (axis: string) =>
 export const listPhotos = createRoute({
   method: 'get',
   path: '/api/v1/me/photos',
+  operationId: 'listPhotos',
   tags,
   summary: 'My photos',
   security,
@@ -60,6 +61,7 @@ export const listPhotos = createRoute({
 export const putPhoto = createRoute({
   method: 'put',
   path: '/api/v1/me/photos/{position}',
+  operationId: 'putPhoto',
   tags,
   summary: 'Upload or replace the photo at a position',
   description:
@@ -88,6 +90,7 @@ export const putPhoto = createRoute({
 export const deletePhoto = createRoute({
   method: 'delete',
   path: '/api/v1/me/photos/{position}',
+  operationId: 'deletePhoto',
   tags,
   summary: 'Delete the photo at a position',
   description: 'Other photos keep their positions.',
@@ -100,6 +103,7 @@ export const deletePhoto = createRoute({
 export const reorderPhotos = createRoute({
   method: 'patch',
   path: '/api/v1/me/photos/order',
+  operationId: 'reorderPhotos',
   tags,
   summary: 'Move photos to other positions',
   description:
@@ -117,7 +121,7 @@ export const reorderPhotos = createRoute({
               z.number().int().min(1).max(maxPhotos),
             )
             .refine((a) => Object.keys(a).length > 0, 'Name at least one photo to move')
-            .openapi({ example: { '1': 3, '3': 1 } }),
+            .openapi({ minProperties: 1, example: { '1': 3, '3': 1 } }),
         })
         .strict()
         .openapi('PhotoOrder'),

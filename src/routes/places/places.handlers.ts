@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { cacheKey, cached } from '../../services/cache'
+import { cacheKey, cached } from '../../services/platform/cache'
 import { placeSearchKey, searchPlaces as search } from '../../services/profiles/places'
 import type { AppEnv } from '../../types'
 import type * as routes from './places.routes'

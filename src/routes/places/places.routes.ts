@@ -12,6 +12,7 @@ export const PlaceListSchema = z
 export const searchPlaces = createRoute({
   method: 'get',
   path: '/api/v1/places',
+  operationId: 'searchPlaces',
   tags,
   summary: 'Suggest places for a location field',
   description:

@@ -8,7 +8,7 @@ import { OwnProfileSchema, ProfilePatchSchema, ProfileViewSchema } from '../../s
 const tags = ['Profiles']
 const ProfileViewWithClubs = ProfileViewSchema.extend({
   clubs: z.array(ProfileClubSchema).openapi({ description: 'Their clubs, the ones I am in too first' }),
-}).openapi('ProfileView')
+}).openapi('ProfileWithClubs')
 const security = [{ bearerAuth: [] }]
 
 const ownProfile = {
@@ -19,6 +19,7 @@ const ownProfile = {
 export const getMyProfile = createRoute({
   method: 'get',
   path: '/api/v1/me/profile',
+  operationId: 'getMyProfile',
   tags,
   summary: 'My profile, every field and setting',
   security,
@@ -29,6 +30,7 @@ export const getMyProfile = createRoute({
 export const updateMyProfile = createRoute({
   method: 'patch',
   path: '/api/v1/me/profile',
+  operationId: 'updateMyProfile',
   tags,
   summary: 'Edit my profile',
   description:
@@ -42,6 +44,7 @@ export const updateMyProfile = createRoute({
 export const viewProfile = createRoute({
   method: 'get',
   path: '/api/v1/profiles/{idOrSlug}',
+  operationId: 'getProfile',
   tags,
   summary: "Another member's profile, by id or URL slug",
   description:

@@ -6,32 +6,32 @@ import {
   registerExpoToken,
   registerWebSubscription,
 } from '../../services/push/targets'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './push.routes'
 
-export const registerPushToken: RouteHandler<typeof routes.registerPushToken, AppEnv> = async (c) => {
+export const registerPushToken: RouteHandler<typeof routes.registerPushToken, AuthedEnv> = async (c) => {
   const { id } = c.req.valid('param')
-  const view = await registerExpoToken(c.get('services'), c.get('caller')!, id, c.req.valid('json').token)
+  const view = await registerExpoToken(c.get('services'), c.get('caller'), id, c.req.valid('json').token)
   return c.json(view, 200)
 }
 
 export const registerWebPushSubscription: RouteHandler<
   typeof routes.registerWebPushSubscription,
-  AppEnv
+  AuthedEnv
 > = async (c) => {
   const { id } = c.req.valid('param')
-  const view = await registerWebSubscription(c.get('services'), c.get('caller')!, id, c.req.valid('json'))
+  const view = await registerWebSubscription(c.get('services'), c.get('caller'), id, c.req.valid('json'))
   return c.json(view, 200)
 }
 
-export const getPushTarget: RouteHandler<typeof routes.getPushTarget, AppEnv> = async (c) => {
-  const view = await get(c.get('services'), c.get('caller')!, c.req.valid('param').id)
+export const getPushTarget: RouteHandler<typeof routes.getPushTarget, AuthedEnv> = async (c) => {
+  const view = await get(c.get('services'), c.get('caller'), c.req.valid('param').id)
   if (!view) throw new ApiError('not_found', 'This session has no push target')
   return c.json(view, 200)
 }
 
-export const clearPushTarget: RouteHandler<typeof routes.clearPushTarget, AppEnv> = async (c) => {
-  await clear(c.get('services'), c.get('caller')!, c.req.valid('param').id)
+export const clearPushTarget: RouteHandler<typeof routes.clearPushTarget, AuthedEnv> = async (c) => {
+  await clear(c.get('services'), c.get('caller'), c.req.valid('param').id)
   return c.body(null, 204)
 }
 

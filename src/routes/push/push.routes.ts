@@ -1,16 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { ApiError } from '../../lib/http/errors'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { requireAuth } from '../../middleware/auth'
 import { ExpoTokenSchema, WebPushSubscriptionSchema } from '../../services/push/targets'
+import type { AppEnv } from '../../types'
 
 const tags = ['Push']
 const security = [{ bearerAuth: [] }]
 
 /** A token or a subscription is well under a kilobyte; anything near this is not one. */
 export const maxPushBodyBytes = 4096
-const pushBodyLimit = bodyLimit({
+const pushBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
   maxSize: maxPushBodyBytes,
   onError: () => {
     throw new ApiError('payload_too_large', `Push registrations are at most ${maxPushBodyBytes} bytes`)
@@ -55,7 +57,7 @@ export const registerPushToken = createRoute({
   },
   responses: {
     200: { description: 'Registered', content: target },
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
   },
 })
 
@@ -74,7 +76,7 @@ export const registerWebPushSubscription = createRoute({
   request: { params, body: jsonBody(WebPushSubscriptionSchema) },
   responses: {
     200: { description: 'Registered', content: target },
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
   },
 })
 
@@ -89,7 +91,7 @@ export const getPushTarget = createRoute({
   request: { params },
   responses: {
     200: { description: 'The target', content: target },
-    ...errorResponses(401, 403, 404, 422, 429),
+    ...errorResponses(401, 403, 404, 422),
   },
 })
 
@@ -103,7 +105,7 @@ export const clearPushTarget = createRoute({
   security,
   middleware: [requireAuth] as const,
   request: { params },
-  responses: { 204: { description: 'Cleared' }, ...errorResponses(401, 403, 404, 422, 429) },
+  responses: { 204: { description: 'Cleared' }, ...errorResponses(401, 403, 404, 422) },
 })
 
 export const getVapidPublicKey = createRoute({
@@ -120,6 +122,6 @@ export const getVapidPublicKey = createRoute({
       description: 'The key, base64url (65-byte uncompressed P-256 point)',
       content: { 'application/json': { schema: z.object({ publicKey: z.string() }) } },
     },
-    ...errorResponses(404, 429),
+    ...errorResponses(404),
   },
 })

@@ -3,7 +3,7 @@ import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { isServedRouteTemplate } from '../../lib/http/route-templates'
 import { requireAuth, requireRole } from '../../middleware/auth'
-import { normalizeRouteTemplate, routeMethods } from '../../services/rate-limit-rules'
+import { normalizeRouteTemplate, routeMethods } from '../../services/platform/rate-limit-rules'
 
 const tags = ['Tiers']
 
@@ -77,7 +77,7 @@ const UpdateRuleSchema = z
     algorithm: fields.algorithm.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'Give at least one field to change' })
-  .openapi('UpdateRateLimitRule')
+  .openapi('UpdateRateLimitRule', { minProperties: 1 })
 
 const tierParam = z
   .string()
@@ -91,6 +91,7 @@ const json = { 'application/json': { schema: RateLimitRuleSchema } }
 export const createRule = createRoute({
   method: 'post',
   path: '/api/v1/tier/{tier}/rate_limit',
+  operationId: 'createRateLimit',
   tags,
   summary: 'Add a rate-limit rule to a tier',
   description:
@@ -111,6 +112,7 @@ export const createRule = createRoute({
 export const listRules = createRoute({
   method: 'get',
   path: '/api/v1/tier/{tier}/rate_limits',
+  operationId: 'listRateLimits',
   tags,
   summary: "List a tier's rate-limit rules, by route",
   description: 'Public, as in the boilerplate. Routes without a rule use the configured defaults.',
@@ -127,6 +129,7 @@ export const listRules = createRoute({
 export const getRule = createRoute({
   method: 'get',
   path: '/api/v1/tier/{tier}/rate_limit/{id}',
+  operationId: 'getRateLimit',
   tags,
   summary: 'Read one rate-limit rule',
   request: { params: ruleParams },
@@ -136,6 +139,7 @@ export const getRule = createRoute({
 export const updateRule = createRoute({
   method: 'patch',
   path: '/api/v1/tier/{tier}/rate_limit/{id}',
+  operationId: 'updateRateLimit',
   tags,
   summary: 'Change a rate-limit rule',
   description: 'Admins. Every running isolate applies the change within 60 s.',
@@ -154,6 +158,7 @@ export const updateRule = createRoute({
 export const deleteRule = createRoute({
   method: 'delete',
   path: '/api/v1/tier/{tier}/rate_limit/{id}',
+  operationId: 'deleteRateLimit',
   tags,
   summary: 'Delete a rate-limit rule',
   description: 'Admins. The route falls back to the defaults for this tier.',

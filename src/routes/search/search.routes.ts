@@ -17,7 +17,7 @@ import {
 const tags = ['Search']
 const security = [{ bearerAuth: [] }]
 
-/** Search pages are small, as the reference's (n ≤ 10): a client shows a few cards at a time. */
+/** Search pages are small, (n ≤ 10): a client shows a few cards at a time. */
 export const maxResultsPerPage = 10
 const itemsPerPage = z.coerce
   .number()
@@ -31,6 +31,7 @@ const SearchPageSchema = pageSchema(SearchResultSchema, 'SearchResultPage')
 export const getFilters = createRoute({
   method: 'get',
   path: '/api/v1/search/filters',
+  operationId: 'getSearchFilters',
   tags,
   summary: 'My search filters',
   description: 'Every filter (mutual and one-way) and my Q&A filters.',
@@ -45,6 +46,7 @@ export const getFilters = createRoute({
 export const setFilter = createRoute({
   method: 'patch',
   path: '/api/v1/search/filters',
+  operationId: 'updateSearchFilter',
   tags,
   summary: 'Change one search filter',
   description:
@@ -61,6 +63,7 @@ export const setFilter = createRoute({
 export const listFilterQuestions = createRoute({
   method: 'get',
   path: '/api/v1/search/filters/questions',
+  operationId: 'listFilterQuestions',
   tags,
   summary: 'Questions to filter on',
   description:
@@ -88,6 +91,7 @@ export const listFilterQuestions = createRoute({
 export const setQuestionFilter = createRoute({
   method: 'put',
   path: '/api/v1/search/filters/questions/{questionId}',
+  operationId: 'setAnswerFilter',
   tags,
   summary: 'Filter on an answer',
   description: `Only members who answered \`answer\` (or, with \`acceptUnanswered\`, did not answer the question). At most ${maxAnswerFilters} such filters: one more answers 409 \`too_many_filters\`.`,
@@ -103,6 +107,7 @@ export const setQuestionFilter = createRoute({
 export const removeQuestionFilter = createRoute({
   method: 'delete',
   path: '/api/v1/search/filters/questions/{questionId}',
+  operationId: 'removeAnswerFilter',
   tags,
   summary: 'Remove an answer filter',
   security,
@@ -117,6 +122,7 @@ export const removeQuestionFilter = createRoute({
 export const rebuild = createRoute({
   method: 'post',
   path: '/api/v1/search',
+  operationId: 'rebuildSearch',
   tags,
   summary: 'Search (rebuild my result list)',
   description:
@@ -136,6 +142,7 @@ export const rebuild = createRoute({
 export const page = createRoute({
   method: 'get',
   path: '/api/v1/search',
+  operationId: 'listSearchResults',
   tags,
   summary: 'A page of my result list',
   description:
@@ -152,6 +159,7 @@ export const page = createRoute({
 export const quiz = createRoute({
   method: 'get',
   path: '/api/v1/search/quiz',
+  operationId: 'getQuizMatch',
   tags,
   summary: 'Quiz search: my top match, live',
   description:

@@ -14,6 +14,7 @@ const memberParam = z.object({
 export const skipMember = createRoute({
   method: 'post',
   path: '/api/v1/skips/{memberId}',
+  operationId: 'skipMember',
   tags,
   summary: 'Skip (hide) a member, optionally reporting them',
   description:
@@ -52,6 +53,7 @@ export const skipMember = createRoute({
 export const unskipMember = createRoute({
   method: 'delete',
   path: '/api/v1/skips/{memberId}',
+  operationId: 'unskipMember',
   tags,
   summary: 'Take back my skip',
   description:
@@ -68,6 +70,7 @@ export const unskipMember = createRoute({
 export const listSkips = createRoute({
   method: 'get',
   path: '/api/v1/me/skips',
+  operationId: 'listSkips',
   tags,
   summary: 'Members I skipped, newest first',
   security,

@@ -1,11 +1,10 @@
 import type { Context } from 'hono'
 import type { RouteHandler } from '@hono/zod-openapi'
 import { decodeJwt } from 'jose'
-import { conversationName } from '../../../durable-objects/conversation'
-import { identityHeaders } from '../../../durable-objects/hibernation'
+import { conversationName, identityHeaders } from '../../services/chat/protocol'
 import { bearerSubprotocolPrefix } from '../../middleware/auth'
 import { ApiError } from '../../lib/http/errors'
-import type { AppEnv, Caller } from '../../types'
+import type { AuthedEnv, Caller } from '../../types'
 import type { conversationSocket, hubSocket } from './sockets.routes'
 
 /**
@@ -14,7 +13,7 @@ import type { conversationSocket, hubSocket } from './sockets.routes'
  * client's own identity headers or its token.
  */
 async function forwardUpgrade(
-  c: Context<AppEnv>,
+  c: Context<AuthedEnv>,
   stub: { fetch(r: Request): Promise<Response> },
   caller: Caller,
 ) {
@@ -50,8 +49,8 @@ async function forwardUpgrade(
   })
 }
 
-export const openConversation: RouteHandler<typeof conversationSocket, AppEnv> = async (c) => {
-  const caller = c.get('caller')!
+export const openConversation: RouteHandler<typeof conversationSocket, AuthedEnv> = async (c) => {
+  const caller = c.get('caller')
   const { peerId } = c.req.valid('param')
   if (peerId === caller.userId) {
     throw new ApiError('validation_failed', 'A conversation needs two different members', {
@@ -62,7 +61,7 @@ export const openConversation: RouteHandler<typeof conversationSocket, AppEnv> =
   return (await forwardUpgrade(c, stub, caller)) as never
 }
 
-export const openHub: RouteHandler<typeof hubSocket, AppEnv> = async (c) => {
-  const caller = c.get('caller')!
+export const openHub: RouteHandler<typeof hubSocket, AuthedEnv> = async (c) => {
+  const caller = c.get('caller')
   return (await forwardUpgrade(c, c.env.USER_HUB.getByName(caller.userId), caller)) as never
 }

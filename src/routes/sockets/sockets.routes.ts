@@ -11,6 +11,7 @@ const upgradeDescription =
 export const conversationSocket = createRoute({
   method: 'get',
   path: '/api/v1/conversations/{peerId}/socket',
+  operationId: 'openConversationSocket',
   tags: ['Chat'],
   summary: 'Open the conversation socket with another member',
   description: upgradeDescription,
@@ -28,6 +29,7 @@ export const conversationSocket = createRoute({
 export const hubSocket = createRoute({
   method: 'get',
   path: '/api/v1/hub/socket',
+  operationId: 'openHubSocket',
   tags: ['Chat'],
   summary: "Open the caller's inbox and presence socket",
   description: upgradeDescription,

@@ -11,6 +11,7 @@ const notModified = { description: 'Not modified (the `If-None-Match` ETag still
 export const activeMembers = createRoute({
   method: 'get',
   path: '/api/v1/stats',
+  operationId: 'getActiveMemberStats',
   tags,
   summary: 'How many members are active (public)',
   description: `Active: signed up, onboarded, not deactivated, deleted or shadow-banned. With \`club\`: those in that club (404 when there is no such club). Cached ${statsTtlSeconds} s.`,
@@ -26,6 +27,7 @@ export const activeMembers = createRoute({
 export const genders = createRoute({
   method: 'get',
   path: '/api/v1/stats/genders',
+  operationId: 'getGenderStats',
   tags,
   summary: 'Gender balance of active members (public)',
   description: `Men per woman and the share of non-binary members. Cached ${statsTtlSeconds} s.`,

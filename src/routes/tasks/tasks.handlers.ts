@@ -1,7 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { ApiError } from '../../lib/http/errors'
 import { type TaskRow, createEchoTask, readJobFor } from '../../services/platform/tasks'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './tasks.routes'
 
 const iso = (d: Date | null) => d?.toISOString() ?? null
@@ -21,18 +21,14 @@ function present(job: TaskRow) {
   }
 }
 
-export const createTask: RouteHandler<typeof routes.createTask, AppEnv> = async (c) => {
-  const { id } = await createEchoTask(
-    c.get('services'),
-    c.get('caller')!.userId,
-    c.req.valid('query').message,
-  )
+export const createTask: RouteHandler<typeof routes.createTask, AuthedEnv> = async (c) => {
+  const { id } = await createEchoTask(c.get('services'), c.get('caller').userId, c.req.valid('query').message)
   c.header('Location', `/api/v1/tasks/task/${id}`)
   return c.json({ id }, 201)
 }
 
-export const readTask: RouteHandler<typeof routes.readTask, AppEnv> = async (c) => {
-  const job = await readJobFor(c.get('services'), c.req.valid('param').id, c.get('caller')!)
+export const readTask: RouteHandler<typeof routes.readTask, AuthedEnv> = async (c) => {
+  const job = await readJobFor(c.get('services'), c.req.valid('param').id, c.get('caller'))
   if (!job) throw new ApiError('not_found', 'No task with that id')
   return c.json(present(job), 200)
 }

@@ -28,6 +28,7 @@ export const TaskSchema = z
 export const createTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks/task',
+  operationId: 'createTask',
   tags,
   summary: 'Queue a sample background task',
   description:
@@ -59,6 +60,7 @@ export const createTask = createRoute({
 export const readTask = createRoute({
   method: 'get',
   path: '/api/v1/tasks/task/{id}',
+  operationId: 'getTask',
   tags,
   summary: 'A task’s status and result',
   description: 'Only the task’s owner and admins can read it; anyone else gets 404, as for an unknown id.',

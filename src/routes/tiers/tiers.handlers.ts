@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { paginate } from '../../lib/http/pagination'
-import { cacheKey, cached, invalidate } from '../../services/cache'
+import { cacheKey, cached, invalidate } from '../../services/platform/cache'
 import {
   type Tier,
   createTier as create,
@@ -11,7 +11,7 @@ import {
   resolveFeatures,
   updateTier as update,
 } from '../../services/accounts/tiers'
-import type { AppEnv } from '../../types'
+import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './tiers.routes'
 
 /**
@@ -57,28 +57,28 @@ export const getTier: RouteHandler<typeof routes.getTier, AppEnv> = async (c) =>
   return c.json(tier, 200)
 }
 
-export const createTier: RouteHandler<typeof routes.createTier, AppEnv> = async (c) => {
+export const createTier: RouteHandler<typeof routes.createTier, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const tier = await create(s, c.req.valid('json'))
   await invalidate(s, { keys: [itemKey(tier.name)], tags: [tiersTag] })
-  s.log.info('tiers.created', { tier: tier.name, by: c.get('caller')!.userId })
+  s.log.info('tiers.created', { tier: tier.name, by: c.get('caller').userId })
   return c.json(present(tier), 201)
 }
 
-export const updateTier: RouteHandler<typeof routes.updateTier, AppEnv> = async (c) => {
+export const updateTier: RouteHandler<typeof routes.updateTier, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const { name } = c.req.valid('param')
   const tier = await update(s, name, c.req.valid('json'))
   await invalidate(s, { keys: [itemKey(name), itemKey(tier.name)], tags: [tiersTag] })
-  s.log.info('tiers.updated', { tier: tier.name, from: name, by: c.get('caller')!.userId })
+  s.log.info('tiers.updated', { tier: tier.name, from: name, by: c.get('caller').userId })
   return c.json(present(tier), 200)
 }
 
-export const deleteTier: RouteHandler<typeof routes.deleteTier, AppEnv> = async (c) => {
+export const deleteTier: RouteHandler<typeof routes.deleteTier, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const { name } = c.req.valid('param')
   await remove(s, name)
   await invalidate(s, { keys: [itemKey(name)], tags: [tiersTag] })
-  s.log.info('tiers.deleted', { tier: name, by: c.get('caller')!.userId })
+  s.log.info('tiers.deleted', { tier: name, by: c.get('caller').userId })
   return c.body(null, 204)
 }

@@ -42,6 +42,7 @@ const NameParam = z.object({
 export const listTiers = createRoute({
   method: 'get',
   path: '/api/v1/tiers',
+  operationId: 'listTiers',
   tags,
   summary: 'List tiers, the default (oldest) first',
   // Anonymous-safe: public max-age + ETag/304 (src/middleware/http-cache.ts).
@@ -60,6 +61,7 @@ export const listTiers = createRoute({
 export const getTier = createRoute({
   method: 'get',
   path: '/api/v1/tier/{name}',
+  operationId: 'getTier',
   tags,
   summary: 'Read a tier and its features',
   middleware: [publicCache()] as const,
@@ -74,6 +76,7 @@ export const getTier = createRoute({
 export const createTier = createRoute({
   method: 'post',
   path: '/api/v1/tier',
+  operationId: 'createTier',
   tags,
   summary: 'Create a tier',
   description: 'Admins. 409 when the name is taken. `features` lists overrides of the defaults.',
@@ -96,6 +99,7 @@ export const createTier = createRoute({
 export const updateTier = createRoute({
   method: 'patch',
   path: '/api/v1/tier/{name}',
+  operationId: 'updateTier',
   tags,
   summary: 'Rename a tier or change its features',
   description:
@@ -122,6 +126,7 @@ export const updateTier = createRoute({
 export const deleteTier = createRoute({
   method: 'delete',
   path: '/api/v1/tier/{name}',
+  operationId: 'deleteTier',
   tags,
   summary: 'Delete an unused tier',
   description:

@@ -10,7 +10,7 @@ import {
   softDeleteUser as softDelete,
   updateUser as update,
 } from '../../services/accounts/users-admin'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './users-admin.routes'
 
 function present(user: AdminUser) {
@@ -32,39 +32,39 @@ function present(user: AdminUser) {
   }
 }
 
-export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) => {
+export const listUsers: RouteHandler<typeof routes.listUsers, AuthedEnv> = async (c) => {
   const query = c.req.valid('query')
   const { rows, total } = await list(c.get('services'), query)
   return c.json(paginate(rows.map(present), total, query), 200)
 }
 
-export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) => {
+export const getUser: RouteHandler<typeof routes.getUser, AuthedEnv> = async (c) => {
   return c.json(present(await get(c.get('services'), c.req.valid('param').idOrUsername)), 200)
 }
 
-export const updateUser: RouteHandler<typeof routes.updateUser, AppEnv> = async (c) => {
+export const updateUser: RouteHandler<typeof routes.updateUser, AuthedEnv> = async (c) => {
   const { idOrUsername } = c.req.valid('param')
-  const user = await update(c.get('services'), idOrUsername, c.req.valid('json'), c.get('caller')!.userId)
+  const user = await update(c.get('services'), idOrUsername, c.req.valid('json'), c.get('caller').userId)
   return c.json(present(user), 200)
 }
 
-export const setUserTier: RouteHandler<typeof routes.setUserTier, AppEnv> = async (c) => {
+export const setUserTier: RouteHandler<typeof routes.setUserTier, AuthedEnv> = async (c) => {
   const { idOrUsername } = c.req.valid('param')
   return c.json(present(await setTier(c.get('services'), idOrUsername, c.req.valid('json').tier)), 200)
 }
 
-export const softDeleteUser: RouteHandler<typeof routes.softDeleteUser, AppEnv> = async (c) => {
+export const softDeleteUser: RouteHandler<typeof routes.softDeleteUser, AuthedEnv> = async (c) => {
   const { idOrUsername } = c.req.valid('param')
-  const deleted = await softDelete(c.get('services'), idOrUsername, c.get('caller')!.userId)
+  const deleted = await softDelete(c.get('services'), idOrUsername, c.get('caller').userId)
   return c.json({ ...deleted, deletedAt: deleted.deletedAt.toISOString() }, 200)
 }
 
-export const restoreUser: RouteHandler<typeof routes.restoreUser, AppEnv> = async (c) => {
+export const restoreUser: RouteHandler<typeof routes.restoreUser, AuthedEnv> = async (c) => {
   return c.json(present(await restore(c.get('services'), c.req.valid('param').idOrUsername)), 200)
 }
 
-export const hardDeleteUser: RouteHandler<typeof routes.hardDeleteUser, AppEnv> = async (c) => {
+export const hardDeleteUser: RouteHandler<typeof routes.hardDeleteUser, AuthedEnv> = async (c) => {
   const { idOrUsername } = c.req.valid('param')
-  await hardDelete(c.get('services'), idOrUsername, c.get('caller')!.userId)
+  await hardDelete(c.get('services'), idOrUsername, c.get('caller').userId)
   return c.body(null, 204)
 }

@@ -2,11 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
+import { userRole, userStatus } from '../../db/schema'
 
 const tags = ['Users (admin)']
 
-const roles = ['member', 'moderator', 'admin', 'bot'] as const
-const statuses = ['onboarding', 'active', 'deactivated'] as const
+const roles = userRole.enumValues
+const statuses = userStatus.enumValues
 
 export const AdminUserSchema = z
   .object({
@@ -41,6 +42,7 @@ const UserParam = z.object({
 export const listUsers = createRoute({
   method: 'get',
   path: '/api/v1/users',
+  operationId: 'listUsers',
   tags,
   summary: 'List accounts, oldest first',
   description: 'Admins. Soft-deleted accounts are not listed. Ordered by creation time, then id.',
@@ -77,6 +79,7 @@ export const listUsers = createRoute({
 export const getUser = createRoute({
   method: 'get',
   path: '/api/v1/user/{idOrUsername}',
+  operationId: 'getUser',
   tags,
   summary: 'Read an account',
   description: 'Admins. Soft-deleted accounts are a 404.',
@@ -109,6 +112,7 @@ const UserPatchSchema = z
 export const updateUser = createRoute({
   method: 'patch',
   path: '/api/v1/user/{idOrUsername}',
+  operationId: 'updateUser',
   tags,
   summary: 'Change an account',
   description:
@@ -126,6 +130,7 @@ export const updateUser = createRoute({
 export const setUserTier = createRoute({
   method: 'patch',
   path: '/api/v1/user/{idOrUsername}/tier',
+  operationId: 'setUserTier',
   tags,
   summary: "Change an account's tier",
   description: "Admins. Applies on the account's next request. An unknown tier is a 404.",
@@ -144,6 +149,7 @@ export const setUserTier = createRoute({
 export const softDeleteUser = createRoute({
   method: 'delete',
   path: '/api/v1/user/{idOrUsername}',
+  operationId: 'softDeleteUser',
   tags,
   summary: 'Soft-delete an account',
   description:
@@ -170,6 +176,7 @@ export const softDeleteUser = createRoute({
 export const restoreUser = createRoute({
   method: 'post',
   path: '/api/v1/user/{idOrUsername}/restore',
+  operationId: 'restoreUser',
   tags,
   summary: 'Restore a soft-deleted account',
   description: 'Admins. 409 when the account is not deleted. The member signs in again afterwards.',
@@ -185,6 +192,7 @@ export const restoreUser = createRoute({
 export const hardDeleteUser = createRoute({
   method: 'delete',
   path: '/api/v1/db_user/{idOrUsername}',
+  operationId: 'hardDeleteUser',
   tags,
   summary: 'Delete an account from the database',
   description:

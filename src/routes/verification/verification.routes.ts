@@ -43,6 +43,7 @@ const state = (description: string) => ({
 export const getVerification = createRoute({
   method: 'get',
   path: '/api/v1/me/verification',
+  operationId: 'getVerification',
   tags,
   summary: 'My verification: the live attempt and what my profile holds',
   description:
@@ -55,6 +56,7 @@ export const getVerification = createRoute({
 export const uploadSelfie = createRoute({
   method: 'put',
   path: '/api/v1/me/verification/selfie',
+  operationId: 'uploadSelfie',
   tags,
   summary: 'Upload a verification selfie',
   description:
@@ -73,6 +75,7 @@ export const uploadSelfie = createRoute({
 export const requestVerification = createRoute({
   method: 'post',
   path: '/api/v1/me/verification',
+  operationId: 'requestVerification',
   tags,
   summary: 'Submit my selfie for verification',
   description:

@@ -12,6 +12,7 @@ const VisitPageSchema = pageSchema(VisitSchema, 'VisitPage')
 export const listVisitors = createRoute({
   method: 'get',
   path: '/api/v1/me/visitors',
+  operationId: 'listVisitors',
   tags,
   summary: 'Who visited my profile',
   description:
@@ -28,6 +29,7 @@ export const listVisitors = createRoute({
 export const listVisited = createRoute({
   method: 'get',
   path: '/api/v1/me/visited',
+  operationId: 'listVisited',
   tags,
   summary: 'Whose profiles I visited',
   description: 'Latest first; visits made while browsing invisibly are included and marked `invisible`.',
@@ -43,6 +45,7 @@ export const listVisited = createRoute({
 export const markVisitorsChecked = createRoute({
   method: 'post',
   path: '/api/v1/me/visitors/checked',
+  operationId: 'markVisitorsChecked',
   tags,
   summary: 'Mark my visitors as seen',
   description: 'Visits until now stop being `isNew`.',

@@ -7,28 +7,25 @@ import {
   putVoiceBio as put,
   voiceBioView,
 } from '../../services/media/voice-bio'
-import type { AppEnv } from '../../types'
+import type { AuthedEnv } from '../../types'
 import type * as routes from './voice-bio.routes'
 
-/** Media URLs fall back to this API's own /media route, so they need the origin it was called on. */
-const apiOrigin = (url: string) => new URL(url).origin
-
-export const getVoiceBio: RouteHandler<typeof routes.getVoiceBio, AppEnv> = async (c) => {
+export const getVoiceBio: RouteHandler<typeof routes.getVoiceBio, AuthedEnv> = async (c) => {
   const s = c.get('services')
-  const row = await get(s, c.get('caller')!.userId)
+  const row = await get(s, c.get('caller').userId)
   if (!row) throw new ApiError('not_found', 'You have no voice bio')
-  return c.json(voiceBioView(row, s.config, apiOrigin(c.req.url)), 200)
+  return c.json(voiceBioView(row, s.config), 200)
 }
 
-export const putVoiceBio: RouteHandler<typeof routes.putVoiceBio, AppEnv> = async (c) => {
+export const putVoiceBio: RouteHandler<typeof routes.putVoiceBio, AuthedEnv> = async (c) => {
   const s = c.get('services')
   const bytes = await readUpload(c)
-  const { row, created } = await put(s, c.get('caller')!.userId, bytes)
-  const view = voiceBioView(row, s.config, apiOrigin(c.req.url))
+  const { row, created } = await put(s, c.get('caller').userId, bytes)
+  const view = voiceBioView(row, s.config)
   return created ? c.json(view, 201) : c.json(view, 200)
 }
 
-export const deleteVoiceBio: RouteHandler<typeof routes.deleteVoiceBio, AppEnv> = async (c) => {
-  await remove(c.get('services'), c.get('caller')!.userId)
+export const deleteVoiceBio: RouteHandler<typeof routes.deleteVoiceBio, AuthedEnv> = async (c) => {
+  await remove(c.get('services'), c.get('caller').userId)
   return c.body(null, 204)
 }

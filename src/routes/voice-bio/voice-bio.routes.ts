@@ -24,6 +24,7 @@ const json = { 'application/json': { schema: VoiceBioSchema } }
 export const getVoiceBio = createRoute({
   method: 'get',
   path: '/api/v1/me/voice-bio',
+  operationId: 'getVoiceBio',
   tags,
   summary: 'My voice bio',
   security,
@@ -37,6 +38,7 @@ export const getVoiceBio = createRoute({
 export const putVoiceBio = createRoute({
   method: 'put',
   path: '/api/v1/me/voice-bio',
+  operationId: 'putVoiceBio',
   tags,
   summary: 'Upload or replace my voice bio',
   description:
@@ -68,6 +70,7 @@ export const putVoiceBio = createRoute({
 export const deleteVoiceBio = createRoute({
   method: 'delete',
   path: '/api/v1/me/voice-bio',
+  operationId: 'deleteVoiceBio',
   tags,
   summary: 'Delete my voice bio',
   security,

@@ -1,9 +1,9 @@
 import { and, eq, isNull } from 'drizzle-orm'
-import { tiers, users } from '../../db/schema'
+import { tiers, users, type UserStatus } from '../../db/schema'
 import { isUuid } from '../../lib/ids'
 import { describeError } from '../../lib/log'
 import type { Role } from './tokens'
-import { type LimitDecision, type LimitRule, queueLimit } from '../rate-limit'
+import { type LimitDecision, type LimitRule, queueLimit } from '../platform/rate-limit'
 import type { Services } from '..'
 
 /**
@@ -19,7 +19,7 @@ export interface AccountSummary {
   name: string | null
   username: string | null
   role: Role
-  status: 'onboarding' | 'active' | 'deactivated'
+  status: UserStatus
   tier: string | null
   tierId: string | null
   createdAt: string

@@ -44,7 +44,7 @@ export interface OnboardingState {
   missing: OnboardingField[]
 }
 
-/** How long an unfinished onboarding is kept (the reference's week). */
+/** How long an unfinished onboarding is kept (a week). */
 export const onboardingDraftTtlMs = 7 * 86_400_000
 
 async function ensureDraft(s: Services, userId: string): Promise<void> {
@@ -145,7 +145,7 @@ const imperialCountries = new Set(['US', 'GB', 'LR', 'MM'])
 export const distanceTarget = { matches: 2000, minimumReachable: 500, capKm: 9000, iterations: 5 }
 
 /**
- * The reference's default search radius: a binary search (0–10 000 km, 5 steps) for the radius
+ * The default search radius: a binary search (0–10 000 km, 5 steps) for the radius
  * reaching about 2 000 people who are mutual matches (each wants the other's gender, ages fit
  * both ways, each within the other's distance); unlimited (null) when fewer than 500 are
  * reachable at all, and capped at 9 000 km.

@@ -20,7 +20,7 @@ import { argon2idAsync } from '@noble/hashes/argon2.js'
  * cost is affordable; attempts are rate limited before the KDF runs.
  *
  * Hashes are stored as PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), the format
- * the reference implementation and every argon2 library read, carrying their own parameters:
+ * the Argon2 specification's reference code and every argon2 library read, carrying their own parameters:
  * raising {@link argon2Params} later leaves old hashes verifiable, and {@link needsRehash} tells
  * the login to upgrade them.
  */

@@ -5,7 +5,7 @@ import { randomToken, sha256Hex } from '../../lib/crypto'
 import { isUuid } from '../../lib/ids'
 import { describeError } from '../../lib/log'
 import { type Role, signAccessToken } from './tokens'
-import { closeCodes } from '../../../durable-objects/hibernation'
+import { closeCodes } from '../chat/protocol'
 import { markSessionsLive, revokedKey, sessionKey } from './account-cache'
 import type { Services } from '..'
 

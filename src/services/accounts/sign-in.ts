@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
-import { signInChallenges, tiers, users } from '../../db/schema'
+import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../../lib/crypto'
@@ -10,6 +10,7 @@ import { isDisposableEmail } from './disposable-email'
 import { otpEmail, sendMail } from '../platform/mail'
 import { type ClientKind, type IssuedTokens, startSession } from './sessions'
 import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
+import { assertSignInIpAllowed } from '../ip-reputation/check'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 
@@ -26,7 +27,7 @@ function usesFixedCode(s: Services, email: string) {
 const codeHash = (s: Services, challengeId: string, code: string) =>
   hmacHex(s.config.jwt.secret, `otp:${challengeId}:${code}`)
 
-async function refuseIfBanned(s: Services, email: string, ip: string) {
+export async function refuseIfBanned(s: Services, email: string, ip: string) {
   const ban = await findActiveBan(s, { email, ip })
   if (ban) {
     s.log.info('auth.banned_attempt', { banId: ban.id, kind: ban.kind })
@@ -58,10 +59,16 @@ export async function requestSignInCode(
   input: { email: string; emailDisplay: string; ip: string; answers?: SignUpAnswers; pendingClub?: string },
 ): Promise<{ challengeId: string; expiresAt: Date }> {
   if (input.pendingClub) await assertAllowedClubName(s, input.pendingClub, 'json.pendingClub')
-  const [existing] = await s.database.db
-    .select({ id: users.id })
-    .from(users)
-    .where(eq(users.email, input.email))
+  // The reputation check runs alongside the account lookup (one round trip each, in parallel);
+  // a listed address is refused before anything is written or sent.
+  // Both settle before either outcome is used, so no query is left running past this request.
+  const [account, address] = await Promise.allSettled([
+    s.database.db.select({ id: users.id }).from(users).where(eq(users.email, input.email)),
+    assertSignInIpAllowed(s, input.ip),
+  ])
+  if (address.status === 'rejected') throw address.reason
+  if (account.status === 'rejected') throw account.reason
+  const [existing] = account.value
   // Existing accounts keep working even if their provider later lands on the disposable list.
   if (!existing && (await isDisposableEmail(s, input.email))) {
     throw new ApiError('disposable_email', 'Disposable email addresses cannot be used', {
@@ -149,8 +156,8 @@ export async function resendSignInCode(
 export interface SignedIn extends IssuedTokens {
   user: {
     id: string
-    role: 'member' | 'moderator' | 'admin' | 'bot'
-    status: 'onboarding' | 'active' | 'deactivated'
+    role: Role
+    status: UserStatus
   }
   needsOnboarding: boolean
 }
@@ -198,6 +205,26 @@ export async function verifySignInCode(
 
   await refuseIfBanned(s, challenge.email, input.ip)
   const user = await findOrCreateMember(s, challenge.email, challenge.emailDisplay)
+  return completeSignIn(s, user, { ...input, extras: challenge })
+}
+
+/**
+ * The part of every sign-in that follows proof of identity (an emailed code, a Google or Apple
+ * token): refuse bots and operator-deactivated accounts, reactivate a member who deactivated
+ * themselves, count the sign-in, apply what the visitor did before signing up (quiz answers, a
+ * club to join), and issue the session's token pair.
+ */
+export async function completeSignIn(
+  s: Services,
+  user: typeof users.$inferSelect,
+  input: {
+    client: ClientKind
+    device?: string | null
+    ip: string
+    extras?: { answers: unknown; pendingClub: string | null }
+  },
+): Promise<SignedIn> {
+  const now = s.clock.now()
   if (user.role === 'bot') throw new ApiError('forbidden', 'This account cannot sign in')
   if (user.status === 'deactivated' && user.deactivationReason === 'admin') {
     throw new ApiError('forbidden', 'This account was deactivated by an operator')
@@ -217,10 +244,11 @@ export async function verifySignInCode(
     })
     .where(eq(users.id, user.id))
   await forgetAccount(s, user.id)
-  if (challenge.answers !== null || challenge.pendingClub !== null) {
+  const extras = input.extras
+  if (extras && (extras.answers !== null || extras.pendingClub !== null)) {
     // What the visitor did before signing up must never cost them the sign-in.
-    await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, challenge).catch(
-      (err: unknown) => s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
+    await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, extras).catch((err: unknown) =>
+      s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
     )
   }
   const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })
@@ -232,7 +260,7 @@ export async function verifySignInCode(
 }
 
 /** The account for an email, created in the "onboarding" state (with the default tier) if new. */
-async function findOrCreateMember(s: Services, email: string, emailDisplay: string) {
+export async function findOrCreateMember(s: Services, email: string, emailDisplay: string) {
   const [existing] = await s.database.db.select().from(users).where(eq(users.email, email))
   if (existing) return existing
   const [defaultTier] = await s.database.db

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { desc, eq, sql } from 'drizzle-orm'
-import { answers, questions } from '../../db/schema'
+import { answers, questions, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ClubNameSchema, joinClub } from '../clubs/clubs'
 import { answerQuestion } from '../personality/personality'
@@ -9,15 +9,15 @@ import type { Services } from '..'
 /**
  * What a visitor did before having an account, carried through sign-in: answers to the public
  * quiz (`GET /api/v1/questions/public`) and a club to join (an invite link). Both ride on the
- * sign-in challenge (`POST /api/v1/auth/otp`) and are applied when the code is verified, as the
- * reference does: answers the member already has are never overwritten, unknown or retired
+ * sign-in challenge (`POST /api/v1/auth/otp`) and are applied when the code is verified:
+ * answers the member already has are never overwritten, unknown or retired
  * questions are ignored, and the club join is skipped (logged) when the quota or the name rules
  * refuse it. A member still onboarding has no profile to hold a personality yet, so theirs is
  * computed when onboarding finishes ({@link applyQuizAtOnboarding}).
  */
 
 /**
- * At most 50 answers: the reference took 10, but the public quiz pages 50 questions at a time
+ * At most 50 answers: the public quiz pages 50 questions at a time
  * and one page of a keen visitor's answers should survive sign-up whole.
  */
 export const maxSignUpAnswers = 50
@@ -70,7 +70,7 @@ async function recomputePersonality(s: Services, userId: string, questionId?: nu
  */
 export async function applySignUpExtras(
   s: Services,
-  user: { id: string; tierId: string | null; status: 'onboarding' | 'active' | 'deactivated' },
+  user: { id: string; tierId: string | null; status: UserStatus },
   carried: { answers: unknown; pendingClub: string | null },
 ): Promise<void> {
   const parsed = SignUpAnswersSchema.safeParse(carried.answers)

@@ -26,6 +26,8 @@ export const featureSchemas = {
   invisibleBrowsing: z.boolean().default(false),
   /** Whether the member can fill in the extra profile fields reserved for paying tiers. */
   goldProfileFields: z.boolean().default(false),
+  /** Whether the member wears the paid-tier flair (`gold`) and counts as "seems human" in the feed. */
+  paidFlair: z.boolean().default(false),
 }
 
 const FeaturesSchema = z.object(featureSchemas)

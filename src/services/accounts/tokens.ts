@@ -1,7 +1,9 @@
 import { type JWTPayload, SignJWT, jwtVerify } from 'jose'
 import type { Config } from '../../config'
 
-export type Role = 'member' | 'moderator' | 'admin' | 'bot'
+import type { Role } from '../../db/schema'
+
+export type { Role }
 
 export interface AccessClaims extends JWTPayload {
   sub: string

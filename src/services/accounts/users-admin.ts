@@ -1,5 +1,5 @@
 import { type SQL, and, asc, count, eq, ilike, isNotNull, isNull, or } from 'drizzle-orm'
-import { tiers, users } from '../../db/schema'
+import { tiers, users, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { Role } from './tokens'
@@ -25,7 +25,7 @@ export interface AdminUser {
   name: string | null
   username: string | null
   role: Role
-  status: 'onboarding' | 'active' | 'deactivated'
+  status: UserStatus
   tier: string | null
   tierId: string | null
   signInCount: number

@@ -35,20 +35,19 @@ export const maxResumeMessages = 500
 export const maxHistoryPage = 50
 
 /**
- * The wire form of a stored message. Without an `apiOrigin` (Durable Objects do not know the
- * public origin) a voice message's URL is the bucket's public URL when configured, else the
- * origin-relative `/media/audio/<key>` the client resolves against the API it talks to.
+ * The wire form of a stored message, the same over REST and the sockets: a voice message's
+ * `audioUrl` is absolute (see {@link mediaUrl}).
  *
  * @example
  * toChatMessage(s, row) // { seq: 3, clientId: 'c-3', senderId, body: 'hi', audioUrl: null, … }
  */
-export function toChatMessage(s: Pick<Services, 'config'>, row: MessageRow, apiOrigin = ''): ChatMessage {
+export function toChatMessage(s: Pick<Services, 'config'>, row: MessageRow): ChatMessage {
   return {
     seq: row.seq,
     clientId: row.clientId,
     senderId: row.senderId,
     body: row.body,
-    audioUrl: row.audioKey ? mediaUrl(s.config, apiOrigin, 'audio', row.audioKey) : null,
+    audioUrl: row.audioKey ? mediaUrl(s.config, 'audio', row.audioKey) : null,
     reaction: row.reaction,
     createdAt: row.createdAt.toISOString(),
   }
@@ -83,7 +82,6 @@ export async function messagesAfter(
   peerId: string,
   afterSeq: number,
   limit: number,
-  apiOrigin = '',
 ): Promise<ChatMessage[]> {
   const rows = await s.database.db
     .select()
@@ -91,7 +89,7 @@ export async function messagesAfter(
     .where(visibleTo(viewerId, peerId, gt(messages.seq, afterSeq)))
     .orderBy(asc(messages.seq))
     .limit(clamp(limit, maxResumeMessages))
-  return rows.map((row) => toChatMessage(s, row, apiOrigin))
+  return rows.map((row) => toChatMessage(s, row))
 }
 
 /**
@@ -108,7 +106,6 @@ export async function messagesBefore(
   peerId: string,
   beforeSeq: number | null,
   limit: number,
-  apiOrigin = '',
 ): Promise<ChatMessage[]> {
   const rows = await s.database.db
     .select()
@@ -116,5 +113,5 @@ export async function messagesBefore(
     .where(visibleTo(viewerId, peerId, ...(beforeSeq === null ? [] : [lt(messages.seq, beforeSeq)])))
     .orderBy(desc(messages.seq))
     .limit(clamp(limit, maxHistoryPage))
-  return rows.reverse().map((row) => toChatMessage(s, row, apiOrigin))
+  return rows.reverse().map((row) => toChatMessage(s, row))
 }

@@ -11,7 +11,7 @@ import { pairOf } from './history'
 
 /**
  * The inbox: one `inbox_entries` row per conversation per member, written by the Conversation
- * Durable Object with each message. This module only reads it. Boxes follow the reference's
+ * Durable Object with each message. This module only reads it. Boxes follow these
  * inbox-info: a conversation sits in `intros` (a first message I have not answered) or `chats`,
  * unless the other member is gone or hidden from me — deleted, deactivated, shadow-banned, or a
  * skip in either direction — in which case it is in `archive` with their identity masked.
@@ -79,7 +79,7 @@ function boxCondition(box: InboxBox): SQL {
 }
 
 /** First photos (lowest live position) of `userIds`, as 450 px URLs. */
-async function firstPhotos(s: Services, userIds: string[], apiOrigin: string) {
+async function firstPhotos(s: Services, userIds: string[]) {
   const result = new Map<string, { url: string; blurhash: string }>()
   if (userIds.length === 0) return result
   const rows = await s.database.db
@@ -90,7 +90,7 @@ async function firstPhotos(s: Services, userIds: string[], apiOrigin: string) {
   for (const row of rows) {
     if (!result.has(row.userId)) {
       result.set(row.userId, {
-        url: mediaUrl(s.config, apiOrigin, 'images', `450-${row.id}.jpg`),
+        url: mediaUrl(s.config, 'images', `450-${row.id}.jpg`),
         blurhash: row.blurhash,
       })
     }
@@ -120,14 +120,13 @@ export async function unreadTotals(s: Services, userId: string): Promise<UnreadT
  * One page of a member's inbox box, newest conversation first.
  *
  * @example
- * const page = await listInbox(s, me, 'chats', { page: 1, items_per_page: 20 }, origin)
+ * const page = await listInbox(s, me, 'chats', { page: 1, items_per_page: 20 })
  */
 export async function listInbox(
   s: Services,
   ownerId: string,
   box: InboxBox,
   request: PageRequest,
-  apiOrigin: string,
 ): Promise<Page<InboxEntry>> {
   const { db } = s.database
   const where = and(eq(inboxEntries.ownerId, ownerId), boxCondition(box))
@@ -153,7 +152,7 @@ export async function listInbox(
     db.select({ personality: profiles.personality }).from(profiles).where(eq(profiles.userId, ownerId)),
   ])
   const visible = rows.filter((r) => !r.hidden).map((r) => r.entry.peerId)
-  const photoOf = await firstPhotos(s, visible, apiOrigin)
+  const photoOf = await firstPhotos(s, visible)
   const data = rows.map(({ entry, hidden, ...peer }): InboxEntry => {
     const lastMessage = {
       seq: entry.lastSeq,
@@ -213,13 +212,12 @@ export async function conversationExists(s: Services, a: string, b: string): Pro
  * look the same); masked (no name, photo or slug) when they are gone or hidden from me.
  *
  * @example
- * const header = await conversationHeader(s, me, peerId, origin)
+ * const header = await conversationHeader(s, me, peerId)
  */
 export async function conversationHeader(
   s: Services,
   viewerId: string,
   peerId: string,
-  apiOrigin: string,
 ): Promise<ConversationHeader> {
   const [row] = await s.database.db
     .select({
@@ -237,7 +235,7 @@ export async function conversationHeader(
   if (row.hidden) {
     return { peerId, name: null, slug: null, photo: null, available: false, skipped: row.skipped }
   }
-  const photoOf = await firstPhotos(s, [peerId], apiOrigin)
+  const photoOf = await firstPhotos(s, [peerId])
   return {
     peerId,
     name: row.name,

@@ -22,9 +22,9 @@ export type PresenceStatus = (typeof presenceStatusValues)[number]
 export const presenceRefreshMs = 4 * 60_000
 /** An `online` key outlives two missed refreshes, no more. */
 export const onlineTtlSeconds = 10 * 60
-/** The reference's 12 h of "recently online" after the last socket closed. */
+/** 12 h of "recently online" after the last socket closed. */
 export const recentlyOnlineTtlSeconds = 12 * 3600
-/** Subscriptions per member hub (the reference's per-connection cap); the oldest are evicted. */
+/** Subscriptions per member hub (bounds the fan-out one member's presence change costs); the oldest are evicted. */
 export const maxPresenceSubscriptions = 500
 
 export const presenceKey = (userId: string) => `presence:${userId}`

@@ -1,43 +1,23 @@
 import { containsLink } from '../moderation/text-rules'
+import type { IntroLimitSubreason } from './protocol'
 
 /**
  * The chat rules that need no database: what a message may contain, how many new people a
  * member may write to per day, when an intro with a link is spam, and what counts as one emoji.
  * The Conversation Durable Object applies them with the pair's facts (src/services/chat/send.ts)
- * in the reference's order: blocked → too long → spam → daily intro limit → intro uniqueness.
+ * in this order: blocked → too long → spam → daily intro limit → intro uniqueness.
  */
 
 /** Longest message body, in characters (code points, as Postgres' `char_length` counts them). */
 export const maxBodyChars = 5_000
 export const maxClientIdChars = 128
 
-/** Every refusal a send, typing, read or react frame can meet; socket error `code`s. */
-export type ChatErrorCode =
-  'blocked' | 'not-found' | 'too-long' | 'rate-limited' | 'not-unique' | 'spam' | 'verification-required'
-
-/**
- * How a rate-limited member can raise their limit: verify (the daily intro limit), wait for
- * tomorrow's, or `slow-down` (the per-conversation flood limit, {@link SendThrottle}).
- */
-export type IntroLimitSubreason = 'verify-basics' | 'verify-photos' | 'wait' | 'slow-down'
-
-export interface ChatError {
-  code: ChatErrorCode
-  clientId?: string
-  message: string
-  subreason?: IntroLimitSubreason
-  /** Seconds until another intro is possible (rate-limited). */
-  retryAfter?: number
-  /** Estimated number of times the same intro was sent before (not-unique). */
-  usedCount?: number
-}
-
 export type VerificationLevel = 'none' | 'basics' | 'photos'
 
-/** The reference's levels 1–3, which its formulas square. */
+/** Levels 1–3, which the intro formulas square. */
 const levelNumber: Record<VerificationLevel, number> = { none: 1, basics: 2, photos: 3 }
 
-/** New people per 24 h by verification level (the reference after its PR #1421). */
+/** New people per 24 h by verification level (more verification, more new people). */
 export const dailyIntroLimits: Record<VerificationLevel, number> = { none: 15, basics: 30, photos: 60 }
 
 /**
@@ -118,11 +98,6 @@ export function isBodyTooLong(body: string): boolean {
   let n = 0
   for (const _ of body) if (++n > maxBodyChars) return true
   return false
-}
-
-/** A frame's client id: 1–128 characters. */
-export function isClientId(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= maxClientIdChars
 }
 
 /**

@@ -1,13 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm'
-import { messages, storageDeletions } from '../../db/schema'
+import { messages, storageDeletions, type Role } from '../../db/schema'
 import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/codecs/audio-probe'
 import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import type { Services } from '..'
 import { immutableCacheControl, newMediaId } from '../media/photos'
 import { pairOf } from './history'
+import type { ChatError } from './protocol'
 import {
-  type ChatError,
   type VerificationLevel,
   dailyIntroLimits,
   introHash,
@@ -33,7 +33,7 @@ import {
 
 export interface MemberFacts {
   id: string
-  role: 'member' | 'moderator' | 'admin' | 'bot'
+  role: Role
   /** Active, not deleted, onboarded: someone who can be written to. */
   live: boolean
   createdAt: Date
@@ -106,7 +106,7 @@ export async function loadPairFacts(s: Services, x: string, y: string): Promise<
 }
 
 /**
- * The refusals that need only the pair's facts, in the reference's order: the sender must be
+ * The refusals that need only the pair's facts, in this order: the sender must be
  * allowed to chat (verification required, a skip either way, a recipient who is gone), and the
  * body must fit. `null` = go on.
  *
@@ -121,15 +121,15 @@ export function standingRefusal(
 ): ChatError | null {
   const sender = facts.members.get(senderId)
   const recipient = facts.members.get(recipientId)
-  if (!recipient) return { code: 'not-found', message: 'No such member' }
+  if (!recipient) return { code: 'not_found', message: 'No such member' }
   if (sender?.verificationRequired && sender.level === 'none') {
-    return { code: 'verification-required', message: 'Verify your account to keep chatting' }
+    return { code: 'verification_required', message: 'Verify your account to keep chatting' }
   }
   if (!sender?.live || !recipient.live || facts.skipped) {
     return { code: 'blocked', message: 'You cannot message this member' }
   }
   if (isBodyTooLong(body)) {
-    return { code: 'too-long', message: `Messages may be at most ${maxBodyChars} characters` }
+    return { code: 'message_too_long', message: `Messages may be at most ${maxBodyChars} characters` }
   }
   return null
 }
@@ -139,7 +139,7 @@ export function standingRefusal(
  * writing to someone new must be under today's intro limit; and the opener must never have been
  * used on the platform before (voice messages skip the text rules). The limit's count, the report
  * penalty and the uniqueness counter are one statement; the counter is bumped for every intro
- * that reaches it (the reference's rule), whether or not it turns out unique.
+ * that reaches it whether or not it turns out unique.
  *
  * @example
  * const refusal = await checkIntro(s, { sender, recipientId, body, voice: false, newConversation: true })
@@ -191,7 +191,7 @@ export async function checkIntro(
         ? 86_400
         : Math.max(1, Math.ceil((Number(row.oldest_ms) + 86_400_000 - now.getTime()) / 1000))
     return {
-      code: 'rate-limited',
+      code: 'rate_limited',
       message: 'You have written to as many new people as you can today',
       subreason: introLimitSubreason(sender.level),
       retryAfter,
@@ -200,7 +200,7 @@ export async function checkIntro(
   const used = row.used_count == null ? 1 : Number(row.used_count)
   if (used > 1) {
     return {
-      code: 'not-unique',
+      code: 'not_unique',
       message: 'Someone already opened with exactly that: say something only you would say',
       usedCount: used - 1,
     }

@@ -4,7 +4,7 @@ import { bannedClubs, clubs, memberClubs, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type Page, type PageRequest, paginate, pageWindow } from '../../lib/http/pagination'
 import { checkProfileText } from '../moderation/text-rules'
-import { cacheKey, cached } from '../cache'
+import { cacheKey, cached } from '../platform/cache'
 import { fieldError } from '../profiles/fields'
 import { tierFeatures } from '../accounts/tiers'
 import type { Services } from '..'
@@ -18,7 +18,7 @@ import type { Services } from '..'
  */
 
 export const maxClubNameLength = 42
-/** The reference's club name rule: words of `[a-z0-9/#'":_-]` separated by single spaces. */
+/** Club names: words of `[a-z0-9/#'":_-]` separated by single spaces. */
 const clubNamePattern = /^[a-z0-9/#'":_-]+( [a-z0-9/#'":_-]+)*$/
 /** Trigram word similarity at or above which a name counts as a banned one ("nazis" ≈ "nazi"). */
 const bannedSimilarity = 0.75
@@ -54,7 +54,13 @@ export const ClubNameSchema = z
       .max(maxClubNameLength, `At most ${maxClubNameLength} characters`)
       .regex(clubNamePattern, 'Letters, digits and / # \' " : _ - in words separated by single spaces'),
   )
-  .openapi({ type: 'string', example: 'board games', description: 'Case-insensitive; stored lower-cased' })
+  .openapi({
+    type: 'string',
+    minLength: 1,
+    maxLength: maxClubNameLength,
+    example: 'board games',
+    description: 'Case-insensitive; stored lower-cased',
+  })
 
 /** Why `name` (already normalised) may not be a club, or null when it may. */
 async function refusal(s: Services, name: string): Promise<string | null> {

@@ -21,7 +21,7 @@ import { refreshVerificationLevel } from '../verification/level'
  * Member photos: validation before any decode, processing on the Cloudflare Images binding,
  * variants in the images bucket, rows in `photos`.
  *
- * Pipeline for one upload (the reference's §5, re-built for Workers):
+ * Pipeline for one upload (built for Workers):
  * 1. Sniff format, declared size and EXIF orientation from the container ({@link readImageHeader});
  *    refuse wrong formats, impossible sizes and truncated files here, without decoding.
  * 2. SHA-256 of the bytes; refuse moderator-banned files.
@@ -44,7 +44,7 @@ const blurhashSide = 32
 const blurhashComponents = 4
 const jpegQuality = 85
 
-/** Declared-size limits, checked before decoding (the reference's, plus an animation budget). */
+/** Declared-size limits, checked before decoding (plus an animation budget). */
 export const photoLimits = {
   still: { maxLongSide: 5000, minShortSide: 50 },
   gif: { maxLongSide: 800, minShortSide: 10 },
@@ -91,10 +91,10 @@ export function photoKeys(id: string, isGif: boolean): string[] {
  * The API view of a photo row.
  *
  * @example
- * photoView(row, s.config, new URL(c.req.url).origin).urls['450'] // 'https://…/media/images/450-<id>.jpg'
+ * photoView(row, s.config).urls['450'] // 'https://…/media/images/450-<id>.jpg'
  */
-export function photoView(row: PhotoRow, config: Config, apiOrigin: string): Photo {
-  const url = (key: string) => mediaUrl(config, apiOrigin, 'images', key)
+export function photoView(row: PhotoRow, config: Config): Photo {
+  const url = (key: string) => mediaUrl(config, 'images', key)
   return {
     id: row.id,
     position: row.position,
@@ -550,7 +550,7 @@ export async function deletePhoto(s: Services, userId: string, position: number)
 }
 
 /**
- * Move photos: `assignments` maps a current position to its new one (the reference's
+ * Move photos: `assignments` maps a current position to its new one (the app's
  * `photo_assignments`). Every source must hold a photo, no two may land on one position, and a
  * target must be empty or itself moved away. Done in one transaction, in two statements: moved
  * rows first go to their negated targets (never colliding with live positions, and distinct from

@@ -21,11 +21,11 @@ import { immutableCacheControl, newMediaId } from './photos'
  * account deletion. If the row cannot be written, the new object is queued here instead.
  */
 
-/** The reference's limit: two minutes. */
+/** Voice bios last at most two minutes. */
 export const maxVoiceBioMs = 120_000
 /**
  * Recorders that stop "at 120 s" produce a few tens of milliseconds more (AAC priming, the last
- * partial frame, timer latency): a second of grace, as the reference (which trims to 121 s), so
+ * partial frame, timer latency): a second of grace, so
  * a recording made against a two-minute timer is never refused for being 120.05 s.
  */
 const durationGraceMs = 1_000
@@ -52,16 +52,16 @@ export type VoiceBio = z.infer<typeof VoiceBioSchema>
  * The API view of a voice bio row.
  *
  * @example
- * voiceBioView(row, s.config, new URL(c.req.url).origin).url // 'https://…/media/audio/<id>.webm'
+ * voiceBioView(row, s.config).url // 'https://…/media/audio/<id>.webm'
  */
-export function voiceBioView(row: VoiceBioRow, config: Config, apiOrigin: string): VoiceBio {
+export function voiceBioView(row: VoiceBioRow, config: Config): VoiceBio {
   return {
     id: row.id,
     contentType: row.contentType as VoiceBio['contentType'],
     codec: row.codec as VoiceBio['codec'],
     durationMs: row.durationMs,
     bytes: row.bytes,
-    url: mediaUrl(config, apiOrigin, 'audio', row.objectKey),
+    url: mediaUrl(config, 'audio', row.objectKey),
     createdAt: row.createdAt.toISOString(),
   }
 }
@@ -71,7 +71,7 @@ export function voiceBioView(row: VoiceBioRow, config: Config, apiOrigin: string
  *
  * @example
  * const row = await getVoiceBio(s, profileUserId)
- * const voiceBio = row ? voiceBioView(row, s.config, origin) : null
+ * const voiceBio = row ? voiceBioView(row, s.config) : null
  */
 export async function getVoiceBio(s: Services, userId: string): Promise<VoiceBioRow | null> {
   const [row] = await s.database.db.select().from(voiceBios).where(eq(voiceBios.userId, userId))

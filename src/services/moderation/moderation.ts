@@ -22,13 +22,13 @@ import { mediaUrl } from '../media/media-url'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { Role } from '../accounts/tokens'
 import { type Ban, createBan, findActiveBan, liftBan } from './bans'
-import { PermanentJobError, enqueueJob, jobHandlers } from '../platform/jobs'
+import { type JobContext, PermanentJobError, enqueueJob } from '../platform/jobs'
 import { sendMail } from '../platform/mail'
 import { deletePhoto } from '../media/photos'
 import type { Services } from '..'
 
 /**
- * Reports and what moderators do about them (the reference's antiabuse rules, §1.5):
+ * Reports and what moderators do about them :
  * - every report emails one moderator (REPORT_EMAILS, weighted) through the jobs queue, with both
  *   members' details, their photos, the last 25 messages between them and signed single-use links
  *   (ban either member, delete any photo) valid for a month;
@@ -38,12 +38,12 @@ import type { Services } from '..'
  */
 
 const day = 86_400_000
-/** Moderation links, like the reference's admin tokens, last a month. */
+/** Moderation links, last a month, long enough for a moderator's backlog. */
 export const moderationTokenTtlMs = 30 * day
 export const reportEmailJobType = 'moderation.report-email'
 export const reportMessageCount = 25
 
-/** The reference's bot-report regex, with word boundaries so "both" or "bottle" do not count. */
+/** Report reasons that mean "this is a bot", with word boundaries so "both" or "bottle" do not count. */
 export const botReasonPattern =
   /\b(?:fake|catfish\w*|scam\w*|spam\w*|bots?|clankers?|not real|impersonat\w*|ai[- ]generated)\b/i
 
@@ -76,11 +76,11 @@ export function pickReportRecipient(
  * automatic rules, and the email job.
  *
  * @example
- * await lodgeReport(s, { reporterId, accusedId, reason: 'Fake profile', apiOrigin: 'https://api.rapport.app' })
+ * await lodgeReport(s, { reporterId, accusedId, reason: 'Fake profile' })
  */
 export async function lodgeReport(
   s: Services,
-  report: { reporterId: string; accusedId: string; reason: string; apiOrigin: string },
+  report: { reporterId: string; accusedId: string; reason: string },
 ): Promise<void> {
   const { db } = s.database
   const now = s.clock.now()
@@ -234,13 +234,9 @@ export type ModerationLink = z.infer<typeof ModerationLinkSchema>
  * expired links answer 409 `link_used` / 410 `link_expired`.
  *
  * @example
- * const link = await describeModerationLink(s, token, origin)
+ * const link = await describeModerationLink(s, token)
  */
-export async function describeModerationLink(
-  s: Services,
-  link: string,
-  apiOrigin: string,
-): Promise<ModerationLink> {
+export async function describeModerationLink(s: Services, link: string): Promise<ModerationLink> {
   const row = await resolveLink(s, link)
   refuseSpent(row, s.clock.now())
   const [member] = await s.database.db
@@ -251,7 +247,7 @@ export async function describeModerationLink(
     action: row.action,
     member: member!,
     photo: row.photoId
-      ? { id: row.photoId, url: mediaUrl(s.config, apiOrigin, 'images', `900-${row.photoId}.jpg`) }
+      ? { id: row.photoId, url: mediaUrl(s.config, 'images', `900-${row.photoId}.jpg`) }
       : null,
     reason: row.reason,
     expiresAt: row.expiresAt.toISOString(),
@@ -518,7 +514,6 @@ const ReportJobSchema = z.object({
   reporterId: z.uuid(),
   accusedId: z.uuid(),
   reason: z.string(),
-  apiOrigin: z.url(),
   tokenIds: z.array(z.uuid()),
 })
 
@@ -563,7 +558,7 @@ export async function reportEmail(
     ? await db.select().from(moderationTokens).where(inArray(moderationTokens.id, report.tokenIds))
     : []
   const link = async (t: TokenRow) =>
-    `${report.apiOrigin}/api/v1/moderation/${await signModerationToken(s, t.id)}`
+    `${s.config.publicUrl}/api/v1/moderation/${await signModerationToken(s, t.id)}`
   const [a, b] = [report.reporterId, report.accusedId].sort() as [string, string]
   const recent = await db
     .select({
@@ -585,7 +580,7 @@ export async function reportEmail(
         .filter((t) => t.action === 'delete-photo' && t.targetUserId === m.id)
         .map(
           async (t) =>
-            `  ${mediaUrl(s.config, report.apiOrigin, 'images', `900-${t.photoId}.jpg`)}\n    delete this photo: ${await link(t)}`,
+            `  ${mediaUrl(s.config, 'images', `900-${t.photoId}.jpg`)}\n    delete this photo: ${await link(t)}`,
         ),
     )
     return [
@@ -638,7 +633,8 @@ export async function reportEmail(
   }
 }
 
-jobHandlers.set(reportEmailJobType, async (s, job) => {
+/** The report-email job: mail one moderator (REPORT_EMAILS, weighted) about a report. */
+export async function sendReportEmailJob(s: Services, job: JobContext) {
   const parsed = ReportJobSchema.safeParse(job.payload)
   if (!parsed.success) throw new PermanentJobError('malformed report payload')
   const to = pickReportRecipient(s.config.moderation.reportEmails)
@@ -647,4 +643,4 @@ jobHandlers.set(reportEmailJobType, async (s, job) => {
   if (!mail) return { sent: false, reason: 'a member was deleted' }
   await sendMail(s, { to, ...mail })
   return { sent: true }
-})
+}

@@ -3,19 +3,19 @@ import { and, count, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { profiles, searchResults, skips, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
-import { type LimitRule, enforceLimits } from '../rate-limit'
-import { conversationName } from '../../../durable-objects/conversation'
+import { type LimitRule, enforceLimits } from '../platform/rate-limit'
+import { conversationName } from '../chat/protocol'
 import { lodgeReport } from './moderation'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 
 /**
- * Skips (the reference's blocks) and reports. A skip hides two members from each other in every
+ * Skips (blocks) and reports. A skip hides two members from each other in every
  * direction (profiles, search, chat read `skips` both ways); a report is a skip with a reason, and
  * it goes to the moderators (src/services/moderation/moderation.ts).
  */
 
-/** The reference's report limits: one per 5 s and 20 a day, per reporter and per client IP. */
+/** Report limits: one per 5 s and 20 a day, per reporter and per client IP. */
 export const reportLimits: LimitRule[] = [
   { name: 'report-burst', limit: 1, periodSeconds: 5 },
   { name: 'report-daily', limit: 20, periodSeconds: 86_400 },
@@ -47,13 +47,13 @@ const notFound = () => new ApiError('not_found', 'No such member')
  * search results.
  *
  * @example
- * const { skip, created } = await skipMember(s, me, otherId, { reportReason: 'Fake profile', ip, apiOrigin })
+ * const { skip, created } = await skipMember(s, me, otherId, { reportReason: 'Fake profile', ip })
  */
 export async function skipMember(
   s: Services,
   subject: { userId: string },
   objectId: string,
-  opts: { reportReason?: string; ip: string; apiOrigin: string },
+  opts: { reportReason?: string; ip: string },
 ): Promise<{ skip: Skip; created: boolean; headers: Record<string, string> }> {
   const subjectId = subject.userId
   if (objectId === subjectId) {
@@ -125,7 +125,7 @@ export async function skipMember(
     )
   if (reason !== undefined && row!.wasReported !== true) {
     try {
-      await lodgeReport(s, { reporterId: subjectId, accusedId: objectId, reason, apiOrigin: opts.apiOrigin })
+      await lodgeReport(s, { reporterId: subjectId, accusedId: objectId, reason })
     } catch (err) {
       // Undo the report so that the client's retry lodges it again (instead of finding it done).
       const pair = and(eq(skips.subjectId, subjectId), eq(skips.objectId, objectId))

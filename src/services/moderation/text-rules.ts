@@ -9,8 +9,7 @@ import {
 } from 'obscenity'
 
 /**
- * Rules for the text members write on their profiles (the reference's `antirude` and `antispam`
- * validators): no slurs or obscenities anywhere, and in "about" no way to take the conversation —
+ * Rules for the text members write on their profiles (no rudeness, no spam): no slurs or obscenities anywhere, and in "about" no way to take the conversation —
  * or money — elsewhere: links, email addresses, phone numbers, payment and messaging handles.
  *
  * Every check runs on a normalised copy of the text, so invisible characters, look-alike letters,

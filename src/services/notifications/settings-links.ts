@@ -48,7 +48,7 @@ export async function settingsLink(s: Services, userId: string, kind: Notificati
     .setIssuedAt(now)
     .setExpirationTime(now + linkLifetimeSeconds)
     .sign(secretKey(s))
-  return `${s.config.publicUrl ?? ''}${settingsPath(userId, kind)}?token=${token}`
+  return `${s.config.publicUrl}${settingsPath(userId, kind)}?token=${token}`
 }
 
 export interface VerifiedLink {

@@ -3,7 +3,7 @@
  * and the migrate step (scripts/seed-personality.ts) compute identical vectors.
  */
 
-/** Answers at which a vector reaches full length (the reference's 250). */
+/** Answers at which a vector reaches full length (250). */
 export const fullWeightAnswers = 250
 
 /**
@@ -79,7 +79,7 @@ export function matchPercentage(
  * Per member and trait position (1-based), the presence and absence sums over the member's yes/no
  * answers, as SQL split around the member-id array it filters on (`a.user_id = any(<uuid[]>)`), so
  * the Worker (drizzle) and the migrate step (pg) run the same query. Each answer contributes its
- * side's arrays minus their element-wise minimum (the reference's step; a no-op for this bank).
+ * side's arrays minus their element-wise minimum (a no-op for this bank).
  * Rows: `user_id, pos, presence, absence`, ordered by member and position.
  */
 export const answerSumsSql = {

@@ -247,7 +247,7 @@ export async function removeAnswer(
 /**
  * Questions I have not answered (nor skipped), never retired ones: ids 1–10 first in id order,
  * then the rest in a shuffle that is stable for me and different for everyone
- * (`md5(id ‖ user id)`, the reference's order), so paging never repeats or skips a question.
+ * (`md5(id ‖ user id)`, a stable per-member order), so paging never repeats or skips a question.
  *
  * @example
  * const page = await nextQuestions(s, caller.userId, { page: 1, items_per_page: 10 })

@@ -50,18 +50,23 @@ export type JobFinalFailureHandler = (
   error: string,
 ) => Promise<void>
 
-/**
- * Job types and their handlers. Features register theirs at module load
- * (`jobHandlers.set('verification.run', runVerification)`); the consumer dispatches on `type`.
- */
-export const jobHandlers = new Map<string, JobHandler>()
+/** What the consumer knows about one job type: how to run it and, optionally, how to settle its final failure. */
+export interface JobType {
+  run: JobHandler
+  onFinalFailure?: JobFinalFailureHandler
+}
 
-/** Optional per-type {@link JobFinalFailureHandler}s, registered next to the handler. */
-export const jobFinalFailureHandlers = new Map<string, JobFinalFailureHandler>()
+/** Job types by name; the Worker's is src/job-registry.ts, the consumer dispatches on `type`. */
+export type JobRegistry = ReadonlyMap<string, JobType>
 
 /** Run a type's final-failure handler; its own failure is logged, never rethrown (the job is over). */
-async function settleFinalFailure(s: Services, job: Omit<JobContext, 'attempt'>, error: string) {
-  const settle = jobFinalFailureHandlers.get(job.type)
+async function settleFinalFailure(
+  s: Services,
+  registry: JobRegistry,
+  job: Omit<JobContext, 'attempt'>,
+  error: string,
+) {
+  const settle = registry.get(job.type)?.onFinalFailure
   if (!settle) return
   try {
     await settle(s, job, error)
@@ -102,8 +107,13 @@ type Outcome = 'succeeded' | 'retry' | 'failed' | 'skipped'
  * Run one delivery of a job. Safe under at-least-once delivery: a job that already reached a
  * terminal state is skipped, and the transition to `running` is a single conditional UPDATE.
  */
-export async function runJob(s: Services, message: JobMessage, attempt: number): Promise<Outcome> {
-  return (await runJobDelivery(s, message, attempt)).outcome
+export async function runJob(
+  s: Services,
+  registry: JobRegistry,
+  message: JobMessage,
+  attempt: number,
+): Promise<Outcome> {
+  return (await runJobDelivery(s, registry, message, attempt)).outcome
 }
 
 /**
@@ -112,6 +122,7 @@ export async function runJob(s: Services, message: JobMessage, attempt: number):
  */
 export async function runJobDelivery(
   s: Services,
+  registry: JobRegistry,
   message: JobMessage,
   attempt: number,
 ): Promise<{ outcome: Outcome; delaySeconds?: number }> {
@@ -125,7 +136,7 @@ export async function runJobDelivery(
     s.log.info('job.skipped', { jobId: message.jobId, reason: 'unknown or already finished' })
     return { outcome: 'skipped' }
   }
-  const handler = jobHandlers.get(job.type)
+  const handler = registry.get(job.type)?.run
   const finish = (values: Partial<typeof jobs.$inferInsert>) =>
     s.database.db
       .update(jobs)
@@ -149,7 +160,7 @@ export async function runJobDelivery(
     const message = err instanceof Error ? err.message : String(err)
     if (err instanceof PermanentJobError) {
       await finish({ status: 'failed', error: message, finishedAt: s.clock.now() })
-      await settleFinalFailure(s, context, message)
+      await settleFinalFailure(s, registry, context, message)
       return { outcome: 'failed' }
     }
     // Back to `queued` with the error kept, so pollers see why it is being retried.
@@ -165,7 +176,7 @@ export async function runJobDelivery(
 }
 
 /** Called by the dead-letter consumer: the queue gave up on this job after its last retry. */
-export async function markJobDead(s: Services, message: JobMessage): Promise<void> {
+export async function markJobDead(s: Services, registry: JobRegistry, message: JobMessage): Promise<void> {
   const now = s.clock.now()
   const [dead] = await s.database.db
     .update(jobs)
@@ -182,7 +193,7 @@ export async function markJobDead(s: Services, message: JobMessage): Promise<voi
   // Only the delivery that actually buried the job settles it: a redelivered dead letter does not.
   if (dead) {
     const { error, ...job } = dead
-    await settleFinalFailure(s, job, error ?? 'retries exhausted')
+    await settleFinalFailure(s, registry, job, error ?? 'retries exhausted')
   }
 }
 

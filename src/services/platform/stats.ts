@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { and, count, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import { clubs, memberClubs, profiles, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
-import { cacheKey, cached } from '../cache'
+import { cacheKey, cached } from './cache'
 import type { Services } from '..'
 
 /**

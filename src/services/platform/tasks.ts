@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { jobs } from '../../db/schema'
 import type { Caller } from '../../types'
-import { PermanentJobError, enqueueJob, jobHandlers } from './jobs'
+import { PermanentJobError, enqueueJob } from './jobs'
 import type { Services } from '..'
 
 /**
@@ -20,16 +20,12 @@ const EchoPayload = z.object({ message: z.string().min(1).max(maxTaskMessageLeng
  * The sample handler. The boilerplate's version slept 5 s to look like work; a Worker pays for
  * wall time it spends idle, so this one answers at once.
  */
-async function runEcho(_s: Services, job: { payload: unknown }) {
+export async function runEcho(_s: Services, job: { payload: unknown }) {
   const parsed = EchoPayload.safeParse(job.payload)
   // A payload that does not parse will not parse on a retry either.
   if (!parsed.success) throw new PermanentJobError('payload.message must be a non-empty string')
   return { message: parsed.data.message, summary: `Task ${parsed.data.message} is complete!` }
 }
-
-// Registered at module load: the Worker entry imports this module, so the queue consumer can
-// dispatch `sample.echo` in every isolate, including ones that never served the POST.
-jobHandlers.set(echoJobType, runEcho)
 
 /**
  * Queue a sample task owned by the caller.

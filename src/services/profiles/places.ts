@@ -34,7 +34,7 @@ export const PlaceSchema = z
 
 export type Place = z.infer<typeof PlaceSchema>
 
-/** The most suggestions one search returns (the reference's location search). */
+/** The most suggestions one search returns . */
 export const maxPlaceResults = 10
 
 /** Longest query accepted: longer than any label a member would type. */
@@ -63,7 +63,7 @@ function present(row: Pick<PlaceRow, keyof Place>): Place {
 }
 
 /**
- * Places matching what a member is typing, at most `limit` (≤ 10). As in the reference, every
+ * Places matching what a member is typing, at most `limit` (≤ 10). Every
  * suggestion starts with the query's first letter; within that:
  *
  * 1. places whose search key starts with the query ("syd" → "sydney …"), most populous first —

@@ -1,10 +1,22 @@
 import { z } from '@hono/zod-openapi'
 import { eq, sql } from 'drizzle-orm'
-import { messaged, places, profiles, skips, users, verificationLevelValues } from '../../db/schema'
+import {
+  feedEvents,
+  messaged,
+  places,
+  profiles,
+  skips,
+  users,
+  verificationLevelValues,
+} from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ageOn } from '../search/geo'
 import { isUuid } from '../../lib/ids'
 import { forgetAccount } from '../accounts/account-cache'
+import { addedText } from '../feed/bio-event'
+import { textArray } from '../feed/feed'
+import { FlairSchema, flairExpression } from '../flair/flair'
+import { ReplyRatesSchema, replyRates } from '../reply-rates/reply-rates'
 import { PhotoSchema, listPhotos, photoView } from '../media/photos'
 import { findPlaceByLabel } from './places'
 import {
@@ -42,7 +54,7 @@ const ColorSchema = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.string().regex(/^#[0-9a-f]{6}$/, 'must be a #rrggbb colour'))
-  .openapi({ type: 'string', example: '#7b2ff7' })
+  .openapi({ type: 'string', pattern: '^#[0-9A-Fa-f]{6}$', minLength: 7, maxLength: 7, example: '#7b2ff7' })
 
 export const ThemeSchema = z
   .object({ titleColor: ColorSchema, bodyColor: ColorSchema, backgroundColor: ColorSchema })
@@ -81,7 +93,7 @@ const settings = {
 }
 
 /**
- * Fields a tier must unlock, and the feature that unlocks each (the reference's gold-only
+ * Fields a tier must unlock, and the feature that unlocks each (the gold-only
  * fields). Which tiers have the feature is data in the tier table, not code.
  */
 export const tierGatedFields = {
@@ -121,6 +133,7 @@ export const ProfilePatchSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'Send at least one field' })
   .openapi('ProfilePatch', {
+    minProperties: 1,
     description:
       'Any subset of the editable fields; all are checked before any is written. Tier-gated fields (name, the show-my-* and hide-me toggles, theme, browseInvisibly) answer 403 `tier_required` for tiers without the feature.',
   })
@@ -161,6 +174,9 @@ export const OwnProfileSchema = z
     ...settings,
     verificationRequired: z.boolean(),
     onboardedAt: z.iso.datetime(),
+    shareId: z.string().openapi({
+      description: 'My share link id: GET /api/v1/share/{shareId} shows my personality publicly',
+    }),
   })
   .openapi('OwnProfile')
 export type OwnProfile = z.infer<typeof OwnProfileSchema>
@@ -170,6 +186,8 @@ export const ProfileViewSchema = z
     ...baseProfile,
     age: z.number().int().nullable().openapi({ description: 'null when the member hides their age' }),
     location: z.string().nullable().openapi({ description: 'Short place label; null when hidden' }),
+    flair: FlairSchema,
+    replyRates: ReplyRatesSchema,
     isSelf: z.boolean(),
   })
   .openapi('ProfileView')
@@ -185,6 +203,7 @@ async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
       placeLabel: places.label,
       placeShortLabel: places.shortLabel,
       placeCountryCode: places.countryCode,
+      flair: sql<string[] | string>`${flairExpression('profiles', s.config.flair.earlyAdopterCutoff)}`,
     })
     .from(profiles)
     .innerJoin(users, eq(users.id, profiles.userId))
@@ -200,11 +219,11 @@ function themeOf(p: ProfileRow['profile']) {
     : null
 }
 
-async function mediaOf(s: Services, userId: string, apiOrigin: string) {
+async function mediaOf(s: Services, userId: string) {
   const [photoRows, voice] = await Promise.all([listPhotos(s, userId), getVoiceBio(s, userId)])
   return {
-    photos: photoRows.map((p) => photoView(p, s.config, apiOrigin)),
-    voiceBio: voice ? voiceBioView(voice, s.config, apiOrigin) : null,
+    photos: photoRows.map((p) => photoView(p, s.config)),
+    voiceBio: voice ? voiceBioView(voice, s.config) : null,
   }
 }
 
@@ -238,13 +257,13 @@ function commonView(row: ProfileRow) {
  * @example
  * const profile = await getOwnProfile(s, caller.userId, 'https://api.rapport.example')
  */
-export async function getOwnProfile(s: Services, userId: string, apiOrigin: string): Promise<OwnProfile> {
+export async function getOwnProfile(s: Services, userId: string): Promise<OwnProfile> {
   const row = await loadProfileRow(s, eq(profiles.userId, userId))
   if (!row || !row.profile.onboardedAt) throw new ApiError('not_found', 'This account has no profile')
   const p = row.profile
   return {
     ...commonView(row),
-    ...(await mediaOf(s, userId, apiOrigin)),
+    ...(await mediaOf(s, userId)),
     status: row.status === 'deactivated' ? 'deactivated' : 'active',
     dateOfBirth: p.dateOfBirth!,
     age: ageOn(p.dateOfBirth!, s.clock.now()),
@@ -258,6 +277,7 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
     }),
     verificationRequired: p.verificationRequired,
     onboardedAt: p.onboardedAt!.toISOString(),
+    shareId: p.publicId,
   }
 }
 
@@ -267,13 +287,12 @@ export async function getOwnProfile(s: Services, userId: string, apiOrigin: stri
  * ethnicity drops the matching verified flag; a new name gets a new URL slug.
  *
  * @example
- * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' }, origin)
+ * await updateOwnProfile(s, { userId, tierId }, { about: 'Gardener and amateur astronomer' })
  */
 export async function updateOwnProfile(
   s: Services,
   caller: { userId: string; tierId: string | null },
   patch: ProfilePatch,
-  apiOrigin: string,
 ): Promise<OwnProfile> {
   const features = await tierFeatures(s, caller.tierId)
   // Going back to a default is always allowed, so a member whose tier lapsed can undo settings
@@ -313,7 +332,7 @@ export async function updateOwnProfile(
   }
   if (place) {
     Object.assign(changes, { placeId: place.id, latitude: place.latitude, longitude: place.longitude })
-    // Moving to a place where fake sign-ups cluster requires verification (reference rule).
+    // Moving to a place where fake sign-ups cluster requires verification (a fake sign-up is then cheap to stop).
     if (place.verificationRequired) changes.verificationRequired = true
   }
   if (theme !== undefined) {
@@ -327,18 +346,28 @@ export async function updateOwnProfile(
   // is taken), and then nothing else has been written. The rest is one transaction.
   if (name !== undefined) await assignUrlSlug(s, caller.userId, name)
   const db = s.database.db
+  // The feed shows what a bio edit added (nothing when it only removed text).
+  const bioAddition =
+    patch.about !== undefined ? addedText(current.profile.about, changes.about ?? null) : null
   await db.batch([
     db
       .update(profiles)
       .set({ ...changes, updatedAt: now })
       .where(eq(profiles.userId, caller.userId)),
+    ...(bioAddition
+      ? [
+          db
+            .insert(feedEvents)
+            .values({ userId: caller.userId, kind: 'updated-bio', at: now, addedText: bioAddition }),
+        ]
+      : []),
     ...(name !== undefined
       ? [db.update(users).set({ name, updatedAt: now }).where(eq(users.id, caller.userId))]
       : []),
   ])
   if (changes.verifiedGender === false) await refreshVerificationLevel(s, caller.userId)
   if (name !== undefined) await forgetAccount(s, caller.userId)
-  return getOwnProfile(s, caller.userId, apiOrigin)
+  return getOwnProfile(s, caller.userId)
 }
 
 const levelRank = (level: (typeof verificationLevelValues)[number]) => verificationLevelValues.indexOf(level)
@@ -352,7 +381,7 @@ function profileKey(idOrSlug: string) {
 
 /**
  * The profile row behind `idOrSlug` if `viewer` (null = anonymous) may see it, else the error
- * they get (shared by every route that shows something of another member). The reference's
+ * they get (shared by every route that shows something of another member). The
  * rules, in order: self-view always works; the profile must be live (onboarded, active, not
  * deleted; a shadow-banned profile stays reachable by direct link); anonymous visitors see
  * only public profiles, and not those hiding from strangers or asking for any verification
@@ -410,24 +439,26 @@ export async function visibleProfileRow(
  * {@link visibleProfileRow}.
  *
  * @example
- * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7', origin)
+ * const profile = await viewProfile(s, { userId: caller.userId }, 'alex-7')
  */
 export async function viewProfile(
   s: Services,
   viewer: { userId: string } | null,
   idOrSlug: string,
-  apiOrigin: string,
 ): Promise<ProfileView> {
   const row = await visibleProfileRow(s, viewer, idOrSlug)
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
+  const [media, rates] = await Promise.all([mediaOf(s, p.userId), replyRates(s, p.userId)])
   return {
     ...view,
-    ...(await mediaOf(s, p.userId, apiOrigin)),
+    ...media,
+    replyRates: rates,
     lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
     age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
     location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
+    flair: textArray(row.flair),
     isSelf,
   }
 }

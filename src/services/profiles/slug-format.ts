@@ -32,7 +32,7 @@ export const reservedSlugs: ReadonlySet<string> = new Set([
   ...['voice-bio', 'verification', 'selfie', 'places', 'place', 'conversations', 'hub', 'socket', 'tasks'],
   ...['task', 'tier', 'tiers', 'rate-limit', 'rate-limits', 'user', 'users', 'db-user', 'bans', 'ban'],
   ...['sessions', 'session', 'deactivate', 'export', 'export-token', 'operators', 'operator', 'restore'],
-  // Routes the reference has that Rapport will grow.
+  // Path words Rapport's web app uses or will use.
   ...['search', 'public-search', 'quiz', 'questions', 'question', 'answers', 'answer', 'personality'],
   ...['compare', 'clubs', 'club', 'skip', 'skips', 'unskip', 'report', 'reports', 'visitors', 'visits'],
   ...['inbox', 'messages', 'message', 'chat', 'chats', 'feed', 'stats', 'gender-stats', 'filters'],
@@ -189,7 +189,7 @@ function randomDigits(digits: number, random?: () => number): string {
 /**
  * The slugs to try for `name`, in order, `attempts` of them: the plain slug first when it is
  * usable ("ada-lovelace"), then the same with a random numeric suffix that grows by one digit per
- * attempt ("ada-lovelace-7", "ada-lovelace-42", "ada-lovelace-815" …), as the reference does. A
+ * attempt ("ada-lovelace-7", "ada-lovelace-42", "ada-lovelace-815" …). A
  * reserved or id-shaped slug ("admin", "12345") starts at the suffixed forms; a name with no
  * usable slug at all uses a random word ("willow-7" …). `random` (0 ≤ x < 1) replaces the CSPRNG in
  * tests.

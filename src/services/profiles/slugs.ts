@@ -6,7 +6,7 @@ import type { Services } from '..'
 
 export { previewUrlSlug } from './slug-format'
 
-/** Slugs tried before giving up: the plain one, then suffixes of 1 to 9 digits (reference §4.3). */
+/** Slugs tried before giving up: the plain one, then suffixes of 1 to 9 digits. */
 export const slugAttempts = 10
 
 /** Whether `err` (or a cause of it) is the unique violation on `profiles.url_slug`. */

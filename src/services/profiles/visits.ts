@@ -87,7 +87,6 @@ async function visitPage(
   me: string,
   direction: 'visitors' | 'visited',
   page: PageRequest,
-  apiOrigin: string,
   only?: string,
 ): Promise<Page<Visit>> {
   const mine = direction === 'visitors' ? visits.objectId : visits.subjectId
@@ -151,7 +150,7 @@ async function visitPage(
       age: !masked && r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
       photo:
         !masked && r.photoId && r.blurhash
-          ? { url: mediaUrl(s.config, apiOrigin, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
+          ? { url: mediaUrl(s.config, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
           : null,
       visitedAt: new Date(r.visitedAt).toISOString(),
       isNew: direction === 'visitors' && Boolean(r.isNew),
@@ -168,10 +167,10 @@ async function visitPage(
  * visits after my last {@link markVisitorsChecked}.
  *
  * @example
- * const page = await listVisitors(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ * const page = await listVisitors(s, caller.userId, { page: 1, items_per_page: 20 })
  */
-export function listVisitors(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
-  return visitPage(s, userId, 'visitors', page, apiOrigin)
+export function listVisitors(s: Services, userId: string, page: PageRequest) {
+  return visitPage(s, userId, 'visitors', page)
 }
 
 /**
@@ -179,10 +178,10 @@ export function listVisitors(s: Services, userId: string, page: PageRequest, api
  * liveness and skip rules as {@link listVisitors}.
  *
  * @example
- * const page = await listVisited(s, caller.userId, { page: 1, items_per_page: 20 }, origin)
+ * const page = await listVisited(s, caller.userId, { page: 1, items_per_page: 20 })
  */
-export function listVisited(s: Services, userId: string, page: PageRequest, apiOrigin: string) {
-  return visitPage(s, userId, 'visited', page, apiOrigin)
+export function listVisited(s: Services, userId: string, page: PageRequest) {
+  return visitPage(s, userId, 'visited', page)
 }
 
 /**
@@ -190,15 +189,10 @@ export function listVisited(s: Services, userId: string, page: PageRequest, apiO
  * for the live `visitor` event.
  *
  * @example
- * const row = await visitorRow(s, profileOwnerId, caller.userId, origin)
+ * const row = await visitorRow(s, profileOwnerId, caller.userId)
  */
-export async function visitorRow(
-  s: Services,
-  objectId: string,
-  visitorId: string,
-  apiOrigin: string,
-): Promise<Visit | null> {
-  const page = await visitPage(s, objectId, 'visitors', { page: 1, items_per_page: 1 }, apiOrigin, visitorId)
+export async function visitorRow(s: Services, objectId: string, visitorId: string): Promise<Visit | null> {
+  const page = await visitPage(s, objectId, 'visitors', { page: 1, items_per_page: 1 }, visitorId)
   return page.data[0] ?? null
 }
 
@@ -219,16 +213,11 @@ export async function markVisitorsChecked(s: Services, userId: string): Promise<
  * frame, when their visitor list would show it. Meant for `waitUntil`: failures are logged.
  *
  * @example
- * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, caller.userId, origin))
+ * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, caller.userId))
  */
-export async function pushVisitor(
-  s: Services,
-  objectId: string,
-  visitorId: string,
-  apiOrigin: string,
-): Promise<void> {
+export async function pushVisitor(s: Services, objectId: string, visitorId: string): Promise<void> {
   try {
-    const row = await visitorRow(s, objectId, visitorId, apiOrigin)
+    const row = await visitorRow(s, objectId, visitorId)
     if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
   } catch (err) {
     s.log.warn('visits.push_failed', { objectId, error: describeError(err) })

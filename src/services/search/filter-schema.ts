@@ -17,7 +17,7 @@ import {
  * Node-side search benchmark.
  */
 
-/** The reference's cap on Q&A filters. */
+/** The cap on Q&A filters: each costs the search a join. */
 export const maxAnswerFilters = 20
 /** Members whose profile field is empty match the list value `unanswered`. */
 export const unanswered = 'unanswered'

@@ -75,7 +75,7 @@ const patchFields = {
     .openapi({ description: 'One of my clubs, or null for no club' }),
 }
 
-/** Exactly one filter per request (the reference's rule), named in the 422 otherwise. */
+/** Exactly one filter per request (a PATCH sets one thing), named in the 422 otherwise. */
 export const FilterPatchSchema = z
   .object(patchFields)
   .partial()
@@ -89,7 +89,7 @@ export const FilterPatchSchema = z
       }
     }
   })
-  .openapi('SearchFilterPatch', { description: 'Exactly one field.' })
+  .openapi('SearchFilterPatch', { description: 'Exactly one field.', minProperties: 1, maxProperties: 1 })
 export type FilterPatch = z.infer<typeof FilterPatchSchema>
 
 export const AnswerFilterSchema = z

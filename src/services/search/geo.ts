@@ -6,7 +6,7 @@ const earthRadiusKm = 6371
 /**
  * Great-circle distance in km between a row's coordinates and a point, as SQL (haversine).
  * Plain SQL rather than PostGIS/earthdistance: Rapport needs no extension beyond pg_trgm, which
- * Neon, Debian's PostgreSQL and PGlite all ship (DESIGN.md §2).
+ * Neon, Debian's PostgreSQL and PGlite all ship.
  *
  * @example
  * db.select().from(profiles).where(sql`${distanceKm(profiles.latitude, profiles.longitude, 51.5, -0.12)} <= 50`)
@@ -38,7 +38,7 @@ export function ageOn(dateOfBirth: string, now: Date): number {
   return age
 }
 
-/** Age range the reference starts a member with: age ± (2 + (age − 18) / 5), within 18–99. */
+/** The age range a member starts with: age ± (2 + (age − 18) / 5), within 18–99. */
 export function defaultAgeRange(age: number): { minAge: number; maxAge: number } {
   const spread = 2 + Math.floor((age - 18) / 5)
   return { minAge: Math.max(18, age - spread), maxAge: Math.min(99, age + spread) }

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { type SQL, sql } from 'drizzle-orm'
 import { genderValues, verificationLevelValues } from '../../db/schema'
 import { distanceKm } from './geo'
+import { flairExpression } from '../flair/flair'
 import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './filter-schema'
 
 /**
@@ -27,7 +28,7 @@ import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './
  * 3. The best {@link resultListSize} replace the searcher's rows in `search_results`.
  */
 
-/** Rows a result list keeps (the reference's 500). */
+/** Rows a result list keeps (500). */
 export const resultListSize = 500
 /**
  * Nearest candidates scored per search. Searches whose area holds more people (a big radius, or
@@ -213,7 +214,7 @@ function answerFilterCondition(ctx: SearchContext): SQL | null {
  * The uncached search as ONE statement: delete the searcher's old result rows, find and rank the
  * candidates, insert the best {@link resultListSize} at positions 1…n. Returns one row `{ count }`.
  *
- * Conditions (docs of issue #6, the reference's §4.2): active, onboarded, not deleted, not a bot,
+ * Conditions : active, onboarded, not deleted, not a bot,
  * not shadow-banned, verification required → verified; gender among mine, age in my range,
  * within my distance; mutual unless searching a club: they want my gender, my age is in their
  * range, I am within their distance, match ≥ 50 %; no skip either way (mine may show when my
@@ -329,6 +330,8 @@ export interface ViewerContext {
   now?: Date
   /** Re-score each row against the viewer's current personality (the quiz search). */
   liveMatch?: boolean
+  /** Members onboarded before this wear the early-adopter flair. */
+  earlyAdopterCutoff?: Date | null
 }
 
 /**
@@ -368,7 +371,8 @@ export function searchPageQuery(
         then p.privacy_verification_level end as verification_required_to_view,
       p.url_slug, u.name,
       case when p.show_my_age then date_part('year', age(${today}, p.date_of_birth))::int end as age,
-      ph.id as photo_id, ph.blurhash as photo_blurhash
+      ph.id as photo_id, ph.blurhash as photo_blurhash,
+      ${flairExpression('p', viewer.earlyAdopterCutoff ?? null)} as flair
     from search_results r
     cross join viewer
     join profiles p on p.user_id = r.prospect_id

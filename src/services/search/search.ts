@@ -4,6 +4,8 @@ import type { verificationLevelValues } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { mediaUrl } from '../media/media-url'
 import { type Page, type PageRequest, pageWindow } from '../../lib/http/pagination'
+import { textArray } from '../feed/feed'
+import { FlairSchema } from '../flair/flair'
 import { VerificationLevelSchema } from '../profiles/fields'
 import { parseSearchContext, rebuildSearchResultsQuery, searchPageQuery, searcherContextQuery } from './query'
 import type { Services } from '..'
@@ -29,6 +31,7 @@ export const SearchResultSchema = z
     verificationLevel: VerificationLevelSchema,
     messagedMe: z.boolean(),
     iMessaged: z.boolean(),
+    flair: FlairSchema,
     verificationRequiredToView: VerificationLevelSchema.nullable().openapi({
       description:
         'Set when my verification is below the level this member asks of viewers (and they have not messaged me): name, URL slug, age and photo are then null.',
@@ -53,9 +56,10 @@ interface PageRow {
   age: number | null
   photo_id: string | null
   photo_blurhash: string | null
+  flair: string[] | string
 }
 
-function present(row: PageRow, s: Services, apiOrigin: string): SearchResult {
+function present(row: PageRow, s: Services): SearchResult {
   const masked = row.verification_required_to_view !== null
   return {
     position: Number(row.position),
@@ -67,33 +71,31 @@ function present(row: PageRow, s: Services, apiOrigin: string): SearchResult {
       masked || !row.photo_id
         ? null
         : {
-            url: mediaUrl(s.config, apiOrigin, 'images', `450-${row.photo_id}.jpg`),
+            url: mediaUrl(s.config, 'images', `450-${row.photo_id}.jpg`),
             blurhash: row.photo_blurhash!,
           },
     matchPercentage: Number(row.match_percentage),
     verificationLevel: row.verification_level,
     messagedMe: row.messaged_me,
     iMessaged: row.i_messaged,
+    flair: masked ? [] : textArray(row.flair),
     verificationRequiredToView: row.verification_required_to_view,
   }
 }
 
-async function readPage(
-  s: Services,
-  userId: string,
-  offset: number,
-  limit: number,
-  apiOrigin: string,
-  liveMatch = false,
-) {
+async function readPage(s: Services, userId: string, offset: number, limit: number, liveMatch = false) {
   const { rows } = await s.database.db.execute<Record<string, unknown>>(
-    searchPageQuery(userId, offset, limit, { now: s.clock.now(), liveMatch }),
+    searchPageQuery(userId, offset, limit, {
+      now: s.clock.now(),
+      liveMatch,
+      earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
+    }),
   )
   const list = rows as unknown as PageRow[]
   return {
     total: Number(list[0]?.total ?? 0),
     last: Number(list[0]?.last ?? 0),
-    results: list.filter((r) => r.id !== null).map((r) => present(r, s, apiOrigin)),
+    results: list.filter((r) => r.id !== null).map((r) => present(r, s)),
   }
 }
 
@@ -104,16 +106,15 @@ async function readPage(
  * list gives an empty page.
  *
  * @example
- * const page2 = await searchPage(s, caller.userId, { page: 2, items_per_page: 10 }, origin)
+ * const page2 = await searchPage(s, caller.userId, { page: 2, items_per_page: 10 })
  */
 export async function searchPage(
   s: Services,
   userId: string,
   request: PageRequest,
-  apiOrigin: string,
 ): Promise<Page<SearchResult>> {
   const { limit, offset } = pageWindow(request)
-  const { total, last, results } = await readPage(s, userId, offset, limit, apiOrigin)
+  const { total, last, results } = await readPage(s, userId, offset, limit)
   return {
     data: results,
     total_count: total,
@@ -128,13 +129,12 @@ export async function searchPage(
  * its first page.
  *
  * @example
- * const first = await rebuildSearch(s, caller.userId, 10, origin)
+ * const first = await rebuildSearch(s, caller.userId, 10)
  */
 export async function rebuildSearch(
   s: Services,
   userId: string,
   itemsPerPage: number,
-  apiOrigin: string,
 ): Promise<Page<SearchResult>> {
   const { rows } = await s.database.db.execute(searcherContextQuery(userId, s.clock.now()))
   const ctx = parseSearchContext(rows[0])
@@ -146,7 +146,7 @@ export async function rebuildSearch(
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`search-results:${userId}`}, 0))`)
     await tx.execute(rebuildSearchResultsQuery(ctx))
   })
-  return searchPage(s, userId, { page: 1, items_per_page: itemsPerPage }, apiOrigin)
+  return searchPage(s, userId, { page: 1, items_per_page: itemsPerPage })
 }
 
 /**
@@ -154,14 +154,10 @@ export async function rebuildSearch(
  * as it is now, so the Q&A screen shows the match moving as I answer; null when my list is empty.
  *
  * @example
- * const { result } = await quizSearch(s, caller.userId, origin)
+ * const { result } = await quizSearch(s, caller.userId)
  */
-export async function quizSearch(
-  s: Services,
-  userId: string,
-  apiOrigin: string,
-): Promise<{ result: SearchResult | null }> {
+export async function quizSearch(s: Services, userId: string): Promise<{ result: SearchResult | null }> {
   // Rows can drop out of the list (skips, departures): take the first still standing.
-  const { results } = await readPage(s, userId, 0, 10, apiOrigin, true)
+  const { results } = await readPage(s, userId, 0, 10, true)
   return { result: results[0] ?? null }
 }

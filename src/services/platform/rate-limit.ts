@@ -1,8 +1,8 @@
 import { Ratelimit } from '@upstash/ratelimit'
-import { ApiError } from '../lib/http/errors'
-import { sha256Hex } from '../lib/crypto'
-import type { Services } from '.'
-import { describeError } from '../lib/log'
+import { ApiError } from '../../lib/http/errors'
+import { sha256Hex } from '../../lib/crypto'
+import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /** One limit: `limit` events per `periodSeconds`, counted per identity. */
 export interface LimitRule {

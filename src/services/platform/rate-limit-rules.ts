@@ -1,11 +1,11 @@
 import { and, asc, count, eq } from 'drizzle-orm'
-import { rateLimitRules, tiers } from '../db/schema'
-import { ApiError } from '../lib/http/errors'
-import { describeError } from '../lib/log'
-import { type PageRequest, pageWindow } from '../lib/http/pagination'
+import { rateLimitRules, tiers } from '../../db/schema'
+import { ApiError } from '../../lib/http/errors'
+import { describeError } from '../../lib/log'
+import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
-import { sharedWithinRequest } from './request-memo'
-import type { Services } from '.'
+import { sharedWithinRequest } from '../request-memo'
+import type { Services } from '..'
 
 /**
  * A tier's rate-limit rules, one per route template, and the isolate-level cache the global
@@ -260,7 +260,7 @@ async function tierRules(s: Services, tierId: string): Promise<Map<string, RateL
  * what a tier without one gets.
  */
 export const builtInRouteLimits: Record<string, Omit<LimitRule, 'name'>> = {
-  // Rebuilding a search result list is the most expensive read (the reference's 15 per 2 min).
+  // Rebuilding a search result list is the most expensive read (15 per 2 min).
   'POST /api/v1/search': { limit: 15, periodSeconds: 120, algorithm: 'sliding' },
 }
 

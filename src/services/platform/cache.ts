@@ -1,6 +1,6 @@
-import { sharedWithinRequest } from './request-memo'
-import type { Services } from '.'
-import { describeError } from '../lib/log'
+import { sharedWithinRequest } from '../request-memo'
+import type { Services } from '..'
+import { describeError } from '../../lib/log'
 
 /**
  * Read-through cache over Upstash Redis.

@@ -18,15 +18,25 @@ export interface SinkMessage {
 
 export interface SmtpSink {
   smtpPort: number
-  /** Base URL of the inspection API: `GET /messages?to=`, `DELETE /messages[?to=]`. */
+  /**
+   * Base URL of the inspection API: `GET /messages?to=` (JSON, oldest first),
+   * `DELETE /messages[?to=]`, and `GET /` — the local mailbox page (newest first).
+   */
   apiUrl: string
   user: string
   pass: string
   close(): Promise<void>
 }
 
+export interface SmtpSinkOptions {
+  /** Port of the inspection API and mailbox page; a free one when omitted. */
+  apiPort?: number
+  /** Port of the SMTP server; a free one when omitted. */
+  smtpPort?: number
+}
+
 /**
- * A real SMTP server on 127.0.0.1 for the tests: the Worker's mailer talks to it exactly as to a
+ * A real SMTP server on 127.0.0.1 for the tests and `npm run dev` (the local mailbox): the Worker's mailer talks to it exactly as to a
  * provider (EHLO, AUTH PLAIN/LOGIN with a per-run password, MAIL/RCPT/DATA). It keeps parsed
  * messages in memory and serves them over a small HTTP API on another loopback port, which
  * workerd tests read with `fetch`.
@@ -42,8 +52,8 @@ export interface SmtpSink {
  * await fetch(`${sink.apiUrl}/messages?to=jane@rapport.test`).then((r) => r.json())
  * await sink.close()
  */
-export async function startSmtpSink(): Promise<SmtpSink> {
-  const user = 'rapport-test'
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const user = 'rapport-local'
   const pass = randomBytes(12).toString('hex')
   const messages: SinkMessage[] = []
 
@@ -109,11 +119,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 
   await new Promise<void>((resolve, reject) => {
     smtp.server.once('error', reject)
-    smtp.listen(0, '127.0.0.1', () => resolve())
+    smtp.listen(options.smtpPort ?? 0, '127.0.0.1', () => resolve())
   })
   await new Promise<void>((resolve, reject) => {
     api.once('error', reject)
-    api.listen(0, '127.0.0.1', () => resolve())
+    api.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve())
   })
 
   return {
@@ -133,6 +143,12 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 
 function handleApi(req: IncomingMessage, res: ServerResponse, messages: SinkMessage[]): void {
   const url = new URL(req.url ?? '/', 'http://sink')
+  if (url.pathname === '/' && req.method === 'GET') {
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      .end(mailboxPage(messages))
+    return
+  }
   if (url.pathname !== '/messages') {
     res.writeHead(404).end()
     return
@@ -156,4 +172,32 @@ function handleApi(req: IncomingMessage, res: ServerResponse, messages: SinkMess
 function addressText(value: AddressObject | AddressObject[] | undefined): string {
   if (!value) return ''
   return (Array.isArray(value) ? value : [value]).map((a) => a.text).join(', ')
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+
+/**
+ * The local mailbox: every caught message, newest first, as plain text (HTML bodies are not
+ * rendered, so nothing in a message can run here). Reload to see new mail.
+ */
+function mailboxPage(messages: SinkMessage[]): string {
+  const items = [...messages]
+    .reverse()
+    .map(
+      (m) =>
+        `<article><h2>${escapeHtml(m.subject || '(no subject)')}</h2>` +
+        `<p class="meta">${escapeHtml(m.date)} · from ${escapeHtml(m.from)} · to ${escapeHtml(m.to.join(', '))}</p>` +
+        `<pre>${escapeHtml(m.text ?? '(HTML only)')}</pre></article>`,
+    )
+    .join('\n')
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Rapport local mailbox</title>
+<style>body{font:15px/1.4 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}
+article{border-top:1px solid #ccc;padding:.5rem 0}h2{font-size:1.1rem;margin:.3rem 0}
+.meta{color:#555;margin:0}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}</style></head>
+<body><h1>Local mailbox</h1><p>${messages.length} message(s) caught by the SMTP sink of <code>npm run dev</code>.
+JSON: <a href="/messages">/messages</a> (<code>?to=</code> filters by recipient).</p>
+${items}
+</body></html>
+`
 }
