@@ -211,7 +211,15 @@ describe('without SMTP configuration', () => {
   it('outside local: warns without ever logging the message text', async () => {
     const { log, events } = recordingLogger()
     const s = createServices(
-      envWith({ ENVIRONMENT: 'staging', NEON_LOCAL_PROXY: undefined, SMTP_HOST: '' }),
+      envWith({
+        ENVIRONMENT: 'staging',
+        NEON_LOCAL_PROXY: undefined,
+        SMTP_HOST: '',
+        // The local identity and purchase fakes speak http, which staging refuses.
+        GOOGLE_JWKS_URL: undefined,
+        APPLE_JWKS_URL: undefined,
+        STRIPE_API_URL: undefined,
+      }),
       { log },
     )
 

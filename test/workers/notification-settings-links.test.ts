@@ -45,7 +45,7 @@ describe('notification-settings links in emails', () => {
     const header = mail!.headers['list-unsubscribe']!
     expect(header).toMatch(
       new RegExp(
-        `^<https://api\\.rapport\\.test/api/v1/notification-settings/${me.id}/chats\\?token=[\\w.-]+>$`,
+        `^<${testPublicUrl.replaceAll('.', '\\.')}/api/v1/notification-settings/${me.id}/chats\\?token=[\\w.-]+>$`,
       ),
     )
     expect(mail!.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click')
