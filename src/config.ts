@@ -248,9 +248,9 @@ const configSchema = z
       })
     }
     if (v.ENVIRONMENT !== 'local') {
-      // The local OpenID provider and purchase fakes speak plain http on loopback; anywhere else
-      // keys and payments come only from the real services over https.
-      for (const key of ['GOOGLE_JWKS_URL', 'APPLE_JWKS_URL', 'STRIPE_API_URL'] as const) {
+      // The local OpenID provider, purchase and push fakes speak plain http on loopback; anywhere
+      // else keys, payments and pushes go only to the real services over https.
+      for (const key of ['GOOGLE_JWKS_URL', 'APPLE_JWKS_URL', 'STRIPE_API_URL', 'EXPO_PUSH_URL'] as const) {
         if (!v[key].startsWith('https://')) {
           ctx.addIssue({ code: 'custom', path: [key], message: 'must be https outside ENVIRONMENT=local' })
         }

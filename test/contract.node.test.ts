@@ -1,5 +1,13 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -40,6 +48,8 @@ let documentText: string
 let document: Document
 
 beforeAll(async () => {
+  // A fresh `npm ci` leaves no node_modules/.cache: make it before the temporary folders in it.
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true })
   dataDir = mkdtempSync(join(root, 'node_modules', '.cache', 'rapport-contract-data-'))
   // Inside the repository, so generated code resolves openapi-fetch and TypeScript's DOM types.
   work = mkdtempSync(join(root, 'node_modules', '.cache', 'rapport-contract-'))

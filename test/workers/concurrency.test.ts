@@ -175,10 +175,16 @@ describe('nothing pending is shared between requests', () => {
     const second = taggedRedis()
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
+    let loading!: () => void
+    const firstHoldsTheLock = new Promise<void>((resolve) => (loading = resolve))
     const slow = cached(first.s, { key, ttlSeconds: 60 }, async () => {
+      loading()
       await gate
       return 'first'
     })
+    // Only once the first request holds the load lock and runs its loader does the second ask, so
+    // the order is the same however slow Redis answers.
+    await firstHoldsTheLock
     // The second request asks while the first one's load is in flight: it must go to Redis itself
     // (and find the first one's lock), not wait on the first request's promise.
     const other = cached(second.s, { key, ttlSeconds: 60, lockMs: 300 }, async () => 'second')

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { startSession } from '../../src/services/accounts/sessions'
-import { api, envWith, origin, problem, services } from './helpers'
+import { api, envWith, localOnlyBindings, origin, problem, services } from './helpers'
 import { bearer, signIn, uniqueEmail } from './auth-helpers'
 import { insertUsers } from './fixtures'
 
@@ -44,7 +44,7 @@ describe('API docs gating', () => {
 
   const staging = {
     ENVIRONMENT: 'staging',
-    NEON_LOCAL_PROXY: undefined,
+    ...localOnlyBindings,
     SMTP_HOST: 'smtp.example',
     SMTP_FROM: 'no-reply@rapport.example',
   }
@@ -73,7 +73,7 @@ describe('API docs gating', () => {
     for (const path of ['/openapi.json', '/docs']) {
       const res = await fetchWith(path, {
         ENVIRONMENT: environment,
-        NEON_LOCAL_PROXY: undefined,
+        ...localOnlyBindings,
         SMTP_HOST: 'smtp.example',
         SMTP_FROM: 'no-reply@rapport.example',
       })

@@ -18,6 +18,19 @@ export function envWith(overrides: Record<string, unknown>): Env {
   return { ...env, ...overrides } as Env
 }
 
+/**
+ * The test bindings that point at loopback stand-ins, which only ENVIRONMENT=local accepts: spread
+ * into the overrides of a staging or production environment, so its defaults (the real services'
+ * https addresses) apply instead.
+ */
+export const localOnlyBindings = {
+  NEON_LOCAL_PROXY: undefined,
+  GOOGLE_JWKS_URL: undefined,
+  APPLE_JWKS_URL: undefined,
+  STRIPE_API_URL: undefined,
+  EXPO_PUSH_URL: undefined,
+}
+
 /** Services over the test bindings, for arranging and asserting database state. */
 export const services = () => createServices(env as Env)
 

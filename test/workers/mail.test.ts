@@ -4,7 +4,7 @@ import type { Env } from '../../src/env'
 import type { Logger } from '../../src/lib/log'
 import { createServices } from '../../src/services'
 import { MailDeliveryError, otpEmail, sendMail } from '../../src/services/platform/mail'
-import { clearMailbox, envWith, mailbox } from './helpers'
+import { clearMailbox, envWith, localOnlyBindings, mailbox } from './helpers'
 
 /** A logger that keeps every event, so tests can assert what was (and was not) logged. */
 function recordingLogger() {
@@ -210,18 +210,9 @@ describe('without SMTP configuration', () => {
 
   it('outside local: warns without ever logging the message text', async () => {
     const { log, events } = recordingLogger()
-    const s = createServices(
-      envWith({
-        ENVIRONMENT: 'staging',
-        NEON_LOCAL_PROXY: undefined,
-        SMTP_HOST: '',
-        // The local identity and purchase fakes speak http, which staging refuses.
-        GOOGLE_JWKS_URL: undefined,
-        APPLE_JWKS_URL: undefined,
-        STRIPE_API_URL: undefined,
-      }),
-      { log },
-    )
+    const s = createServices(envWith({ ENVIRONMENT: 'staging', ...localOnlyBindings, SMTP_HOST: '' }), {
+      log,
+    })
 
     await sendMail(s, { to: recipient(), ...otpEmail('735102', { minutes: 5 }) })
 

@@ -139,8 +139,10 @@ describe('storage clean-up cron', () => {
     await age(mine)
 
     const report = await runCron()
-    expect(report.jobs).toEqual([expect.objectContaining({ name: 'clean-storage', ok: true })])
-    expect(report.jobs[0]!.processed).toBeGreaterThanOrEqual(mine.length)
+    // Other jobs share the ten-minute schedule; this test is about the clean-up's own report.
+    const cleanUp = report.jobs.find((job) => job.name === 'clean-storage')
+    expect(cleanUp).toEqual(expect.objectContaining({ ok: true }))
+    expect(cleanUp!.processed).toBeGreaterThanOrEqual(mine.length)
 
     const imagesAfter = await listed(env.IMAGES_BUCKET)
     const audioAfter = await listed(env.AUDIO_BUCKET)
@@ -153,7 +155,7 @@ describe('storage clean-up cron', () => {
     expect(await queuedKeys([fresh])).toEqual([fresh])
 
     const again = await runCron()
-    expect(again.jobs[0]!.ok).toBe(true)
+    expect(again.jobs.find((job) => job.name === 'clean-storage')?.ok).toBe(true)
     expect(await listed(env.IMAGES_BUCKET)).toEqual(imagesAfter)
     expect(await listed(env.AUDIO_BUCKET)).toEqual(audioAfter)
   })

@@ -32,6 +32,8 @@ export const reservedSlugs: ReadonlySet<string> = new Set([
   ...['voice-bio', 'verification', 'selfie', 'places', 'place', 'conversations', 'hub', 'socket', 'tasks'],
   ...['task', 'tier', 'tiers', 'rate-limit', 'rate-limits', 'user', 'users', 'db-user', 'bans', 'ban'],
   ...['sessions', 'session', 'deactivate', 'export', 'export-token', 'operators', 'operator', 'restore'],
+  ...['share', 'flair', 'push', 'web-push', 'vapid', 'notification-settings', 'google', 'apple', 'stripe'],
+  ...['subscription', 'subscriptions', 'purchase', 'purchases', 'checkout', 'portal', 'identities'],
   // Path words Rapport's web app uses or will use.
   ...['search', 'public-search', 'quiz', 'questions', 'question', 'answers', 'answer', 'personality'],
   ...['compare', 'clubs', 'club', 'skip', 'skips', 'unskip', 'report', 'reports', 'visitors', 'visits'],
