@@ -307,7 +307,7 @@ describe('the docs page', () => {
         for (const id of await page.locator('.opblock-summary-operation-id').allInnerTexts())
           seen.add(id.trim())
         const bottom = await page.evaluate(
-          () => window.scrollY + window.innerHeight >= document.body.scrollHeight,
+          () => window.scrollY + window.innerHeight >= window.document.body.scrollHeight,
         )
         if (bottom) break
       }
