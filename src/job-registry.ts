@@ -1,4 +1,4 @@
-import { reportEmailJobType, sendReportEmailJob } from './services/moderation/moderation'
+import { reportEmailJobType, sendReportEmailJob } from './services/moderation/report-email'
 import type { JobType } from './services/platform/jobs'
 import { echoJobType, runEcho } from './services/platform/tasks'
 import { runVerification, settleGaveUp } from './services/verification/job'
