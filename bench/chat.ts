@@ -103,6 +103,8 @@ export async function startChatStack(opts: {
   wranglerOutput?: 'inherit' | 'ignore' | number
   log?: (line: string) => void
   inspector?: boolean
+  /** More Worker variables (e.g. EXPO_PUSH_URL for a push fake of the caller's). */
+  vars?: Record<string, string>
 }): Promise<ChatStack> {
   const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const dbName = `rapport_chat_${process.pid}_${randomBytes(3).toString('hex')}`
@@ -134,6 +136,7 @@ export async function startChatStack(opts: {
         ...jwtVars,
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
         DEFAULT_RATE_LIMIT_LIMIT: '1000000',
+        ...opts.vars,
       },
       wranglerOutput: opts.wranglerOutput ?? 'ignore',
       // BENCH_INSPECTOR=1: the CLI with its DevTools inspector, as `npm run dev` runs (the Worker's

@@ -1,4 +1,5 @@
 import type { Services } from '../src/services'
+import { checkPushReceiptsJob } from './check-push-receipts'
 import { cleanStorageJob } from './clean-storage'
 import { collectGarbageJob } from './collect-garbage'
 import { deactivateInactiveAccountsJob } from './deactivate-inactive-accounts'
@@ -22,8 +23,9 @@ export interface CronJob {
 export const schedule: Record<string, CronJob[]> = {
   // Every minute: unread-message notifications (chat issue).
   '* * * * *': [notifyUnreadJob],
-  // Every 10 minutes: R2 storage clean-up (media issue), lapsed paid access (purchases).
-  '*/10 * * * *': [cleanStorageJob, expireLapsedSubscriptionsJob],
+  // Every 10 minutes: R2 storage clean-up (media issue), lapsed paid access (purchases), Expo push
+  // receipts.
+  '*/10 * * * *': [cleanStorageJob, expireLapsedSubscriptionsJob, checkPushReceiptsJob],
   // Hourly: inactivity deactivation, expired selfie verifications.
   '17 * * * *': [deactivateInactiveAccountsJob, expireVerificationsJob],
   // Every four hours: the IP reputation lists checked at sign-in.

@@ -323,6 +323,25 @@ export class Conversation extends HibernatingSocketObject<
     for (const ws of this.sockets({ userId: recipientId })) this.sendFrame(ws, frame)
     if (inbox) {
       this.toHub(recipientId, (hub) => hub.deliver({ type: 'message', peerId: senderId, message, ...inbox }))
+      // Not on this conversation's socket: a push may be due. Queued after the acknowledgement
+      // and never awaited here, so push work (and its outages) never slows the chat path; the
+      // push consumer decides on the member's setting and the channel rule.
+      if (this.sockets({ userId: recipientId }).length === 0) {
+        const event = {
+          type: 'message',
+          recipientId,
+          senderId,
+          box: inbox.box,
+          body: message.body,
+          voice: message.audioUrl !== null,
+          at: message.createdAt,
+        } as const
+        this.ctx.waitUntil(
+          this.env.PUSH.send(event).catch((err: unknown) => {
+            this.s.log.warn('push.enqueue_failed', { recipientId, error: describeError(err) })
+          }),
+        )
+      }
     }
   }
 

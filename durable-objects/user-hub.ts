@@ -15,8 +15,12 @@ import {
   HubClientFrameSchema,
   type HubDeliveryFrame,
   type HubServerFrame,
+  type PushTokenRefusalCode,
+  pushTokenRefusalCodes,
 } from '../src/services/chat/protocol'
 import { describeError } from '../src/lib/log'
+import { ApiError } from '../src/lib/http/errors'
+import { clearPushTarget, registerExpoToken } from '../src/services/push/targets'
 import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
 
 /**
@@ -81,6 +85,7 @@ export class UserHub extends HibernatingSocketObject<typeof HubClientFrameSchema
   }
 
   protected async onFrame(ws: WebSocket, identity: SocketIdentity, frame: HubClientFrame): Promise<void> {
+    if (frame.type === 'push-token') return this.pushToken(ws, identity, frame.token)
     const wanted = [...new Set(frame.userIds.map((id) => id.toLowerCase()))].filter(
       (id) => id !== identity.userId,
     )
@@ -95,6 +100,31 @@ export class UserHub extends HibernatingSocketObject<typeof HubClientFrameSchema
       await this.ctx.storage.delete('subscriptions')
     }
     await this.syncPresence()
+  }
+
+  /**
+   * `{"type":"push-token","token":"ExponentPushToken[…]"}` registers or replaces the socket's
+   * session's Expo token (`""` clears it), with the same rules as the REST route; answered with
+   * `push-token-registered` / `push-token-cleared`, or an error frame with the REST error code.
+   */
+  private async pushToken(ws: WebSocket, identity: SocketIdentity, token: string): Promise<void> {
+    const caller = { userId: identity.userId, sessionId: identity.sessionId }
+    try {
+      if (token === '') {
+        await clearPushTarget(this.s, caller, identity.sessionId)
+        this.sendFrame(ws, { type: 'push-token-cleared' })
+        return
+      }
+      const target = await registerExpoToken(this.s, caller, identity.sessionId, token)
+      this.sendFrame(ws, {
+        type: 'push-token-registered',
+        token: target.address,
+        updatedAt: target.updatedAt,
+      })
+    } catch (err) {
+      if (!(err instanceof ApiError) || !isPushTokenRefusal(err.code)) throw err
+      this.sendFrame(ws, { type: 'error', code: err.code, frameType: 'push-token', message: err.message })
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -276,4 +306,8 @@ export class UserHub extends HibernatingSocketObject<typeof HubClientFrameSchema
     for (const id of ids) pipeline.srem(subscribersKey(id), userId)
     await pipeline.exec()
   }
+}
+
+function isPushTokenRefusal(code: string): code is PushTokenRefusalCode {
+  return (pushTokenRefusalCodes as readonly string[]).includes(code)
 }

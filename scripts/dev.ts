@@ -8,6 +8,8 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { startLocalStack } from './local-stack'
+import { startPushFake } from './local-stack/push-fake'
+import { generateVapidKeys } from './vapid-generate'
 import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
 import { type ThirdPartyFakes, ensureLocalPaidTier, startThirdPartyFakes } from './local-stack/third-parties'
 import { type BootstrapAdmin, adminFromEnv, bootstrap } from './bootstrap'
@@ -91,6 +93,13 @@ function devJwtSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret')
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 })
   return readFileSync(file, 'utf8').trim()
+}
+
+/** A VAPID key pair that survives restarts (browser subscriptions are bound to it), generated once. */
+async function devVapidKeys(dataDir: string): Promise<{ publicKey: string; privateKey: string }> {
+  const file = join(dataDir, 'vapid.json')
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify(await generateVapidKeys()), { mode: 0o600 })
+  return JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string }
 }
 
 async function portIsFree(p: number): Promise<boolean> {
@@ -195,8 +204,18 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
   const ipLists = await startIpListServer()
   stoppers.push(() => ipLists.close())
 
+  // Expo and Web Push stand-ins: what they caught is on their page (logged below).
+  const pushFake = await startPushFake()
+  stoppers.push(() => pushFake.close())
+  log(`push: Expo and Web Push stand-in on ${pushFake.url} (what it caught: ${pushFake.url}/)`)
+  const vapid = await devVapidKeys(dataDir)
+
   const devVars = readDevVars()
   const vars: Record<string, string> = {
+    EXPO_PUSH_URL: pushFake.expoUrl,
+    ...(devVars.VAPID_PUBLIC_KEY
+      ? {}
+      : { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey }),
     ...Object.fromEntries(Object.entries(fakes.vars).filter(([key]) => devVars[key] === undefined)),
     IP_REPUTATION_LISTS: ipLists.setting,
     DATABASE_URL: databaseUrl,

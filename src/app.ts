@@ -35,6 +35,8 @@ import { photosRouter } from './routes/photos/photos.index'
 import { placesRouter } from './routes/places/places.index'
 import { onboardingRouter } from './routes/onboarding/onboarding.index'
 import { personalityRouter } from './routes/personality/personality.index'
+import { notificationSettingsRouter } from './routes/notification-settings/notification-settings.index'
+import { pushRouter } from './routes/push/push.index'
 import { profilesRouter } from './routes/profiles/profiles.index'
 import { skipsRouter } from './routes/skips/skips.index'
 import { statsRouter } from './routes/stats/stats.index'
@@ -152,6 +154,8 @@ export function createApp(environment: Environment): App {
   app.route('/', clubsRouter)
   app.route('/', visitorsRouter)
   app.route('/', statsRouter)
+  app.route('/', pushRouter)
+  app.route('/', notificationSettingsRouter)
   registerDocs(app, environment)
 
   app.notFound((c) => problemResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`))

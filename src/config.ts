@@ -129,6 +129,31 @@ const configSchema = z
       }),
     // No static default: it depends on ENVIRONMENT (see shapeConfig). A TOML boolean in [vars]
     // arrives as a boolean, a secret or --var as a string.
+    // Expo's push service (base of /send and /getReceipts); the local stack points it at its fake.
+    EXPO_PUSH_URL: z.url().default('https://exp.host/--/api/v2/push'),
+    // Sent as a Bearer token when set: required once "enhanced push security" is on in Expo.
+    EXPO_ACCESS_TOKEN: optionalString,
+    // Web Push (VAPID, RFC 8292): `npm run vapid:generate` prints a pair. Unset: browsers cannot
+    // subscribe (registration answers 409) and nothing is sent to them.
+    VAPID_PUBLIC_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{87}$/, 'must be a base64url uncompressed P-256 point (65 bytes)')
+      .optional(),
+    VAPID_PRIVATE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url P-256 private scalar (32 bytes)')
+      .optional(),
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)/, 'must be a mailto: or https: contact')
+      .default('mailto:push@rapport.example'),
+    // Hosts a browser push subscription's endpoint may name (suffix match), so the Worker never
+    // POSTs to arbitrary URLs; the defaults are the browsers' push services.
+    WEB_PUSH_ENDPOINT_HOSTS: z
+      .string()
+      .default(
+        'fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,notify.windows.com,push.apple.com',
+      ),
     // Sign in with Google: the OAuth client ids (web, iOS, Android) whose ID tokens are accepted.
     GOOGLE_CLIENT_IDS: list,
     GOOGLE_JWKS_URL: serviceUrl('https://www.googleapis.com/oauth2/v3/certs'),
@@ -208,6 +233,13 @@ const configSchema = z
         message: 'is only allowed when ENVIRONMENT=local',
       })
     }
+    if (Boolean(v.VAPID_PUBLIC_KEY) !== Boolean(v.VAPID_PRIVATE_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
+        message: 'must be set together with its pair',
+      })
+    }
     if (v.ENVIRONMENT !== 'local' && !v.PUBLIC_URL) {
       ctx.addIssue({
         code: 'custom',
@@ -216,9 +248,9 @@ const configSchema = z
       })
     }
     if (v.ENVIRONMENT !== 'local') {
-      // The local OpenID provider and purchase fakes speak plain http on loopback; anywhere else
-      // keys and payments come only from the real services over https.
-      for (const key of ['GOOGLE_JWKS_URL', 'APPLE_JWKS_URL', 'STRIPE_API_URL'] as const) {
+      // The local OpenID provider, purchase and push fakes speak plain http on loopback; anywhere
+      // else keys, payments and pushes go only to the real services over https.
+      for (const key of ['GOOGLE_JWKS_URL', 'APPLE_JWKS_URL', 'STRIPE_API_URL', 'EXPO_PUSH_URL'] as const) {
         if (!v[key].startsWith('https://')) {
           ctx.addIssue({ code: 'custom', path: [key], message: 'must be https outside ENVIRONMENT=local' })
         }
@@ -293,6 +325,19 @@ function shapeConfig(v: z.output<typeof configSchema>) {
       timeoutMs: v.OPENAI_TIMEOUT_MS,
     },
     moderation: { reportEmails: v.REPORT_EMAILS },
+    push: {
+      expoUrl: v.EXPO_PUSH_URL.replace(/\/+$/, ''),
+      expoAccessToken: v.EXPO_ACCESS_TOKEN,
+      vapid:
+        v.VAPID_PUBLIC_KEY && v.VAPID_PRIVATE_KEY
+          ? { publicKey: v.VAPID_PUBLIC_KEY, privateKey: v.VAPID_PRIVATE_KEY, subject: v.VAPID_SUBJECT }
+          : undefined,
+      webEndpointHosts: v.WEB_PUSH_ENDPOINT_HOSTS.split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      // Plain-http endpoints (the local fake) only on a local stack.
+      allowHttpEndpoints: v.ENVIRONMENT === 'local',
+    },
     identity: {
       google: {
         clientIds: v.GOOGLE_CLIENT_IDS,

@@ -1,6 +1,7 @@
 import type { Conversation } from '../durable-objects/conversation'
 import type { UserHub } from '../durable-objects/user-hub'
 import type { JobMessage } from './services/platform/jobs'
+import type { PushQueueMessage } from './services/push/queue'
 
 /**
  * The Worker's bindings as declared in wrangler.toml, plus vars and secrets (strings, parsed and
@@ -13,5 +14,7 @@ export interface Env {
   CONVERSATION: DurableObjectNamespace<Conversation>
   USER_HUB: DurableObjectNamespace<UserHub>
   JOBS: Queue<JobMessage>
+  /** Pushes, off the chat path (src/services/push/queue.ts). */
+  PUSH: Queue<PushQueueMessage>
   [variable: string]: unknown
 }

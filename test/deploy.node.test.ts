@@ -172,9 +172,13 @@ describe('the migration target', () => {
 
 describe('queueNames', () => {
   it.each(['staging', 'production'] as const)(
-    'lists the %s jobs queue and its dead-letter queue once each',
+    'lists the %s jobs queue, its dead-letter queue and the push queue once each',
     (env) => {
-      expect(queueNames(env)).toEqual([`rapport-jobs-${env}`, `rapport-jobs-dlq-${env}`])
+      expect(queueNames(env)).toEqual([
+        `rapport-jobs-${env}`,
+        `rapport-push-${env}`,
+        `rapport-jobs-dlq-${env}`,
+      ])
     },
   )
 })

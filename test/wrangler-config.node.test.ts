@@ -21,7 +21,7 @@ interface ResolvedConfig {
   migrations: { tag: string; new_sqlite_classes?: string[] }[]
   queues: {
     producers?: { binding: string; queue: string }[]
-    consumers?: { queue: string; dead_letter_queue?: string; max_retries?: number }[]
+    consumers?: { queue: string; dead_letter_queue?: string; max_retries?: number; max_batch_size?: number }[]
   }
   observability?: { enabled?: boolean }
   compatibility_date?: string
@@ -51,12 +51,18 @@ describe.each(environments)('wrangler.toml [$name]', ({ env, name, suffix }) => 
     expect(config.migrations.flatMap((m) => m.new_sqlite_classes ?? [])).toEqual(['Conversation', 'UserHub'])
   })
 
-  it('produces to the jobs queue and consumes it and its dead-letter queue', () => {
+  it('produces to the jobs and push queues and consumes them and the jobs dead-letter queue', () => {
     const jobs = `rapport-jobs-${suffix}`
     const dlq = `rapport-jobs-dlq-${suffix}`
-    expect(config.queues.producers).toEqual([{ binding: 'JOBS', queue: jobs }])
+    const push = `rapport-push-${suffix}`
+    expect(config.queues.producers).toEqual([
+      { binding: 'JOBS', queue: jobs },
+      { binding: 'PUSH', queue: push },
+    ])
     const consumers = config.queues.consumers ?? []
-    expect(consumers.map((c) => c.queue)).toEqual([jobs, dlq])
+    expect(consumers.map((c) => c.queue)).toEqual([jobs, dlq, push])
+    // A batch of 100 pushes fills one Expo request.
+    expect(consumers[2]).toMatchObject({ max_batch_size: 100 })
     expect(consumers[0]).toMatchObject({ dead_letter_queue: dlq, max_retries: 5 })
   })
 

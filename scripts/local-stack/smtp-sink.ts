@@ -12,6 +12,8 @@ export interface SinkMessage {
   text: string | null
   html: string | null
   date: string
+  /** Raw header lines by lower-case name (the first of each), e.g. `list-unsubscribe`. */
+  headers: Record<string, string>
 }
 
 export interface SmtpSink {
@@ -95,6 +97,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             text: parsed.text ?? null,
             html: parsed.html === false ? null : parsed.html,
             date: (parsed.date ?? new Date()).toISOString(),
+            headers: Object.fromEntries(
+              parsed.headerLines
+                .map((h) => [h.key, h.line.slice(h.line.indexOf(':') + 1).trim()] as const)
+                .reverse(),
+            ),
           })
           callback()
         })

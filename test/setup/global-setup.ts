@@ -7,6 +7,8 @@ import { applyMigrations } from '../../scripts/migrate'
 import { startLocalStack } from '../../scripts/local-stack'
 import { startIpListServer } from '../../scripts/local-stack/ip-lists'
 import { startOpenAiFake } from '../../scripts/local-stack/openai-fake'
+import { startPushFake } from '../../scripts/local-stack/push-fake'
+import { generateVapidKeys } from '../../scripts/vapid-generate'
 import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
 import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
 import { startStripeFake } from '../../scripts/local-stack/stripe-fake'
@@ -96,6 +98,17 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   project.provide('openAiUrl', openAi.url)
   project.provide('openAiKey', openAiKey)
 
+  // Expo push service and browser push endpoint stand-ins; the Expo one demands the access
+  // token, so tests prove EXPO_ACCESS_TOKEN is sent.
+  const expoAccessToken = `expo-${randomBytes(12).toString('hex')}`
+  const push = await startPushFake({ accessToken: expoAccessToken })
+  const vapid = await generateVapidKeys()
+  project.provide('pushFakeUrl', push.url)
+  project.provide('expoPushUrl', push.expoUrl)
+  project.provide('expoAccessToken', expoAccessToken)
+  project.provide('vapidPublicKey', vapid.publicKey)
+  project.provide('vapidPrivateKey', vapid.privateKey)
+
   // Local OpenID provider: Google- and Apple-shaped key sets the Worker verifies tokens against.
   const idp = await startOpenIdProvider({
     googleClientId: testGoogleClientIds[0]!,
@@ -115,9 +128,9 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   project.provide('ipListsSetting', ipLists.setting)
 
   return async () => {
+    await push.close()
     await idp.close()
     await stripe.close()
-
     await ipLists.close()
     await openAi.close()
     await smtpSink.close()
@@ -144,6 +157,11 @@ declare module 'vitest' {
     smtpPass: string
     openAiUrl: string
     openAiKey: string
+    pushFakeUrl: string
+    expoPushUrl: string
+    expoAccessToken: string
+    vapidPublicKey: string
+    vapidPrivateKey: string
     idpUrl: string
     stripeUrl: string
     ipListsUrl: string

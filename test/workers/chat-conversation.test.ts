@@ -30,6 +30,16 @@ async function inbox(owner: string, peer: string) {
   return row
 }
 
+/**
+ * Abort every Durable Object once in-flight queue sends have landed: the Conversation queues a
+ * push event after each acknowledgement (never awaited), and aborting an object while that send
+ * is in flight crashes the local runtime (workerd, signal 11) instead of dropping the send.
+ */
+async function abortObjects() {
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  await abortAllDurableObjects()
+}
+
 describe('conversation socket: messages', () => {
   it('delivers messages both ways in order, acknowledging each only once it is stored', async () => {
     const alice = await member()
@@ -149,7 +159,7 @@ describe('conversation socket: messages', () => {
     const body = opener()
     const a = await openConversation(alice.token, bob.id)
     const ack = await sendMessage(a, body, 'keep')
-    await abortAllDurableObjects()
+    await abortObjects()
     const again = await openConversation(alice.token, bob.id)
     expect(await sendMessage(again, body, 'keep')).toEqual(ack)
     expect(await storedMessages(alice.id, bob.id)).toHaveLength(1)
@@ -189,7 +199,7 @@ describe('conversation socket: reconnecting', () => {
     const acks = [await sendMessage(a, opener(), 'd-1'), await sendMessage(a, opener('second'), 'd-2')]
     expect(acks.map((x) => x.seq)).toEqual([1, 2])
 
-    await abortAllDurableObjects()
+    await abortObjects()
 
     const b = await openConversation(bob.token, alice.id)
     b.send({ type: 'resume', afterSeq: 0 })

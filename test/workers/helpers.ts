@@ -28,6 +28,7 @@ export const localOnlyBindings = {
   GOOGLE_JWKS_URL: undefined,
   APPLE_JWKS_URL: undefined,
   STRIPE_API_URL: undefined,
+  EXPO_PUSH_URL: undefined,
 }
 
 /** Services over the test bindings, for arranging and asserting database state. */
@@ -68,6 +69,7 @@ export interface Message {
   text: string | null
   html: string | null
   date: string
+  headers: Record<string, string>
 }
 
 /** Messages the SMTP sink accepted for `to` (envelope recipient, case-insensitive), oldest first. */
@@ -92,5 +94,7 @@ export async function clearMailbox(to?: string): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     smtpApiUrl: string
+    pushFakeUrl: string
+    vapidPublicKey: string
   }
 }

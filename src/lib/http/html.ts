@@ -11,18 +11,21 @@ export function escapeHtml(value: string): string {
 
 /**
  * The minimal HTML twin of a plain-text email: one paragraph per non-empty line, no images or
- * tracking; occurrences of `link` become a link to it.
+ * tracking; occurrences of each of `links` become a link to it.
  *
  * @example
  * emailHtml(['Hi,', '', 'Read it: https://app.example'], 'https://app.example')
  */
-export function emailHtml(lines: string[], link?: string): string {
-  const anchor = link && `<a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`
+export function emailHtml(lines: string[], links?: string | (string | undefined)[]): string {
+  const targets = (Array.isArray(links) ? links : [links]).filter((l): l is string => Boolean(l))
   const paragraphs = lines
     .filter((l) => l !== '')
     .map((l) => {
-      const text = escapeHtml(l)
-      return `    <p>${anchor ? text.replaceAll(escapeHtml(link!), anchor) : text}</p>`
+      let text = escapeHtml(l)
+      for (const link of targets) {
+        text = text.replaceAll(escapeHtml(link), `<a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`)
+      }
+      return `    <p>${text}</p>`
     })
   return `<!doctype html>
 <html lang="en">

@@ -3,6 +3,9 @@ import { sessions, users } from '../../db/schema'
 import { describeError } from '../../lib/log'
 import { emailHtml } from '../../lib/http/html'
 import { sendMail } from '../platform/mail'
+import { chooseChannels, loadChannelFacts } from '../push/channels'
+import { sendPushes } from '../push/deliver'
+import { queuePushRetry } from '../push/queue'
 import { revokeSessions } from './sessions'
 import type { Services } from '..'
 import { day } from './account'
@@ -123,6 +126,12 @@ export async function deactivateInactiveAccounts(
     .limit(opts.batchSize)
   const affected = [...new Set([...deactivated.map((u) => u.id), ...pending.map((u) => u.id)])]
 
+  // The newly deactivated hear of it on their devices too; the targets are read before the
+  // sessions (and with them the targets) go, and sent to afterwards.
+  const pushFacts = await loadChannelFacts(
+    s,
+    deactivated.map((u) => u.id),
+  )
   if (affected.length > 0) {
     const live = await db
       .select({ id: sessions.id })
@@ -134,6 +143,11 @@ export async function deactivateInactiveAccounts(
       'inactivity',
     )
   }
+
+  const pushItems = [...pushFacts.values()].flatMap((f) =>
+    chooseChannels(f, now).push.map((target) => ({ target, notification: inactivityPush })),
+  )
+  if (pushItems.length) await queuePushRetry(s, await sendPushes(s, pushItems), 1)
 
   const claimed =
     pending.length === 0
@@ -179,6 +193,13 @@ export async function deactivateInactiveAccounts(
   const result = { dryRun: false, deactivated: deactivated.length, notified, notifyFailed }
   s.log.info('inactivity.run', { ...result })
   return result
+}
+
+/** The push an inactive member gets when their profile is hidden (with the email). */
+export const inactivityPush = {
+  title: 'Your profile is invisible 👻',
+  body: 'You have been away a while, so we hid your profile. Open Rapport to show it again.',
+  data: { type: 'deactivated', url: '/' },
 }
 
 /**

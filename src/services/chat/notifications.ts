@@ -2,13 +2,16 @@ import { sql } from 'drizzle-orm'
 import { describeError } from '../../lib/log'
 import { emailHtml } from '../../lib/http/html'
 import type { Services } from '..'
+import { settingsLink } from '../notifications/settings-links'
 import { sendMail } from '../platform/mail'
+import { chooseChannels, loadChannelFacts } from '../push/channels'
+import { type PushItem, sendPushes } from '../push/deliver'
+import { queuePushRetry } from '../push/queue'
 import { hiddenPeer } from './inbox'
 
 /**
- * Unread-message emails (email only: Rapport has no mobile
- * push). A member is emailed about one box — intros or chats, each on its own timer — when all
- * of these hold:
+ * Unread-message notifications. A member is notified about one box — intros or chats, each on
+ * its own timer — when all of these hold:
  * - they are an active, onboarded, non-deleted member whose address is not at example.com;
  * - the box holds an unread conversation whose last message is under 10 days old, over
  *   10 minutes old, newer than their last online moment and newer than their last email about
@@ -16,7 +19,12 @@ import { hiddenPeer } from './inbox'
  *   notify);
  * - they have not been online for 10 minutes;
  * - their frequency for that box (`intros_notification` / `chats_notification`) allows another
- *   email since the last one: immediately 0, daily 1 day, every 3 days, weekly 7 days; never.
+ *   notification since the last one: immediately 0, daily 1 day, every 3 days, weekly 7 days; never.
+ *
+ * Channels (services/push/channels.ts): one push per live push target, and an email as well
+ * when they have none, have been away 8 days, or moved to a browser without push. An immediate
+ * push already moved the box's stamp past the message it announced, so this run finds nothing
+ * new for that state and never notifies twice.
  *
  * Idempotency: one statement picks due members (`FOR UPDATE SKIP LOCKED`, so overlapping runs
  * take different members) and stamps `<box>_notified_at` before any email leaves; a repeated run
@@ -42,8 +50,11 @@ const columns = {
 
 export interface NotifyRunResult {
   claimed: number
+  /** Emails delivered. */
   sent: number
   failed: number
+  /** Pushes accepted by Expo or a browser push service. */
+  pushed: number
 }
 
 /**
@@ -117,7 +128,7 @@ async function recipients(s: Services, kind: Kind, userIds: string[]) {
  */
 export async function notifyUnread(s: Services, opts: { batchSize: number }): Promise<NotifyRunResult> {
   const now = s.clock.now()
-  const result: NotifyRunResult = { claimed: 0, sent: 0, failed: 0 }
+  const result: NotifyRunResult = { claimed: 0, sent: 0, failed: 0, pushed: 0 }
   for (const kind of kinds) {
     const room = opts.batchSize - result.claimed
     if (room <= 0) break
@@ -125,19 +136,36 @@ export async function notifyUnread(s: Services, opts: { batchSize: number }): Pr
     result.claimed += claimed.length
     if (claimed.length === 0) continue
     const prevOf = new Map(claimed.map((c) => [c.user_id, c.prev]))
-    const queue = await recipients(
-      s,
-      kind,
-      claimed.map((c) => c.user_id),
-    )
+    const ids = claimed.map((c) => c.user_id)
+    const [members, channels] = await Promise.all([recipients(s, kind, ids), loadChannelFacts(s, ids)])
+
+    // Every member's pushes in one go, so they share Expo requests (100 messages each).
+    const items: PushItem[] = []
+    const queue: typeof members = []
+    const pushedTo = new Set<string>()
+    for (const r of members) {
+      const facts = channels.get(r.id)
+      const chosen = facts ? chooseChannels(facts, now) : { push: [], email: true }
+      const notification = unreadPush(kind, r.peers)
+      for (const target of chosen.push) items.push({ target, notification })
+      if (chosen.push.length) pushedTo.add(r.id)
+      if (chosen.email) queue.push(r)
+    }
+    const pushes = await sendPushes(s, items)
+    await queuePushRetry(s, pushes, 1)
+    result.pushed += pushes.sent
+
     const worker = async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         try {
-          await sendMail(s, { to: r.email, ...unreadEmail(s, kind, r.name, r.peers) })
+          const link = await settingsLink(s, r.id, kind)
+          await sendMail(s, { to: r.email, ...unreadEmail(s, kind, r.name, r.peers, link) })
           result.sent++
         } catch (err) {
           result.failed++
           s.log.warn('notify.send_failed', { userId: r.id, kind, error: describeError(err) })
+          // A push reached them: retrying would push again for the same state.
+          if (pushedTo.has(r.id)) continue
           const { stamp } = columns[kind]
           const prev = prevOf.get(r.id) ?? null
           await s.database.db.execute(
@@ -152,6 +180,19 @@ export async function notifyUnread(s: Services, opts: { batchSize: number }): Pr
   return result
 }
 
+/** The push about unread messages in one box; opens that box. */
+export function unreadPush(kind: Kind, peers: string[]) {
+  const who = namesList(peers)
+  return {
+    title: 'You have a new message',
+    body:
+      kind === 'intros'
+        ? `${who} sent you ${peers.length > 1 ? 'intros' : 'an intro'}`
+        : `New messages from ${who}`,
+    data: { type: 'unread', box: kind, url: `/inbox/${kind}` },
+  }
+}
+
 function namesList(names: string[]): string {
   const shown = [...new Set(names)].slice(0, 3)
   const others = new Set(names).size - shown.length
@@ -161,17 +202,20 @@ function namesList(names: string[]): string {
 
 /**
  * The email about unread messages in one box: who wrote, a link to the app (the first CORS
- * origin, which is the web app's, when one is configured) and how to change the frequency.
+ * origin, which is the web app's, when one is configured) and — when `settingsUrl` is given — a
+ * one-click link to change this box's frequency, also offered to mail clients as RFC 8058
+ * `List-Unsubscribe` (one-click POST to the same signed URL).
  *
  * @example
- * unreadEmail(s, 'intros', 'Sam', ['Alex']).text // 'Hi Sam, … Alex sent you an intro …'
+ * unreadEmail(s, 'intros', 'Sam', ['Alex'], link).text // 'Hi Sam, … Alex sent you an intro …'
  */
 export function unreadEmail(
   s: Pick<Services, 'config'>,
   kind: Kind,
   name: string | null,
   peers: string[],
-): { subject: string; text: string; html: string } {
+  settingsUrl?: string,
+): { subject: string; text: string; html: string; headers?: Record<string, string> } {
   const who = namesList(peers)
   const appUrl = s.config.http.corsOrigins.find((o) => o !== '*' && /^https?:\/\//.test(o))
   const lines = [
@@ -184,9 +228,22 @@ export function unreadEmail(
     appUrl ? `Read and reply: ${appUrl}` : 'Open Rapport to read and reply.',
     '',
     `To change how often we email you about ${kind} (immediately, daily, every 3 days, weekly or never), ` +
+      (settingsUrl ? `open ${settingsUrl} or ` : '') +
       'go to Settings → Notifications in the app.',
     '',
     '— Rapport',
   ]
-  return { subject: 'You have a new message', text: lines.join('\n'), html: emailHtml(lines, appUrl) }
+  return {
+    subject: 'You have a new message',
+    text: lines.join('\n'),
+    html: emailHtml(lines, [appUrl, settingsUrl]),
+    ...(settingsUrl
+      ? {
+          headers: {
+            'List-Unsubscribe': `<${settingsUrl}>`,
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          },
+        }
+      : {}),
+  }
 }

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../lib/http/errors'
 import { uuidPattern } from '../../lib/ids'
 import { isStorable, unstorablePath } from '../../lib/storable'
 import { VisitSchema } from '../profiles/visits'
+import { expoTokenPattern } from '../push/expo'
 import { ChatMessageSchema } from './history'
 import { UnreadTotalsSchema, inboxBoxValues } from './inbox'
 import { maxPresenceSubscriptions, presenceStatusValues } from './presence'
@@ -79,6 +80,18 @@ export const frameErrorCodes = [
 export type FrameErrorCode = (typeof frameErrorCodes)[number]
 
 /**
+ * A `push-token` frame the push-target rules refused; the codes `PUT
+ * /api/v1/me/sessions/{id}/push-token` answers with (`conflict`: a web session, which registers a
+ * browser subscription instead).
+ */
+export const pushTokenRefusalCodes = [
+  'conflict',
+  'forbidden',
+  'not_found',
+] as const satisfies readonly ErrorCode[]
+export type PushTokenRefusalCode = (typeof pushTokenRefusalCodes)[number]
+
+/**
  * How a rate-limited member can raise their limit: verify (the daily intro limit), wait for
  * tomorrow's, or `slow-down` (the per-conversation flood limit).
  */
@@ -99,7 +112,7 @@ export interface ChatError {
 
 export const ErrorFrameSchema = z.object({
   type: z.literal('error'),
-  code: z.enum([...chatRefusalCodes, ...frameErrorCodes]),
+  code: z.enum([...chatRefusalCodes, ...frameErrorCodes, ...pushTokenRefusalCodes]),
   message: z.string().optional(),
   /** The frame's type, for frame-level failures. */
   frameType: z.string().optional(),
@@ -147,10 +160,19 @@ const MemberIdsSchema = z
   .max(maxPresenceSubscriptions)
   .describe(`an array of at most ${maxPresenceSubscriptions} member ids`)
 
-/** What a client may send on the inbox socket. */
+/**
+ * What a client may send on the inbox socket. `push-token` registers (or, with `""`, clears) the
+ * Expo push token of the socket's own session, as `PUT /api/v1/me/sessions/{id}/push-token` does.
+ */
 export const HubClientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('subscribe'), userIds: MemberIdsSchema }),
   z.object({ type: z.literal('unsubscribe'), userIds: MemberIdsSchema }),
+  z.object({
+    type: z.literal('push-token'),
+    token: z
+      .union([z.literal(''), z.string().max(256).regex(expoTokenPattern)])
+      .describe('an Expo push token (ExponentPushToken[…]), or "" to clear'),
+  }),
 ])
 export type HubClientFrame = z.infer<typeof HubClientFrameSchema>
 
@@ -277,6 +299,8 @@ export const HubServerFrameSchema = z.discriminatedUnion('type', [
     evicted: z.array(z.uuid()),
   }),
   z.object({ type: z.literal('unsubscribed'), userIds: z.array(z.uuid()) }),
+  z.object({ type: z.literal('push-token-registered'), token: z.string(), updatedAt: z.iso.datetime() }),
+  z.object({ type: z.literal('push-token-cleared') }),
   ErrorFrameSchema,
 ])
 export type HubServerFrame = z.infer<typeof HubServerFrameSchema>

@@ -36,6 +36,8 @@ export interface MailMessage {
   subject: string
   text: string
   html?: string
+  /** Extra headers (e.g. List-Unsubscribe); values are stripped of line breaks. */
+  headers?: Record<string, string>
 }
 
 type SmtpConfig = NonNullable<Config['smtp']>
@@ -146,6 +148,13 @@ export async function sendMail(s: Services, msg: MailMessage): Promise<void> {
         subject: msg.subject.replace(/[\r\n]+/g, ' '),
         text: msg.text,
         html: msg.html,
+        ...(msg.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(msg.headers).map(([k, v]) => [k, v.replace(/[\r\n]+/g, ' ')]),
+              ),
+            }
+          : {}),
       })
     } finally {
       await mailer.close()
