@@ -1,5 +1,5 @@
 import { collectAccountGarbage } from '../src/services/accounts/garbage'
-import { purgeExpiredModerationTokens } from '../src/services/moderation/moderation'
+import { purgeExpiredModerationTokens } from '../src/services/moderation/moderation-links'
 import type { CronJob } from './registry'
 
 /**

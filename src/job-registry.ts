@@ -1,4 +1,4 @@
-import { reportEmailJobType, sendReportEmailJob } from './services/moderation/moderation'
+import { reportEmailJobType, sendReportEmailJob } from './services/moderation/report-email'
 import type { Services } from './services'
 import type { JobType } from './services/platform/jobs'
 import { PushQueueMessageSchema, handlePushBatch } from './services/push/queue'

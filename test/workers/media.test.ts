@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { parseRange } from '../../src/routes/media/media.handlers'
-import type { Photo } from '../../src/services/media/photos'
+import type { Photo } from '../../src/services/media/photo-view'
 import { uniqueIp } from './auth-helpers'
 import { account } from './fixtures'
 import { api, problem } from './helpers'

@@ -29,14 +29,13 @@ import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
 import type { JobMessage } from '../../src/services/platform/jobs'
 import {
-  botReasonPattern,
   describeModerationLink,
   moderationTokenTtlMs,
-  pickReportRecipient,
-  reportEmailJobType,
   signModerationToken,
   useModerationLink,
-} from '../../src/services/moderation/moderation'
+} from '../../src/services/moderation/moderation-links'
+import { pickReportRecipient, reportEmailJobType } from '../../src/services/moderation/report-email'
+import { botReasonPattern } from '../../src/services/moderation/reports'
 import { account, call, member } from './fixtures'
 import { api, clearMailbox, envWith, mailbox, origin, problem, services } from './helpers'
 import { uniqueIp } from './auth-helpers'

@@ -1,7 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { ApiError } from '../../lib/http/errors'
-import { immutableCacheControl } from '../../services/media/photos'
+import { immutableCacheControl } from '../../services/media/media-objects'
 import type { AppEnv } from '../../types'
 import { keyPatterns } from './media.routes'
 import type * as routes from './media.routes'

@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { pageSchema, paginationQuery } from '../../lib/http/pagination'
 import { requireAuth, requireRole } from '../../middleware/auth'
-import { ModerationLinkSchema, ReportSchema } from '../../services/moderation/moderation'
+import { ModerationLinkSchema } from '../../services/moderation/moderation-links'
+import { ReportSchema } from '../../services/moderation/reports'
 import { BanSchema } from '../admin-bans/admin-bans.routes'
 
 const tags = ['Moderation']

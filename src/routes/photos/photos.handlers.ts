@@ -3,10 +3,10 @@ import { readUpload } from '../../lib/http/upload'
 import {
   deletePhoto as remove,
   listPhotos as list,
-  photoView,
   putPhoto as put,
   reorderPhotos as reorder,
 } from '../../services/media/photos'
+import { photoView } from '../../services/media/photo-view'
 import type { AuthedEnv } from '../../types'
 import type * as routes from './photos.routes'
 

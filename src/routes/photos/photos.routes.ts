@@ -4,7 +4,8 @@ import { ApiError } from '../../lib/http/errors'
 import { errorResponses, jsonBody } from '../../lib/http/openapi'
 import { uploadBody, uploadBodyLimit } from '../../lib/http/upload'
 import { requireAuth } from '../../middleware/auth'
-import { PhotoSchema, maxPhotos, photoLimits } from '../../services/media/photos'
+import { PhotoSchema, maxPhotos } from '../../services/media/photo-view'
+import { photoLimits } from '../../services/media/upload-checks'
 import type { AppEnv } from '../../types'
 
 const tags = ['Photos']

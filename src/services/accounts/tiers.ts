@@ -3,7 +3,7 @@ import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
 import { rateLimitRules, tiers, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
-import { sharedWithinRequest } from '../request-memo'
+import { sharedWithinRequest } from '../platform/request-memo'
 import type { Services } from '..'
 
 /**

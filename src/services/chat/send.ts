@@ -4,7 +4,7 @@ import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../.
 import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import type { Services } from '..'
-import { immutableCacheControl, newMediaId } from '../media/photos'
+import { immutableCacheControl, newMediaId } from '../media/media-objects'
 import { pairOf } from './history'
 import type { ChatError } from './protocol'
 import {

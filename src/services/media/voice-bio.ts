@@ -7,7 +7,7 @@ import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import { mediaUrl } from './media-url'
 import type { Services } from '..'
-import { immutableCacheControl, newMediaId } from './photos'
+import { immutableCacheControl, newMediaId } from './media-objects'
 
 /**
  * Voice bios: one short recording per member, stored exactly as uploaded (no transcoding) under

@@ -5,14 +5,14 @@ import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import { type LimitRule, enforceLimits } from '../platform/rate-limit'
 import { conversationName } from '../chat/protocol'
-import { lodgeReport } from './moderation'
+import { lodgeReport } from './reports'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 
 /**
  * Skips (blocks) and reports. A skip hides two members from each other in every
  * direction (profiles, search, chat read `skips` both ways); a report is a skip with a reason, and
- * it goes to the moderators (src/services/moderation/moderation.ts).
+ * it goes to the moderators (src/services/moderation/reports.ts).
  */
 
 /** Report limits: one per 5 s and 20 a day, per reporter and per client IP. */

@@ -1,4 +1,4 @@
-import { sharedWithinRequest } from '../request-memo'
+import { sharedWithinRequest } from './request-memo'
 import type { Services } from '..'
 import { describeError } from '../../lib/log'
 

@@ -4,7 +4,7 @@ import { ApiError } from '../../lib/http/errors'
 import { describeError } from '../../lib/log'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
-import { sharedWithinRequest } from '../request-memo'
+import { sharedWithinRequest } from './request-memo'
 import type { Services } from '..'
 
 /**

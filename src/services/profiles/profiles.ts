@@ -17,7 +17,8 @@ import { addedText } from '../feed/bio-event'
 import { textArray } from '../feed/feed'
 import { FlairSchema, flairExpression } from '../flair/flair'
 import { ReplyRatesSchema, replyRates } from '../reply-rates/reply-rates'
-import { PhotoSchema, listPhotos, photoView } from '../media/photos'
+import { listPhotos } from '../media/photos'
+import { PhotoSchema, photoView } from '../media/photo-view'
 import { findPlaceByLabel } from './places'
 import {
   AboutSchema,

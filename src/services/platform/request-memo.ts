@@ -1,4 +1,4 @@
-import type { Services } from '.'
+import type { Services } from '..'
 
 /**
  * Loads shared within one request (one services object) only. The Workers runtime cancels a
