@@ -1,8 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
 import { profiles } from '../../src/db/schema'
 import { call, member } from './fixtures'
-import { api, problem, services } from './helpers'
+import { api, envWith, origin, problem, services } from './helpers'
 
 const db = services().database.db
 async function idFromDb(userId: string): Promise<string> {
@@ -69,5 +71,28 @@ describe('share links', () => {
     const res = await api('/api/v1/share/not-an-id')
     expect(res.status).toBe(422)
     expect((await problem(res)).errors?.[0]?.path).toBe('param.shareId')
+  })
+
+  it('429 with Retry-After once an anonymous visitor passes the per-IP limit', async () => {
+    const them = await member({ profile: { publicProfile: true } })
+    const shareId = await shareIdOf(them.token)
+    // The real Worker entry with a default limit of 2 a minute, from an address of its own.
+    const ip = `198.51.100.${1 + Math.floor(Math.random() * 250)}`
+    const visit = async () => {
+      const ctx = createExecutionContext()
+      const res = await worker.fetch(
+        new Request(`${origin}/api/v1/share/${shareId}`, { headers: { 'cf-connecting-ip': ip } }),
+        envWith({ DEFAULT_RATE_LIMIT_LIMIT: '2', DEFAULT_RATE_LIMIT_PERIOD: '60' }),
+        ctx,
+      )
+      await waitOnExecutionContext(ctx)
+      return res
+    }
+    expect((await visit()).status).toBe(200)
+    expect((await visit()).status).toBe(200)
+    const refused = await visit()
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await problem(refused)).code).toBe('rate_limited')
   })
 })
