@@ -11,7 +11,7 @@ import {
   testRevenueCat,
   testPublicUrl,
   testStripe,
-} from './test/shared/constants.ts'
+} from './test/support/constants.ts'
 
 // Miniflare must not try to reach Cloudflare for request.cf data: this machine is offline.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'

@@ -18,6 +18,11 @@ export interface Services {
   redis: Redis
   clock: Clock
   log: Logger
+  /**
+   * Loads in flight for this services object only (see `sharedWithinRequest`): a pending promise
+   * lives with the request that started it and is never reachable from another request.
+   */
+  inFlight: Map<string, Promise<unknown>>
 }
 
 export function createServices(env: Env, opts: { log?: Logger; clock?: Clock } = {}): Services {
@@ -29,5 +34,6 @@ export function createServices(env: Env, opts: { log?: Logger; clock?: Clock } =
     redis: getRedis(config.redis),
     clock: opts.clock ?? systemClock,
     log: opts.log ?? createLogger(config.logLevel),
+    inFlight: new Map(),
   }
 }

@@ -12,7 +12,7 @@ import { generateVapidKeys } from '../../scripts/vapid-generate'
 import { startSmtpSink } from '../../scripts/local-stack/smtp-sink'
 import { startOpenIdProvider } from '../../scripts/local-stack/openid-provider'
 import { startStripeFake } from '../../scripts/local-stack/stripe-fake'
-import { testAppleClientIds, testGoogleClientIds, testStripe } from '../shared/constants'
+import { testAppleClientIds, testGoogleClientIds, testStripe } from '../support/constants'
 
 // Loaded through Node's own require: this file is the global setup of two projects, and the test
 // runner's module evaluator cannot evaluate ioredis' CommonJS build a second time.

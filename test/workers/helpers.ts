@@ -4,7 +4,7 @@ import { inject } from 'vitest'
 import type { Env } from '../../src/env'
 import type { Problem } from '../../src/lib/http/problem'
 import { createServices } from '../../src/services'
-import { testJwtSecret, testPublicUrl } from '../shared/constants'
+import { testJwtSecret, testPublicUrl } from '../support/constants'
 
 export const origin = testPublicUrl
 

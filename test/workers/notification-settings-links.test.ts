@@ -8,7 +8,7 @@ import type { Env } from '../../src/env'
 import { fixedClock } from '../../src/lib/clock'
 import { createServices } from '../../src/services'
 import { linkLifetimeSeconds, settingsLink } from '../../src/services/notifications/settings-links'
-import { testPublicUrl } from '../shared/constants'
+import { testPublicUrl } from '../support/constants'
 import { member } from './fixtures'
 import { api, mailbox, problem } from './helpers'
 

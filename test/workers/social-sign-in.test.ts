@@ -10,7 +10,7 @@ import {
   testAppleRedirectUrl,
   testGoogleClientIds,
   testJwtSecret,
-} from '../shared/constants'
+} from '../support/constants'
 import { bearer, post, signIn, uniqueEmail, uniqueIp } from './auth-helpers'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import worker from '../../src/index'
