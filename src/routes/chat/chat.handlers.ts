@@ -1,7 +1,7 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import { conversationName } from '../../services/chat/protocol'
 import { ApiError } from '../../lib/http/errors'
-import { messagesAfter, messagesBefore } from '../../services/chat/history'
+import { messagesAfterQuery, messagesBeforeQuery, toChatMessage } from '../../services/chat/history'
 import * as inbox from '../../services/chat/inbox'
 import type { AuthedEnv } from '../../types'
 import type * as routes from './chat.routes'
@@ -29,14 +29,20 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AuthedEnv> =
       errors: [{ path: 'query.after', message: 'not allowed together with before' }],
     })
   }
-  if (!(await inbox.conversationExists(s, me, peerId))) throw noConversation()
-  if (after !== undefined) {
-    const rows = await messagesAfter(s, me, peerId, after, limit + 1)
-    return c.json({ data: rows.slice(0, limit), has_more: rows.length > limit }, 200)
-  }
-  const data = await messagesBefore(s, me, peerId, before ?? null, limit)
-  const hasMore = data.length === limit && (await messagesBefore(s, me, peerId, data[0]!.seq, 1)).length > 0
-  return c.json({ data, has_more: hasMore }, 200)
+  // One round trip: the conversation check and the page (one row more than asked, which tells
+  // whether another page follows) in one HTTP batch.
+  const { db } = s.database
+  const page =
+    after !== undefined
+      ? messagesAfterQuery(s, me, peerId, after, limit + 1)
+      : messagesBeforeQuery(s, me, peerId, before ?? null, limit + 1)
+  const [entry, rows] = await db.batch([inbox.conversationExistsQuery(s, me, peerId), page])
+  if (entry.length === 0) throw noConversation()
+  const hasMore = rows.length > limit
+  const kept = rows.slice(0, limit)
+  // `before` pages come newest first from the statement; the page is ascending either way.
+  if (after === undefined) kept.reverse()
+  return c.json({ data: kept.map((row) => toChatMessage(s, row)), has_more: hasMore }, 200)
 }
 
 export const markRead: RouteHandler<typeof routes.markRead, AuthedEnv> = async (c) => {

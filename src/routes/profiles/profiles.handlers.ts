@@ -1,7 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
-import { clubsOf } from '../../services/clubs/clubs'
 import * as profiles from '../../services/profiles/profiles'
-import { pushVisitor, recordVisit } from '../../services/profiles/visits'
+import { pushVisitor } from '../../services/profiles/visits'
 import type { AppEnv, AuthedEnv } from '../../types'
 import type * as routes from './profiles.routes'
 
@@ -24,19 +23,17 @@ export const viewProfile: RouteHandler<typeof routes.viewProfile, AppEnv> = asyn
   const s = c.get('services')
   const caller = c.get('caller')
   const account = c.get('account')
-  const view = await profiles.viewProfile(
+  // Members (not anonymous visitors, not oneself) leave a visit; visible ones are pushed live.
+  const visitor =
+    caller && account?.status === 'active' ? { userId: account.id, tierId: account.tierId } : null
+  const { view, clubs, visit } = await profiles.viewProfilePage(
     s,
     caller ? { userId: caller.userId } : null,
     c.req.valid('param').idOrSlug,
+    visitor,
   )
-  // Members (not anonymous visitors, not oneself) leave a visit; visible ones are pushed live.
-  const visitor = caller && account?.status === 'active' && !view.isSelf ? account : null
-  const [clubs, visit] = await Promise.all([
-    clubsOf(s, view.id, caller?.userId ?? null),
-    visitor ? recordVisit(s, { userId: visitor.id, tierId: visitor.tierId }, view.id) : null,
-  ])
   if (visitor && visit && !visit.invisible) {
-    c.executionCtx.waitUntil(pushVisitor(s, view.id, visitor.id))
+    c.executionCtx.waitUntil(pushVisitor(s, view.id, visitor.userId))
   }
   // Visibility depends on who asks: never let a shared cache answer for someone else.
   c.header('Cache-Control', 'private, no-store')

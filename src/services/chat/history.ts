@@ -83,13 +83,30 @@ export async function messagesAfter(
   afterSeq: number,
   limit: number,
 ): Promise<ChatMessage[]> {
-  const rows = await s.database.db
+  const rows = await messagesAfterQuery(s, viewerId, peerId, afterSeq, clamp(limit, maxResumeMessages))
+  return rows.map((row) => toChatMessage(s, row))
+}
+
+/**
+ * The statement behind {@link messagesAfter}, not yet run and with `limit` as given (the caller
+ * bounds it): for a `db.batch` that reads it in the same round trip as other statements.
+ *
+ * @example
+ * const [entry, rows] = await s.database.db.batch([existsQuery, messagesAfterQuery(s, me, peer, 41, 51)])
+ */
+export function messagesAfterQuery(
+  s: Services,
+  viewerId: string,
+  peerId: string,
+  afterSeq: number,
+  limit: number,
+) {
+  return s.database.db
     .select()
     .from(messages)
     .where(visibleTo(viewerId, peerId, gt(messages.seq, afterSeq)))
     .orderBy(asc(messages.seq))
-    .limit(clamp(limit, maxResumeMessages))
-  return rows.map((row) => toChatMessage(s, row))
+    .limit(limit)
 }
 
 /**
@@ -107,11 +124,28 @@ export async function messagesBefore(
   beforeSeq: number | null,
   limit: number,
 ): Promise<ChatMessage[]> {
-  const rows = await s.database.db
+  const rows = await messagesBeforeQuery(s, viewerId, peerId, beforeSeq, clamp(limit, maxHistoryPage))
+  return rows.reverse().map((row) => toChatMessage(s, row))
+}
+
+/**
+ * The statement behind {@link messagesBefore}, not yet run: rows *descending* by `seq`, `limit`
+ * as given (the caller bounds it; one more than a page tells whether another page follows).
+ *
+ * @example
+ * const [entry, rows] = await s.database.db.batch([existsQuery, messagesBeforeQuery(s, me, peer, null, 51)])
+ */
+export function messagesBeforeQuery(
+  s: Services,
+  viewerId: string,
+  peerId: string,
+  beforeSeq: number | null,
+  limit: number,
+) {
+  return s.database.db
     .select()
     .from(messages)
     .where(visibleTo(viewerId, peerId, ...(beforeSeq === null ? [] : [lt(messages.seq, beforeSeq)])))
     .orderBy(desc(messages.seq))
-    .limit(clamp(limit, maxHistoryPage))
-  return rows.reverse().map((row) => toChatMessage(s, row))
+    .limit(limit)
 }

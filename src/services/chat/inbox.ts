@@ -78,6 +78,20 @@ function boxCondition(box: InboxBox): SQL {
   return box === 'archive' ? entryHidden : and(eq(inboxEntries.box, box), sql`not ${entryHidden}`)!
 }
 
+/**
+ * SQL: a column of the peer's first photo (lowest live position) — the same photo
+ * {@link firstPhotos} picks — read inside the inbox statement rather than by a second one.
+ */
+const firstPhoto = (column: SQL) =>
+  sql<
+    string | null
+  >`(select ${column} from ${photos} where ${photos.userId} = ${inboxEntries.peerId} and ${photos.position} > 0 order by ${photos.position} limit 1)`
+
+const photoRef = (s: Services, id: string, blurhash: string) => ({
+  url: mediaUrl(s.config, 'images', `450-${id}.jpg`),
+  blurhash,
+})
+
 /** First photos (lowest live position) of `userIds`, as 450 px URLs. */
 async function firstPhotos(s: Services, userIds: string[]) {
   const result = new Map<string, { url: string; blurhash: string }>()
@@ -131,7 +145,9 @@ export async function listInbox(
   const { db } = s.database
   const where = and(eq(inboxEntries.ownerId, ownerId), boxCondition(box))
   const { limit, offset } = pageWindow(request)
-  const [rows, [total], [mine]] = await Promise.all([
+  // One round trip: the page (each visible peer's first photo read in the same statement), the
+  // total and my personality vector, in one HTTP batch.
+  const [rows, [total], [mine]] = await db.batch([
     db
       .select({
         entry: inboxEntries,
@@ -140,6 +156,8 @@ export async function listInbox(
         slug: profiles.urlSlug,
         level: profiles.verificationLevel,
         personality: profiles.personality,
+        photoId: firstPhoto(sql`${photos.id}`),
+        photoBlurhash: firstPhoto(sql`${photos.blurhash}`),
       })
       .from(inboxEntries)
       .innerJoin(users, eq(users.id, inboxEntries.peerId))
@@ -151,9 +169,7 @@ export async function listInbox(
     db.select({ n: count() }).from(inboxEntries).where(where),
     db.select({ personality: profiles.personality }).from(profiles).where(eq(profiles.userId, ownerId)),
   ])
-  const visible = rows.filter((r) => !r.hidden).map((r) => r.entry.peerId)
-  const photoOf = await firstPhotos(s, visible)
-  const data = rows.map(({ entry, hidden, ...peer }): InboxEntry => {
+  const data = rows.map(({ entry, hidden, photoId, photoBlurhash, ...peer }): InboxEntry => {
     const lastMessage = {
       seq: entry.lastSeq,
       body: entry.lastBody,
@@ -181,7 +197,7 @@ export async function listInbox(
       ...common,
       slug: peer.slug,
       name: peer.name,
-      photo: photoOf.get(entry.peerId) ?? null,
+      photo: photoId && photoBlurhash ? photoRef(s, photoId, photoBlurhash) : null,
       verified: peer.level !== null && peer.level !== 'none',
       matchPercentage: matchPercentage(mine?.personality, peer.personality),
       masked: false,
@@ -199,11 +215,22 @@ export async function listInbox(
  * if (!(await conversationExists(s, me, peer))) throw new ApiError('not_found', 'No such conversation')
  */
 export async function conversationExists(s: Services, a: string, b: string): Promise<boolean> {
-  const [row] = await s.database.db
+  const rows = await conversationExistsQuery(s, a, b)
+  return rows.length > 0
+}
+
+/**
+ * The statement behind {@link conversationExists}, not yet run (one row when the conversation
+ * exists, none otherwise), to read in one `db.batch` with the statements that depend on it.
+ *
+ * @example
+ * const [entry, rows] = await s.database.db.batch([conversationExistsQuery(s, me, peer), pageQuery])
+ */
+export function conversationExistsQuery(s: Services, a: string, b: string) {
+  return s.database.db
     .select({ lastSeq: inboxEntries.lastSeq })
     .from(inboxEntries)
     .where(and(eq(inboxEntries.ownerId, a), eq(inboxEntries.peerId, b)))
-  return row !== undefined
 }
 
 /**

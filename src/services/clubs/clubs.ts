@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { and, count, desc, eq, sql } from 'drizzle-orm'
+import { type SQL, and, count, desc, eq, sql } from 'drizzle-orm'
 import { bannedClubs, clubs, memberClubs, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type Page, type PageRequest, paginate, pageWindow } from '../../lib/http/pagination'
@@ -255,6 +255,17 @@ export async function clubsOf(
   userId: string,
   viewer: string | null,
 ): Promise<(ClubView & { mutual: boolean })[]> {
+  return clubsOfQuery(s, userId, viewer)
+}
+
+/**
+ * The statement behind {@link clubsOf}, not yet run, for a `db.batch`; `userId` may be SQL (the
+ * member a slug names, resolved inside the same statement).
+ *
+ * @example
+ * const [row, clubs] = await s.database.db.batch([profileQuery, clubsOfQuery(s, ownerIdSql, viewerId)])
+ */
+export function clubsOfQuery(s: Services, userId: string | SQL, viewer: string | null) {
   const mutual = viewer
     ? sql<boolean>`exists (select 1 from ${memberClubs} mine where mine.user_id = ${viewer} and mine.club_name = ${clubs.name})`
     : sql<boolean>`false`

@@ -1,13 +1,15 @@
 import { z } from '@hono/zod-openapi'
-import { eq, sql } from 'drizzle-orm'
+import { type SQL, asc, eq, sql } from 'drizzle-orm'
 import {
   feedEvents,
   messaged,
+  photos,
   places,
   profiles,
   skips,
   users,
   verificationLevelValues,
+  voiceBios,
 } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { ageOn } from '../search/geo'
@@ -18,7 +20,7 @@ import { textArray } from '../feed/feed'
 import { FlairSchema, flairExpression } from '../flair/flair'
 import { ReplyRatesSchema, replyRates } from '../reply-rates/reply-rates'
 import { listPhotos } from '../media/photos'
-import { PhotoSchema, photoView } from '../media/photo-view'
+import { type PhotoRow, PhotoSchema, photoView } from '../media/photo-view'
 import { findPlaceByLabel } from './places'
 import {
   AboutSchema,
@@ -43,7 +45,9 @@ import {
 import { assignUrlSlug } from './slugs'
 import { refreshVerificationLevel } from '../verification/level'
 import { type Features, tierFeatures } from '../accounts/tiers'
-import { VoiceBioSchema, getVoiceBio, voiceBioView } from '../media/voice-bio'
+import { type VoiceBioRow, VoiceBioSchema, getVoiceBio, voiceBioView } from '../media/voice-bio'
+import { type clubsOf, clubsOfQuery } from '../clubs/clubs'
+import { recordVisitIfVisibleQuery } from './visits'
 import type { Services } from '..'
 
 /**
@@ -194,8 +198,14 @@ export const ProfileViewSchema = z
   .openapi('ProfileView')
 export type ProfileView = z.infer<typeof ProfileViewSchema>
 
-async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
-  const [row] = await s.database.db
+/**
+ * The statement reading a profile row; with a viewer it also reads, in the same statement, what
+ * the visibility rules need about the two of them (has the member skipped or messaged the viewer,
+ * the viewer's verification level), so checking visibility costs no second round trip.
+ */
+function profileRowQuery(s: Services, where: SQL, viewerId: string | null) {
+  const userIdOf = sql`${profiles.userId}`
+  return s.database.db
     .select({
       profile: profiles,
       name: users.name,
@@ -205,11 +215,26 @@ async function loadProfileRow(s: Services, where: ReturnType<typeof eq>) {
       placeShortLabel: places.shortLabel,
       placeCountryCode: places.countryCode,
       flair: sql<string[] | string>`${flairExpression('profiles', s.config.flair.earlyAdopterCutoff)}`,
+      skippedViewer: viewerId
+        ? sql<boolean>`exists (select 1 from ${skips} where ${skips.subjectId} = ${userIdOf} and ${skips.objectId} = ${viewerId})`
+        : sql<boolean>`false`,
+      messagedViewer: viewerId
+        ? sql<boolean>`exists (select 1 from ${messaged} where ${messaged.subjectId} = ${userIdOf} and ${messaged.objectId} = ${viewerId})`
+        : sql<boolean>`false`,
+      viewerLevel: viewerId
+        ? sql<
+            string | null
+          >`(select viewer.verification_level from ${profiles} viewer where viewer.user_id = ${viewerId})`
+        : sql<string | null>`null`,
     })
     .from(profiles)
     .innerJoin(users, eq(users.id, profiles.userId))
     .leftJoin(places, eq(places.id, profiles.placeId))
     .where(where)
+}
+
+async function loadProfileRow(s: Services, where: SQL, viewerId: string | null = null) {
+  const [row] = await profileRowQuery(s, where, viewerId)
   return row
 }
 type ProfileRow = NonNullable<Awaited<ReturnType<typeof loadProfileRow>>>
@@ -222,6 +247,10 @@ function themeOf(p: ProfileRow['profile']) {
 
 async function mediaOf(s: Services, userId: string) {
   const [photoRows, voice] = await Promise.all([listPhotos(s, userId), getVoiceBio(s, userId)])
+  return mediaView(s, photoRows, voice ?? null)
+}
+
+function mediaView(s: Services, photoRows: PhotoRow[], voice: VoiceBioRow | null) {
   return {
     photos: photoRows.map((p) => photoView(p, s.config)),
     voiceBio: voice ? voiceBioView(voice, s.config) : null,
@@ -400,7 +429,11 @@ export async function visibleProfileRow(
   viewer: { userId: string } | null,
   idOrSlug: string,
 ): Promise<ProfileRow> {
-  const row = await loadProfileRow(s, profileKey(idOrSlug))
+  return checkVisible(await loadProfileRow(s, profileKey(idOrSlug), viewer?.userId ?? null), viewer)
+}
+
+/** {@link visibleProfileRow}'s rules over a row read with the viewer's relation columns. */
+function checkVisible(row: ProfileRow | undefined, viewer: { userId: string } | null): ProfileRow {
   const notFound = () => new ApiError('not_found', 'No such profile')
   if (!row || !row.profile.onboardedAt || row.deletedAt) throw notFound()
   const p = row.profile
@@ -412,19 +445,10 @@ export async function visibleProfileRow(
       // Anonymous visitors are the strangest of strangers and verified at no level.
       if (!p.publicProfile || p.hideMeFromStrangers || p.privacyVerificationLevel !== 'none') throw notFound()
     } else {
-      const [relation] = await s.database.db
-        .select({
-          skippedViewer: sql<boolean>`exists (select 1 from ${skips} where ${skips.subjectId} = ${p.userId} and ${skips.objectId} = ${viewer.userId})`,
-          messagedViewer: sql<boolean>`exists (select 1 from ${messaged} where ${messaged.subjectId} = ${p.userId} and ${messaged.objectId} = ${viewer.userId})`,
-          viewerLevel: sql<
-            string | null
-          >`(select ${profiles.verificationLevel} from ${profiles} where ${profiles.userId} = ${viewer.userId})`,
-        })
-        .from(sql`(select 1) as one`)
-      if (relation!.skippedViewer) throw notFound()
-      if (p.hideMeFromStrangers && !relation!.messagedViewer) throw notFound()
-      const viewerLevel = (relation!.viewerLevel ?? 'none') as (typeof verificationLevelValues)[number]
-      if (levelRank(viewerLevel) < levelRank(p.privacyVerificationLevel) && !relation!.messagedViewer) {
+      if (row.skippedViewer) throw notFound()
+      if (p.hideMeFromStrangers && !row.messagedViewer) throw notFound()
+      const viewerLevel = (row.viewerLevel ?? 'none') as (typeof verificationLevelValues)[number]
+      if (levelRank(viewerLevel) < levelRank(p.privacyVerificationLevel) && !row.messagedViewer) {
         throw new ApiError(
           'verification_required',
           `This member shows their profile to people verified at level "${p.privacyVerificationLevel}" or above`,
@@ -447,19 +471,70 @@ export async function viewProfile(
   viewer: { userId: string } | null,
   idOrSlug: string,
 ): Promise<ProfileView> {
-  const row = await visibleProfileRow(s, viewer, idOrSlug)
+  return (await viewProfilePage(s, viewer, idOrSlug, null)).view
+}
+
+/**
+ * The profile page: {@link viewProfile}, the member's clubs as the viewer sees them, and — for a
+ * `visitor` (an active member viewing someone else) — the visit recorded. One Postgres round trip
+ * whoever asks: the row with the viewer's relation, photos, voice bio, clubs and the visit upsert
+ * go in one HTTP batch (one transaction). The upsert repeats the visibility rules in its WHERE
+ * clause, so a profile the viewer may not see records no visit, exactly as when it ran after the
+ * check. Reply rates come from their cache (Postgres only on a miss), once the profile is known
+ * to be visible. `visit` is null when no visit was recorded.
+ *
+ * @example
+ * const { view, clubs, visit } = await viewProfilePage(s, { userId }, 'alex-7', { userId, tierId })
+ */
+export async function viewProfilePage(
+  s: Services,
+  viewer: { userId: string } | null,
+  idOrSlug: string,
+  visitor: { userId: string; tierId: string | null } | null,
+): Promise<{
+  view: ProfileView
+  clubs: Awaited<ReturnType<typeof clubsOf>>
+  visit: { invisible: boolean } | null
+}> {
+  const key = profileKey(idOrSlug)
+  // The member the key names, inside each statement: a slug is resolved by the statement itself.
+  const ownerId = isUuid(idOrSlug)
+    ? sql`${idOrSlug.toLowerCase()}::uuid`
+    : sql`(select ${profiles.userId} from ${profiles} where ${profiles.urlSlug} = ${idOrSlug.toLowerCase()})`
+  const db = s.database.db
+  const reads = [
+    profileRowQuery(s, key, viewer?.userId ?? null),
+    db.select().from(photos).where(eq(photos.userId, ownerId)).orderBy(asc(photos.position)),
+    db.select().from(voiceBios).where(eq(voiceBios.userId, ownerId)),
+    clubsOfQuery(s, ownerId, viewer?.userId ?? null),
+  ] as const
+  const visit = visitor
+    ? recordVisitIfVisibleQuery(
+        s,
+        visitor.userId,
+        key,
+        (await tierFeatures(s, visitor.tierId)).invisibleBrowsing,
+      )
+    : db.execute<{ invisible: boolean }>(sql`select true as invisible where false`)
+  const [[found], photoRows, [voice], clubRows, visitRows] = await db.batch([...reads, visit])
+  const row = checkVisible(found, viewer)
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
-  const [media, rates] = await Promise.all([mediaOf(s, p.userId), replyRates(s, p.userId)])
+  const rates = await replyRates(s, p.userId)
+  const visitRow = visitRows.rows[0]
   return {
-    ...view,
-    ...media,
-    replyRates: rates,
-    lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
-    age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
-    location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
-    flair: textArray(row.flair),
-    isSelf,
+    view: {
+      ...view,
+      ...mediaView(s, photoRows, voice ?? null),
+      replyRates: rates,
+      lookingFor: p.showMyLookingFor || isSelf ? view.lookingFor : null,
+      age: p.showMyAge || isSelf ? ageOn(p.dateOfBirth!, s.clock.now()) : null,
+      location: p.showMyLocation || isSelf ? row.placeShortLabel : null,
+      flair: textArray(row.flair),
+      isSelf,
+    },
+    clubs: clubRows,
+    visit: visitRow ? { invisible: Boolean(visitRow.invisible) } : null,
   }
 }

@@ -71,6 +71,41 @@ export async function recordVisit(
   return row ? { invisible: Boolean(row.invisible) } : null
 }
 
+/**
+ * {@link recordVisit} as a statement for a `db.batch`, for the profile named by `key` (a
+ * condition on the profiles table), recording the visit only when the viewer may see that
+ * profile: the profile route's visibility rules for a member, in SQL — live (onboarded, active,
+ * not deleted), not oneself, the member has not skipped the viewer, and unless the member has
+ * messaged the viewer, neither hiding from strangers nor asking for more verification than the
+ * viewer has. Returns the recorded visit's `invisible` (no row when none was recorded).
+ * `invisibleBrowsing` is the viewer's tier feature.
+ *
+ * @example
+ * const [, visit] = await db.batch([profileQuery, recordVisitIfVisibleQuery(s, me, eq(profiles.urlSlug, slug), false)])
+ */
+export function recordVisitIfVisibleQuery(
+  s: Services,
+  viewerId: string,
+  key: SQL,
+  invisibleBrowsing: boolean,
+) {
+  const now = s.clock.now()
+  return s.database.db.execute<{ invisible: boolean }>(sql`
+    insert into ${visits} (subject_id, object_id, invisible, created_at, updated_at)
+    select ${viewerId}, ${profiles.userId}, mine.browse_invisibly and ${invisibleBrowsing}, ${now}, ${now}
+    from ${profiles}
+    join ${users} on ${users.id} = ${profiles.userId}
+    join ${profiles} mine on mine.user_id = ${viewerId} and mine.onboarded_at is not null
+    where ${key} and ${profiles.onboardedAt} is not null and ${users.deletedAt} is null
+      and ${users.status} = 'active' and ${profiles.userId} <> ${viewerId}
+      and not exists (select 1 from ${skips} where ${skips.subjectId} = ${profiles.userId} and ${skips.objectId} = ${viewerId})
+      and ((not ${profiles.hideMeFromStrangers} and ${profiles.privacyVerificationLevel} <= mine.verification_level)
+        or exists (select 1 from ${messaged} where ${messaged.subjectId} = ${profiles.userId} and ${messaged.objectId} = ${viewerId}))
+    on conflict (subject_id, object_id) do update
+      set updated_at = excluded.updated_at, invisible = excluded.invisible
+    returning invisible`)
+}
+
 /** Members another member may be shown in a visit list: live, onboarded, not shadow-banned. */
 const liveMember = and(
   eq(users.status, 'active'),
