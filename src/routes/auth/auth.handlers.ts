@@ -106,6 +106,7 @@ export const verifyCode: RouteHandler<typeof routes.verifyCode, AppEnv> = async 
     client: body.client,
     device: body.device ?? c.req.header('user-agent')?.slice(0, 200) ?? null,
     ip: c.get('clientIp'),
+    email,
   })
   return c.json(tokenResponse(c, signedIn, body.client), 200)
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, inArray, isNull } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
 import { refreshTokens, sessions, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { randomToken, sha256Hex } from '../../lib/crypto'
@@ -22,19 +23,30 @@ export interface IssuedTokens {
 /**
  * Start a session for a user who just proved who they are, and issue its first token pair.
  * Sessions beyond the per-user cap are revoked, least recently used first.
+ *
+ * One Postgres round trip: the session, its refresh token and the look-up of sessions beyond the
+ * cap go in one HTTP batch (one transaction, so the look-up sees the new session), after
+ * `alongside.statements` — statements the caller wants in the same transaction (a sign-in's
+ * account update); `alongside.afterCommit` runs once they committed, alongside the session's
+ * Redis marker. Revoking excess sessions, rare, costs more.
+ *
+ * @example
+ * const tokens = await startSession(s, user, { client: 'mobile', ip })
  */
 export async function startSession(
   s: Services,
   user: { id: string; role: Role; tierId?: string | null },
   meta: { client: ClientKind; device?: string | null; ip: string },
+  alongside: { statements?: BatchItem<'pg'>[]; afterCommit?: () => Promise<void> } = {},
 ): Promise<IssuedTokens> {
   const now = s.clock.now()
   const refreshExpiresAt = new Date(now.getTime() + s.config.jwt.refreshTtlSeconds * 1000)
   const refreshToken = randomToken()
   const sessionId = crypto.randomUUID()
-  // neon-http batch: one round trip, one transaction.
-  await s.database.db.batch([
-    s.database.db.insert(sessions).values({
+  const db = s.database.db
+  const results = await db.batch([
+    ...(alongside.statements ?? []),
+    db.insert(sessions).values({
       id: sessionId,
       userId: user.id,
       client: meta.client,
@@ -44,17 +56,24 @@ export async function startSession(
       lastSeenAt: now,
       expiresAt: refreshExpiresAt,
     }),
-    s.database.db.insert(refreshTokens).values({
+    db.insert(refreshTokens).values({
       tokenHash: await sha256Hex(refreshToken),
       sessionId,
       issuedAt: now,
       expiresAt: refreshExpiresAt,
     }),
-  ])
+    excessSessionsQuery(s, user.id),
+  ] as unknown as [BatchItem<'pg'>, ...BatchItem<'pg'>[]])
+  const excess = results[results.length - 1] as { id: string }[]
   const [, access] = await Promise.all([
-    trimSessions(s, user.id),
+    revokeSessions(
+      s,
+      excess.map((r) => r.id),
+      'session_limit',
+    ),
     signAccessToken(s.config.jwt, { userId: user.id, sessionId, role: user.role, tierId: user.tierId }, now),
     markSessionsLive(s, [sessionId], sessionMarkerTtl(s)),
+    alongside.afterCommit?.(),
   ])
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, refreshExpiresAt, sessionId }
 }
@@ -213,22 +232,16 @@ export function remarkSessionLive(s: Services, sessionId: string): Promise<void>
   return markSessionsLive(s, [sessionId], sessionMarkerTtl(s))
 }
 
-/** Keep at most `maxSessionsPerUser` live sessions; revoke the least recently used beyond that. */
-async function trimSessions(s: Services, userId: string) {
-  const max = s.config.auth.maxSessionsPerUser
-  const excess = await s.database.db
+/** A user's live sessions beyond `maxSessionsPerUser`, least recently used last: the ones to revoke. */
+function excessSessionsQuery(s: Services, userId: string) {
+  return s.database.db
     .select({ id: sessions.id })
     .from(sessions)
     .where(
       and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, s.clock.now())),
     )
     .orderBy(desc(sessions.lastSeenAt), desc(sessions.createdAt))
-    .offset(max)
-  await revokeSessions(
-    s,
-    excess.map((r) => r.id),
-    'session_limit',
-  )
+    .offset(s.config.auth.maxSessionsPerUser)
 }
 
 /** A user's live sessions, most recent first, for "where am I signed in". */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
 import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
@@ -28,7 +28,11 @@ const codeHash = (s: Services, challengeId: string, code: string) =>
   hmacHex(s.config.jwt.secret, `otp:${challengeId}:${code}`)
 
 export async function refuseIfBanned(s: Services, email: string, ip: string) {
-  const ban = await findActiveBan(s, { email, ip })
+  refuseBan(s, await findActiveBan(s, { email, ip }))
+}
+
+/** 403 `banned` (logged) when `ban` is one; for callers that looked the ban up alongside other reads. */
+function refuseBan(s: Services, ban: Awaited<ReturnType<typeof findActiveBan>>) {
   if (ban) {
     s.log.info('auth.banned_attempt', { banId: ban.id, kind: ban.kind })
     throw new ApiError('banned', 'This account or network is banned from Rapport')
@@ -59,23 +63,31 @@ export async function requestSignInCode(
   input: { email: string; emailDisplay: string; ip: string; answers?: SignUpAnswers; pendingClub?: string },
 ): Promise<{ challengeId: string; expiresAt: Date }> {
   if (input.pendingClub) await assertAllowedClubName(s, input.pendingClub, 'json.pendingClub')
-  // The reputation check runs alongside the account lookup (one round trip each, in parallel);
-  // a listed address is refused before anything is written or sent.
-  // Both settle before either outcome is used, so no query is left running past this request.
-  const [account, address] = await Promise.allSettled([
-    s.database.db.select({ id: users.id }).from(users).where(eq(users.email, input.email)),
+  // One round trip for every check: the reputation check, the account lookup, the disposable
+  // list and the ban list run in parallel; their outcomes are then applied in the order the rules
+  // give (a listed address first, then a disposable address of a new account, then a ban). A
+  // listed address is refused before anything is written or sent.
+  // All settle before any outcome is used, so no query is left running past this request.
+  const [address, account, disposable, ban] = await Promise.allSettled([
     assertSignInIpAllowed(s, input.ip),
+    s.database.db.select({ id: users.id }).from(users).where(eq(users.email, input.email)),
+    isDisposableEmail(s, input.email),
+    findActiveBan(s, { email: input.email, ip: input.ip }),
   ])
   if (address.status === 'rejected') throw address.reason
   if (account.status === 'rejected') throw account.reason
   const [existing] = account.value
   // Existing accounts keep working even if their provider later lands on the disposable list.
-  if (!existing && (await isDisposableEmail(s, input.email))) {
-    throw new ApiError('disposable_email', 'Disposable email addresses cannot be used', {
-      errors: [{ path: 'json.email', message: 'Use a permanent email address' }],
-    })
+  if (!existing) {
+    if (disposable.status === 'rejected') throw disposable.reason
+    if (disposable.value) {
+      throw new ApiError('disposable_email', 'Disposable email addresses cannot be used', {
+        errors: [{ path: 'json.email', message: 'Use a permanent email address' }],
+      })
+    }
   }
-  await refuseIfBanned(s, input.email, input.ip)
+  if (ban.status === 'rejected') throw ban.reason
+  refuseBan(s, ban.value)
 
   const id = crypto.randomUUID()
   const code = usesFixedCode(s, input.email) ? '000000' : randomDigits(6)
@@ -164,18 +176,36 @@ export interface SignedIn extends IssuedTokens {
 
 /**
  * Check a code. Each check spends one of the challenge's five attempts in a single conditional
- * UPDATE, so parallel guesses cannot exceed the budget; the right code consumes the challenge
- * (single use) and signs the person in, creating the account on first sign-in.
+ * UPDATE, so parallel guesses cannot exceed the budget; the same statement consumes the
+ * challenge when the code is right (single use), and the person is signed in, the account
+ * created on first sign-in.
+ *
+ * `email` is the challenge's address when the caller already read it (the route does, for its
+ * rate limit): the ban and the account are then read in the same round trip as the attempt. A
+ * member's sign-in costs three Postgres round trips in all with the route's own read.
  */
 export async function verifySignInCode(
   s: Services,
-  input: { challengeId: string; code: string; client: ClientKind; device?: string | null; ip: string },
+  input: {
+    challengeId: string
+    code: string
+    client: ClientKind
+    device?: string | null
+    ip: string
+    email?: string | null
+  },
 ): Promise<SignedIn> {
   const now = s.clock.now()
   const max = s.config.auth.otpMaxAttempts
-  const [challenge] = await s.database.db
+  const hash = await codeHash(s, input.challengeId, input.code)
+  const db = s.database.db
+  const attempt = db
     .update(signInChallenges)
-    .set({ attempts: sql`${signInChallenges.attempts} + 1` })
+    .set({
+      attempts: sql`${signInChallenges.attempts} + 1`,
+      // Hashes of a keyed HMAC: comparing them in SQL reveals nothing an attacker can steer.
+      consumedAt: sql`case when ${signInChallenges.codeHash} = ${hash} then ${now.toISOString()}::timestamptz end`,
+    })
     .where(
       and(
         eq(signInChallenges.id, input.challengeId),
@@ -185,24 +215,31 @@ export async function verifySignInCode(
       ),
     )
     .returning()
+  const email = input.email ?? null
+  const [attempted, banned] = await Promise.allSettled([
+    email ? db.batch([attempt, memberByEmailQuery(s, email)]) : db.batch([attempt]),
+    email ? findActiveBan(s, { email, ip: input.ip }) : null,
+  ])
+  if (attempted.status === 'rejected') throw attempted.reason
+  const [[challenge], found] = attempted.value
   if (!challenge) {
     throw new ApiError('challenge_expired', 'This sign-in code has expired or was used up; request a new one')
   }
-  const matches = timingSafeEqualStrings(challenge.codeHash, await codeHash(s, challenge.id, input.code))
-  if (!matches) {
+  const matches = timingSafeEqualStrings(challenge.codeHash, hash)
+  if (!matches || challenge.consumedAt === null) {
     const left = max - challenge.attempts
     throw new ApiError(
       'invalid_code',
       left > 0 ? `Wrong code; ${left} attempt${left === 1 ? '' : 's'} left` : 'Wrong code; request a new one',
     )
   }
-  const consumed = await s.database.db
-    .update(signInChallenges)
-    .set({ consumedAt: now })
-    .where(and(eq(signInChallenges.id, challenge.id), isNull(signInChallenges.consumedAt)))
-    .returning({ id: signInChallenges.id })
-  if (consumed.length === 0) throw new ApiError('challenge_expired', 'This sign-in code was already used')
 
+  if (email === challenge.email && banned.status === 'fulfilled' && found) {
+    refuseBan(s, banned.value)
+    const user = found[0] ?? (await createMember(s, challenge.email, challenge.emailDisplay))
+    return completeSignIn(s, user, { ...input, extras: challenge })
+  }
+  // Without the address read beforehand (or when that read failed): read what depends on it now.
   await refuseIfBanned(s, challenge.email, input.ip)
   const user = await findOrCreateMember(s, challenge.email, challenge.emailDisplay)
   return completeSignIn(s, user, { ...input, extras: challenge })
@@ -212,7 +249,8 @@ export async function verifySignInCode(
  * The part of every sign-in that follows proof of identity (an emailed code, a Google or Apple
  * token): refuse bots and operator-deactivated accounts, reactivate a member who deactivated
  * themselves, count the sign-in, apply what the visitor did before signing up (quiz answers, a
- * club to join), and issue the session's token pair.
+ * club to join), and issue the session's token pair. The account update and the new session go
+ * in one round trip.
  */
 export async function completeSignIn(
   s: Services,
@@ -230,7 +268,8 @@ export async function completeSignIn(
     throw new ApiError('forbidden', 'This account was deactivated by an operator')
   }
   const status = user.status === 'deactivated' ? 'active' : user.status
-  await s.database.db
+  const extras = input.extras
+  const accountUpdate = s.database.db
     .update(users)
     .set({
       status,
@@ -243,15 +282,24 @@ export async function completeSignIn(
       updatedAt: now,
     })
     .where(eq(users.id, user.id))
-  await forgetAccount(s, user.id)
-  const extras = input.extras
+  const sessionInput = { client: input.client, device: input.device, ip: input.ip }
+  let tokens: IssuedTokens
   if (extras && (extras.answers !== null || extras.pendingClub !== null)) {
+    // The extras read the updated account, so it is written first.
+    await accountUpdate
+    await forgetAccount(s, user.id)
     // What the visitor did before signing up must never cost them the sign-in.
     await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, extras).catch((err: unknown) =>
       s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
     )
+    tokens = await startSession(s, user, sessionInput)
+  } else {
+    tokens = await startSession(s, user, sessionInput, {
+      statements: [accountUpdate],
+      // After the update has committed, so no request can cache the account as it was before.
+      afterCommit: () => forgetAccount(s, user.id),
+    })
   }
-  const tokens = await startSession(s, user, { client: input.client, device: input.device, ip: input.ip })
   return {
     ...tokens,
     user: { id: user.id, role: user.role, status },
@@ -259,22 +307,31 @@ export async function completeSignIn(
   }
 }
 
+/** The account for an email (the whole row), as a statement for a batch. */
+function memberByEmailQuery(s: Services, email: string) {
+  return s.database.db.select().from(users).where(eq(users.email, email))
+}
+
 /** The account for an email, created in the "onboarding" state (with the default tier) if new. */
 export async function findOrCreateMember(s: Services, email: string, emailDisplay: string) {
-  const [existing] = await s.database.db.select().from(users).where(eq(users.email, email))
+  const [existing] = await memberByEmailQuery(s, email)
   if (existing) return existing
-  const [defaultTier] = await s.database.db
-    .select({ id: tiers.id })
-    .from(tiers)
-    .orderBy(asc(tiers.createdAt))
-    .limit(1)
+  return createMember(s, email, emailDisplay)
+}
+
+/**
+ * A new account for an email nobody had a moment ago, in the "onboarding" state with the default
+ * (oldest) tier — one statement; when a concurrent first sign-in created it meanwhile, that row.
+ */
+async function createMember(s: Services, email: string, emailDisplay: string) {
+  const defaultTier = sql`(select ${tiers.id} from ${tiers} order by ${tiers.createdAt} asc limit 1)`
   const [created] = await s.database.db
     .insert(users)
-    .values({ email, emailDisplay, tierId: defaultTier?.id ?? null })
+    .values({ email, emailDisplay, tierId: defaultTier })
     .onConflictDoNothing({ target: users.email })
     .returning()
   if (created) return created
   // Two first sign-ins for one address raced; the other one created the row.
-  const [raced] = await s.database.db.select().from(users).where(eq(users.email, email))
+  const [raced] = await memberByEmailQuery(s, email)
   return raced!
 }
