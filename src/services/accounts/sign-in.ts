@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
 import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
@@ -260,6 +261,8 @@ export async function completeSignIn(
     device?: string | null
     ip: string
     extras?: { answers: unknown; pendingClub: string | null }
+    /** Statements of the caller's to commit with the new session (a social identity's last use). */
+    alongside?: BatchItem<'pg'>[]
   },
 ): Promise<SignedIn> {
   const now = s.clock.now()
@@ -292,10 +295,10 @@ export async function completeSignIn(
     await applySignUpExtras(s, { id: user.id, tierId: user.tierId, status }, extras).catch((err: unknown) =>
       s.log.error('sign_up.extras_failed', { userId: user.id, error: describeError(err) }),
     )
-    tokens = await startSession(s, user, sessionInput)
+    tokens = await startSession(s, user, sessionInput, { statements: input.alongside })
   } else {
     tokens = await startSession(s, user, sessionInput, {
-      statements: [accountUpdate],
+      statements: [accountUpdate, ...(input.alongside ?? [])],
       // After the update has committed, so no request can cache the account as it was before.
       afterCommit: () => forgetAccount(s, user.id),
     })

@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
 import { socialIdentities, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { InvalidEmailError, normalizeEmail } from '../accounts/email'
@@ -53,12 +54,16 @@ export async function signInWithIdentity(
     .innerJoin(users, eq(users.id, socialIdentities.userId))
     .where(and(eq(socialIdentities.provider, who.provider), eq(socialIdentities.subject, who.subject)))
   let user = linked?.user
+  // A linked identity's last use is written with the new session, in the same round trip.
+  const alongside: BatchItem<'pg'>[] = []
   if (user) {
     await refuseIfBanned(s, user.email, input.ip)
-    await s.database.db
-      .update(socialIdentities)
-      .set({ lastUsedAt: now, email: who.email ?? sql`${socialIdentities.email}` })
-      .where(and(eq(socialIdentities.provider, who.provider), eq(socialIdentities.subject, who.subject)))
+    alongside.push(
+      s.database.db
+        .update(socialIdentities)
+        .set({ lastUsedAt: now, email: who.email ?? sql`${socialIdentities.email}` })
+        .where(and(eq(socialIdentities.provider, who.provider), eq(socialIdentities.subject, who.subject))),
+    )
   } else {
     if (!who.email) {
       throw new ApiError('email_not_verified', `Your ${who.provider} account did not share an email address`)
@@ -107,6 +112,7 @@ export async function signInWithIdentity(
     client: input.client,
     device: input.device,
     ip: input.ip,
+    alongside,
     extras:
       input.answers?.length || input.pendingClub
         ? { answers: input.answers?.length ? input.answers : null, pendingClub: input.pendingClub ?? null }
