@@ -26,14 +26,14 @@ export const viewProfile: RouteHandler<typeof routes.viewProfile, AppEnv> = asyn
   // Members (not anonymous visitors, not oneself) leave a visit; visible ones are pushed live.
   const visitor =
     caller && account?.status === 'active' ? { userId: account.id, tierId: account.tierId } : null
-  const { view, clubs, visit } = await profiles.viewProfilePage(
+  const { view, clubs, visit, visitorRow } = await profiles.viewProfilePage(
     s,
     caller ? { userId: caller.userId } : null,
     c.req.valid('param').idOrSlug,
     visitor,
   )
-  if (visitor && visit && !visit.invisible) {
-    c.executionCtx.waitUntil(pushVisitor(s, view.id, visitor.userId))
+  if (visitor && visit && !visit.invisible && visitorRow) {
+    c.executionCtx.waitUntil(pushVisitor(s, view.id, visitorRow))
   }
   // Visibility depends on who asks: never let a shared cache answer for someone else.
   c.header('Cache-Control', 'private, no-store')

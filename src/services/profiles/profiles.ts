@@ -47,7 +47,9 @@ import { refreshVerificationLevel } from '../verification/level'
 import { type Features, tierFeatures } from '../accounts/tiers'
 import { type VoiceBioRow, VoiceBioSchema, getVoiceBio, voiceBioView } from '../media/voice-bio'
 import { type clubsOf, clubsOfQuery } from '../clubs/clubs'
-import { recordVisitIfVisibleQuery } from './visits'
+import { type Visit, recordVisitIfVisibleQuery, visitorRowFrom, visitorRowQuery } from './visits'
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 import type { Services } from '..'
 
 /**
@@ -476,9 +478,10 @@ export async function viewProfile(
 
 /**
  * The profile page: {@link viewProfile}, the member's clubs as the viewer sees them, and — for a
- * `visitor` (an active member viewing someone else) — the visit recorded. One Postgres round trip
- * whoever asks: the row with the viewer's relation, photos, voice bio, clubs and the visit upsert
- * go in one HTTP batch (one transaction). The upsert repeats the visibility rules in its WHERE
+ * `visitor` (an active member viewing someone else) — the visit recorded and the visitor's row as
+ * the member's visitor list now shows it (for the live push). One Postgres round trip whoever
+ * asks: the row with the viewer's relation, photos, voice bio, clubs, the visit upsert and the
+ * visitor row go in one HTTP batch (one transaction). The upsert repeats the visibility rules in its WHERE
  * clause, so a profile the viewer may not see records no visit, exactly as when it ran after the
  * check. Reply rates come from their cache (Postgres only on a miss), once the profile is known
  * to be visible. `visit` is null when no visit was recorded.
@@ -495,6 +498,7 @@ export async function viewProfilePage(
   view: ProfileView
   clubs: Awaited<ReturnType<typeof clubsOf>>
   visit: { invisible: boolean } | null
+  visitorRow: Visit | null
 }> {
   const key = profileKey(idOrSlug)
   // The member the key names, inside each statement: a slug is resolved by the statement itself.
@@ -516,7 +520,14 @@ export async function viewProfilePage(
         (await tierFeatures(s, visitor.tierId)).invisibleBrowsing,
       )
     : db.execute<{ invisible: boolean }>(sql`select true as invisible where false`)
-  const [[found], photoRows, [voice], clubRows, visitRows] = await db.batch([...reads, visit])
+  // What the member's visitor list now shows of the visitor, for the live push (read after the
+  // upsert, in the same transaction). Without a visitor it reads nothing.
+  const visitorEntry = visitorRowQuery(s, visitor ? ownerId : sql`null::uuid`, visitor?.userId ?? NIL_UUID)
+  const [[found], photoRows, [voice], clubRows, visitRows, visitorRows] = await db.batch([
+    ...reads,
+    visit,
+    visitorEntry,
+  ])
   const row = checkVisible(found, viewer)
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
@@ -536,5 +547,6 @@ export async function viewProfilePage(
     },
     clubs: clubRows,
     visit: visitRow ? { invisible: Boolean(visitRow.invisible) } : null,
+    visitorRow: visitorRowFrom(s, visitorRows),
   }
 }

@@ -117,13 +117,18 @@ const liveMember = and(
 const skippedEitherWay = (a: SQL | string, b: SQL | string) =>
   sql`exists (select 1 from ${skips} where (${skips.subjectId} = ${a} and ${skips.objectId} = ${b}) or (${skips.subjectId} = ${b} and ${skips.objectId} = ${a}))`
 
-async function visitPage(
+/**
+ * The statements of a visit list page: the rows and the total. `me` may be SQL (the member a
+ * slug names, resolved in the statement), so a profile view can read its visitor row in the same
+ * batch as the visit it records.
+ */
+function visitPageQueries(
   s: Services,
-  me: string,
+  me: string | SQL,
   direction: 'visitors' | 'visited',
-  page: PageRequest,
+  window: { limit: number; offset: number },
   only?: string,
-): Promise<Page<Visit>> {
+) {
   const mine = direction === 'visitors' ? visits.objectId : visits.subjectId
   const other = direction === 'visitors' ? visits.subjectId : visits.objectId
   const where = and(
@@ -144,9 +149,8 @@ async function visitPage(
     sql<
       string | null
     >`(select ${column} from ${photos} where ${photos.userId} = ${other} and ${photos.position} > 0 order by ${photos.position} limit 1)`
-  const { limit, offset } = pageWindow(page)
   const db = s.database.db
-  const [rows, [total]] = await db.batch([
+  return [
     db
       .select({
         id: other,
@@ -166,34 +170,53 @@ async function visitPage(
       .innerJoin(profiles, eq(profiles.userId, other))
       .where(where)
       .orderBy(desc(visits.updatedAt), other)
-      .limit(limit)
-      .offset(offset),
+      .limit(window.limit)
+      .offset(window.offset),
     db
       .select({ n: count() })
       .from(visits)
       .innerJoin(users, eq(users.id, other))
       .innerJoin(profiles, eq(profiles.userId, other))
       .where(where),
-  ])
+  ] as const
+}
+
+type VisitRow = Awaited<ReturnType<typeof visitPageQueries>[0]>[number]
+
+function toVisit(s: Services, r: VisitRow, direction: 'visitors' | 'visited', now: Date): Visit {
+  const masked = r.requiredToView !== null
+  return {
+    id: r.id,
+    urlSlug: masked ? null : (r.urlSlug ?? ''),
+    name: masked ? null : (r.name ?? ''),
+    age: !masked && r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
+    photo:
+      !masked && r.photoId && r.blurhash
+        ? { url: mediaUrl(s.config, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
+        : null,
+    visitedAt: new Date(r.visitedAt).toISOString(),
+    isNew: direction === 'visitors' && Boolean(r.isNew),
+    invisible: direction === 'visited' && r.invisible,
+    verificationRequiredToView: r.requiredToView,
+  }
+}
+
+async function visitPage(
+  s: Services,
+  me: string,
+  direction: 'visitors' | 'visited',
+  page: PageRequest,
+  only?: string,
+): Promise<Page<Visit>> {
+  const [rows, [total]] = await s.database.db.batch(
+    visitPageQueries(s, me, direction, pageWindow(page), only),
+  )
   const now = s.clock.now()
-  const data = rows.map((r) => {
-    const masked = r.requiredToView !== null
-    return {
-      id: r.id,
-      urlSlug: masked ? null : (r.urlSlug ?? ''),
-      name: masked ? null : (r.name ?? ''),
-      age: !masked && r.showMyAge && r.dateOfBirth ? ageOn(r.dateOfBirth, now) : null,
-      photo:
-        !masked && r.photoId && r.blurhash
-          ? { url: mediaUrl(s.config, 'images', `450-${r.photoId}.jpg`), blurhash: r.blurhash }
-          : null,
-      visitedAt: new Date(r.visitedAt).toISOString(),
-      isNew: direction === 'visitors' && Boolean(r.isNew),
-      invisible: direction === 'visited' && r.invisible,
-      verificationRequiredToView: r.requiredToView,
-    }
-  })
-  return paginate(data, total?.n ?? 0, page)
+  return paginate(
+    rows.map((r) => toVisit(s, r, direction, now)),
+    total?.n ?? 0,
+    page,
+  )
 }
 
 /**
@@ -232,6 +255,24 @@ export async function visitorRow(s: Services, objectId: string, visitorId: strin
 }
 
 /**
+ * {@link visitorRow} as a statement for a `db.batch` (`objectId` may be SQL); read its result
+ * with {@link visitorRowFrom}. After a visit upsert in the same batch it sees that visit.
+ *
+ * @example
+ * const [, rows] = await db.batch([visitQuery, visitorRowQuery(s, ownerIdSql, me)])
+ * const row = visitorRowFrom(s, rows)
+ */
+export function visitorRowQuery(s: Services, objectId: string | SQL, visitorId: string) {
+  return visitPageQueries(s, objectId, 'visitors', { limit: 1, offset: 0 }, visitorId)[0]
+}
+
+/** The visitor row a {@link visitorRowQuery} returned, or null. */
+export function visitorRowFrom(s: Services, rows: VisitRow[]): Visit | null {
+  const row = rows[0]
+  return row ? toVisit(s, row, 'visitors', s.clock.now()) : null
+}
+
+/**
  * Remember that I looked at my visitors now: visits until now are no longer new.
  *
  * @example
@@ -244,16 +285,15 @@ export async function markVisitorsChecked(s: Services, userId: string): Promise<
 }
 
 /**
- * Push `visitorId`'s visitor row to `objectId`'s inbox sockets (their UserHub) as a `visitor`
- * frame, when their visitor list would show it. Meant for `waitUntil`: failures are logged.
+ * Push a visitor row to `objectId`'s inbox sockets (their UserHub) as a `visitor` frame. Meant
+ * for `waitUntil`: failures are logged.
  *
  * @example
- * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, caller.userId))
+ * c.executionCtx.waitUntil(pushVisitor(s, profileOwnerId, row))
  */
-export async function pushVisitor(s: Services, objectId: string, visitorId: string): Promise<void> {
+export async function pushVisitor(s: Services, objectId: string, row: Visit): Promise<void> {
   try {
-    const row = await visitorRow(s, objectId, visitorId)
-    if (row) await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
+    await s.env.USER_HUB.getByName(objectId).deliver({ type: 'visitor', ...row })
   } catch (err) {
     s.log.warn('visits.push_failed', { objectId, error: describeError(err) })
   }
