@@ -165,11 +165,20 @@ describe('round trips per hot route (steady state)', () => {
     const m = await steady(`/api/v1/profiles/${owner.id}`, () => request('GET', viewer.token))
     // Neon: the profile with the viewer's relation, photos, voice bio, clubs, the visit upsert and
     // the visitor row for the live push (which then costs only the UserHub call) in one batch.
-    // Upstash: auth, then the reply-rates cache read.
-    expect({ neon: m.neon, upstash: m.upstash, depth: m.depth }).toEqual({ neon: 1, upstash: 2, depth: 3 })
+    // Upstash: auth, then the reply-rates cache read, which runs alongside the batch.
+    expect({ neon: m.neon, upstash: m.upstash, depth: m.depth }).toEqual({ neon: 1, upstash: 2, depth: 2 })
   })
 
-  it('GET /api/v1/profiles/{slug}, anonymous: one Postgres round trip', async () => {
+  it('a profile the caller may not see: one round trip, and no reply rates computed for it', async () => {
+    const hidden = await member({ name: 'Private', profile: { publicProfile: false } })
+    const m = await measured(`/api/v1/profiles/${hidden.id}`, request('GET'))
+    expect(m.res.status).toBe(404)
+    // (Its depth depends on the cache's miss path, a lock taken and dropped, and is not pinned.)
+    expect(m.neon).toBe(1)
+    expect(await s.redis.get(`cache:item:reply-rates:${hidden.id}`)).toBeNull()
+  })
+
+  it('GET /api/v1/profiles/{slug}, anonymous: one Postgres round trip (reply rates after it)', async () => {
     const owner = await member({ name: 'Public', profile: { publicProfile: true } })
     const m = await steady(`/api/v1/profiles/${owner.profile.urlSlug}`, () => request('GET'))
     expect({ neon: m.neon, upstash: m.upstash, depth: m.depth }).toEqual({ neon: 1, upstash: 2, depth: 3 })

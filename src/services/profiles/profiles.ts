@@ -523,16 +523,30 @@ export async function viewProfilePage(
   // What the member's visitor list now shows of the visitor, for the live push (read after the
   // upsert, in the same transaction). Without a visitor it reads nothing.
   const visitorEntry = visitorRowQuery(s, visitor ? ownerId : sql`null::uuid`, visitor?.userId ?? NIL_UUID)
-  const [[found], photoRows, [voice], clubRows, visitRows, visitorRows] = await db.batch([
-    ...reads,
-    visit,
-    visitorEntry,
-  ])
-  const row = checkVisible(found, viewer)
+  const batch = db.batch([...reads, visit, visitorEntry])
+  // With an id, the reply rates' cache read runs while the batch is in flight; they are computed
+  // on a miss only once the profile is known to be visible (with a slug the member is known only
+  // after the batch).
+  let settleVisible!: (visible: boolean) => void
+  const visible = new Promise<boolean>((resolve) => (settleVisible = resolve))
+  const early = isUuid(idOrSlug) ? replyRates(s, idOrSlug.toLowerCase(), visible) : null
+  let row: ProfileRow
+  let batched
+  try {
+    batched = await batch
+    row = checkVisible(batched[0][0], viewer)
+  } catch (err) {
+    settleVisible(false)
+    // Nothing this request started may outlive it.
+    await early
+    throw err
+  }
+  settleVisible(true)
+  const [, photoRows, [voice], clubRows, visitRows, visitorRows] = batched
   const p = row.profile
   const isSelf = viewer?.userId === p.userId
   const view = commonView(row)
-  const rates = await replyRates(s, p.userId)
+  const rates = await (early ?? replyRates(s, p.userId))
   const visitRow = visitRows.rows[0]
   return {
     view: {

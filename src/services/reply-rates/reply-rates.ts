@@ -70,12 +70,23 @@ const percent = (part: number, whole: number) =>
 /**
  * The member's reply rates (cached); both null when they cannot be computed in time.
  *
+ * `computeIf`, when given, must settle before a miss is computed: the cache read can then start
+ * before the caller knows whether the rates may be shown (a profile view reads them alongside the
+ * profile), while the statement itself runs only for a member the caller settled `true` — nobody
+ * can make the server compute rates for profiles they may not see. On `false` the answer is both
+ * null, and nothing is cached.
+ *
  * @example
  * const { getsReplyPercentage } = await replyRates(s, memberId)
  */
-export async function replyRates(s: Services, userId: string): Promise<ReplyRates> {
+export async function replyRates(
+  s: Services,
+  userId: string,
+  computeIf?: Promise<boolean>,
+): Promise<ReplyRates> {
   try {
     return await cached(s, { key: `reply-rates:${userId}`, ttlSeconds }, async () => {
+      if (computeIf && !(await computeIf)) throw notShown
       const rows = (await s.database.db.$client.query(statement, [userId, windowDays, maxIntros], {
         fetchOptions: { signal: AbortSignal.timeout(budgetMs) },
       })) as { sent: number; sent_replied: number; received: number; received_replied: number }[]
@@ -87,7 +98,10 @@ export async function replyRates(s: Services, userId: string): Promise<ReplyRate
     })
   } catch (err) {
     // A timeout or failure is not cached: the next view tries again.
-    s.log.warn('reply_rates.unavailable', { userId, error: describeError(err) })
+    if (err !== notShown) s.log.warn('reply_rates.unavailable', { userId, error: describeError(err) })
     return { getsReplyPercentage: null, givesReplyPercentage: null }
   }
 }
+
+/** Thrown by the loader when its caller settled `computeIf` false: not a failure, nothing to log or cache. */
+const notShown = new Error('reply rates not shown')
