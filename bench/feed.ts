@@ -2,7 +2,6 @@ import { loadavg } from 'node:os'
 import pg from 'pg'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { feedQuery } from '../src/services/feed/feed-query'
-import { parseFeedCursor } from '../src/services/feed/feed'
 import { defaultAdminUrl, databaseUrlFor, seededRandom } from './search-data'
 
 /**
@@ -115,7 +114,9 @@ async function main() {
         const b = await timed(client, 'select id, name, status from users where id = $1', [viewerId])
         const cursor = (a.rows[0] as { window_oldest?: string } | undefined)?.window_oldest
         let c: { ms: number } | null = null
-        const parsed = cursor ? parseFeedCursor(cursor) : null
+        // The cursor the statement returned: '<time>_<member id>'.
+        const [t, id] = cursor?.split('_') ?? []
+        const parsed = t && id ? { t, id } : null
         if (parsed) {
           const second = dialect.sqlToQuery(
             feedQuery({ viewerId, before: parsed, now, earlyAdopterCutoff: null }),
