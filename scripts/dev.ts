@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
-import { startLocalStack } from './local-stack'
+import { type LocalStack, startLocalStack } from './local-stack'
 import { startPushFake } from './local-stack/push-fake'
 import { generateVapidKeys } from './vapid-generate'
 import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
@@ -73,6 +73,8 @@ export interface RunningRapport {
   databaseUrl: string
   /** The local Google/Apple, Stripe and RevenueCat stand-ins the Worker is pointed at. */
   fakes: ThirdPartyFakes
+  /** The Neon and Upstash stand-ins the Worker talks to (their counters, for benchmarks). */
+  localStack: LocalStack
   /** Stop everything that was started, last started first. */
   stop(): Promise<void>
 }
@@ -267,15 +269,16 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     )
     return embedded.client
   }
+  let localStack: LocalStack | undefined
   const prepareDatabase = async () => {
     const [, redis] = await Promise.all([startPostgres(), startRedis()])
-    const stack = await startLocalStack({
+    const stack = (localStack = await startLocalStack({
       databaseUrl,
       redis,
       upstashToken,
       neonPort: ports.neon,
       upstashPort: ports.upstash,
-    })
+    }))
     stoppers.push(() => stack.stop())
     const { applied, places } = await applyMigrations(databaseUrl)
     log(`migrations: ${applied} applied; ${places} places`)
@@ -297,7 +300,7 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     if (!opts.stoppers) await stop()
     throw err
   }
-  return { url, databaseUrl, fakes, stop }
+  return { url, databaseUrl, fakes, localStack: localStack!, stop }
 }
 
 // ---------------------------------------------------------------------------------------------
