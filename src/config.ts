@@ -21,9 +21,10 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional()
 
-const hostPort = z
+/** host:port of the local Neon stand-in, optionally with `/__tag/<tag>` for its per-client accounting. */
+const neonLocalProxy = z
   .string()
-  .regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port')
+  .regex(/^[\w.-]+:\d{1,5}(\/__tag\/[\w-]{1,64})?$/, 'expected host:port')
   .optional()
 
 /** A comma-separated list, empty entries dropped. */
@@ -66,7 +67,7 @@ const configSchema = z
     DATABASE_URL: z
       .string({ error: 'is required (postgres://user:password@host/db)' })
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string'),
-    NEON_LOCAL_PROXY: hostPort,
+    NEON_LOCAL_PROXY: neonLocalProxy,
     UPSTASH_REDIS_REST_URL: z.url({ error: 'is required (https URL of the Upstash REST API)' }),
     UPSTASH_REDIS_REST_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
     JWT_SECRET: z

@@ -12,6 +12,8 @@ export interface LocalStack {
   neonProxy: string
   /** The Upstash REST stand-in — the Worker's UPSTASH_REDIS_REST_URL / _TOKEN. */
   upstash: { url: string; token: string; server: UpstashRestServer }
+  /** The Neon stand-in itself, for its counters. */
+  neon: NeonProxy
   stop(): Promise<void>
 }
 
@@ -26,8 +28,11 @@ export async function startLocalStack(opts: {
   upstashToken: string
   neonPort?: number
   upstashPort?: number
-  /** Test-only request/command counters on the Upstash stand-in (see its `exposeStats`). */
-  upstashStats?: boolean
+  /**
+   * Per-tag accounting on both stand-ins (their `exposeStats`): a client given a `/__tag/<tag>` URL is counted
+   * under that tag, and `GET /__stats/<tag>` answers its requests, statements or commands and round trips.
+   */
+  stats?: boolean
   /** Test-only outage switch on the Neon stand-in (see its `outageControl`). */
   neonOutageControl?: boolean
 }): Promise<LocalStack> {
@@ -43,17 +48,19 @@ export async function startLocalStack(opts: {
       port: opts.neonPort ?? 0,
       allowedTargets: [address],
       outageControl: opts.neonOutageControl,
+      exposeStats: opts.stats,
     })
     const server = await startUpstashRest({
       redis: ownRedis ?? (opts.redis as RedisLike),
       token: opts.upstashToken,
       port: opts.upstashPort ?? 0,
-      exposeStats: opts.upstashStats,
+      exposeStats: opts.stats,
     })
     const proxy = neon
     return {
       neonProxy: `127.0.0.1:${proxy.port}`,
       upstash: { url: server.url, token: opts.upstashToken, server },
+      neon: proxy,
       async stop() {
         await Promise.allSettled([proxy.close(), server.close()])
         ownRedis?.disconnect()

@@ -26,6 +26,7 @@ import {
   type QueryArrayResult,
 } from 'pg'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { STATS_PATTERN, TAG_PATTERN, type TripAccount, type TripCounts, TripLedger } from './trip-log'
 
 export interface NeonProxyOptions {
   /** Port to listen on; `0` (the default) picks a free one, read it back from {@link NeonProxy.port}. */
@@ -45,6 +46,25 @@ export interface NeonProxyOptions {
    * interactive transaction fails while single statements still work); `0` restores the real targets.
    */
   outageControl?: boolean
+  /**
+   * Tests and benches: account what one client asks for. A client given `host:port/__tag/<tag>` as its proxy
+   * (the Worker's NEON_LOCAL_PROXY) is served as usual and counted under `<tag>` — HTTP requests and WebSocket
+   * tunnels, statements, rows returned and sequential round trips; `GET /__stats/<tag>` answers
+   * `{requests, statements, rows, roundTrips, spans}`. Off by default.
+   */
+  exposeStats?: boolean
+}
+
+/** What the stand-in counted: one tag's share, or (from {@link NeonProxy.stats} without a tag) everything. */
+export interface NeonStats {
+  /** HTTP `/sql` requests plus WebSocket tunnels opened. */
+  requests: number
+  /** Statements run: each one of an HTTP batch, and each simple query or Execute sent through a tunnel. */
+  statements: number
+  rows: number
+  /** Sequential round trips (see scripts/local-stack/trip-log.ts). */
+  roundTrips: number
+  spans: TripCounts['spans']
 }
 
 export interface NeonProxy {
@@ -54,6 +74,8 @@ export interface NeonProxy {
   close(): Promise<void>
   /** Simulate the database becoming unreachable (`true`, or only for tunnels) or coming back (`false`); see `outageControl`. */
   setDown(down: boolean | 'tunnels'): void
+  /** Counts under `tag`, or of everything served when `tag` is left out (kept whether or not `exposeStats` is on). */
+  stats(tag?: string): NeonStats
 }
 
 /** Where connections go while an outage is simulated: nothing listens on port 1. */
@@ -442,6 +464,17 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
   const describeAllowed = () => [...allowed].join(', ')
 
   const pools = new Map<string, PoolEntry>()
+  const ledger = new TripLedger()
+  const neonStats = (counts: TripCounts): NeonStats => ({
+    requests: counts.requests,
+    statements: counts.units,
+    rows: counts.rows,
+    roundTrips: counts.roundTrips,
+    spans: counts.spans,
+  })
+  /** The accounts a client's traffic is counted in: the total, and its tag's when it has one. */
+  const accountsFor = (tag: string | undefined): TripAccount[] =>
+    tag === undefined ? [ledger.total] : [ledger.total, ledger.account(tag)]
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket }>()
   let closing = false
   let down: boolean | 'tunnels' = false
@@ -519,6 +552,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     statement: Statement,
     defaultArrayMode: boolean,
     rawOutput: boolean,
+    accounts: TripAccount[],
   ): Promise<string> {
     // Neon runs every statement through the extended protocol (Parse/Bind/Execute), even without parameters, so
     // multi-statement strings fail with 42601 there. Forcing it here keeps local behaviour identical.
@@ -529,6 +563,10 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
       queryMode: 'extended',
     }
     const result = await client.query<(string | null)[]>(config)
+    for (const account of accounts) {
+      account.units++
+      account.rows += result.rows.length
+    }
     if (!rawOutput) await learnTypes(client, entry, result.fields)
     return serializeResult(result, statement.arrayMode ?? defaultArrayMode, rawOutput, entry.arrayElements)
   }
@@ -537,6 +575,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
   async function execute(
     req: IncomingMessage,
     payload: Statement | Statement[],
+    accounts: TripAccount[],
   ): Promise<{ body: string; headers: Record<string, string> }> {
     const header = (name: string) => {
       const value = req.headers[name]
@@ -579,7 +618,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     try {
       if (!Array.isArray(payload)) {
         try {
-          const body = await runStatement(client, entry, payload, defaultArrayMode, rawOutput)
+          const body = await runStatement(client, entry, payload, defaultArrayMode, rawOutput, accounts)
           reusable = client.getTransactionStatus() === 'I'
           return { body, headers: {} }
         } catch (err) {
@@ -598,7 +637,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
       const results: string[] = []
       try {
         for (const statement of payload) {
-          results.push(await runStatement(client, entry, statement, defaultArrayMode, rawOutput))
+          results.push(await runStatement(client, entry, statement, defaultArrayMode, rawOutput, accounts))
         }
         await client.query('COMMIT')
       } catch (err) {
@@ -656,16 +695,37 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     })
   }
 
-  async function handleSql(req: IncomingMessage, res: ServerResponse) {
+  async function handleSql(req: IncomingMessage, res: ServerResponse, accounts: TripAccount[]) {
     const payload = parsePayload(await readBody(req, res))
-    const { body, headers } = await execute(req, payload)
+    const { body, headers } = await execute(req, payload, accounts)
     if (Buffer.byteLength(body) > MAX_RESPONSE_BYTES) {
       throw new HttpError(507, `response is too large (max is ${MAX_RESPONSE_BYTES} bytes)`)
     }
     send(res, 200, body, headers)
   }
 
+  /**
+   * With `exposeStats`: answers `/__stats/<tag>` (returns 'answered'), or strips a leading `/__tag/<tag>` from
+   * the URL and returns the tag.
+   */
+  function untag(req: IncomingMessage, res?: ServerResponse): string | 'answered' | undefined {
+    if (!opts.exposeStats) return undefined
+    const url = req.url ?? '/'
+    const stats = STATS_PATTERN.exec(url)
+    if (stats && res && req.method === 'GET') {
+      req.resume()
+      send(res, 200, JSON.stringify(neonStats(ledger.counts(stats[1]!))))
+      return 'answered'
+    }
+    const tag = TAG_PATTERN.exec(url)
+    if (!tag) return undefined
+    req.url = url.slice(tag[0].length) || '/'
+    return tag[1]!
+  }
+
   const server = createServer((req, res) => {
+    const tag = untag(req, res)
+    if (tag === 'answered') return
     const path = (req.url ?? '/').split('?')[0]
     if (opts.outageControl && path === '/__outage' && req.method === 'POST') {
       req.resume()
@@ -684,7 +744,13 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
       return res.end()
     }
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: 'method not allowed' }))
-    handleSql(req, res).catch((err: unknown) => {
+    const accounts = accountsFor(tag)
+    const ends = accounts.map((account) => {
+      account.requests++
+      return account.begin()
+    })
+    res.once('close', () => ends.forEach((end) => end()))
+    handleSql(req, res, accounts).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err)
       else res.destroy()
     })
@@ -705,6 +771,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
+    const tag = untag(req)
     const url = new URL(req.url ?? '/', 'http://proxy.local')
     if (url.pathname !== '/v1') return refuseUpgrade(socket, 404, 'Not Found', 'unknown path')
     const address = url.searchParams.get('address')
@@ -728,19 +795,28 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     // If ws rejects the handshake (bad WebSocket headers) it destroys the socket without calling back.
     const abandon = () => tcp.destroy()
     socket.once('close', abandon)
+    // The upgrade is a round trip of its own: the client waits for the 101 before it sends the startup message.
+    const accounts = accountsFor(tag)
+    const ends = accounts.map((account) => {
+      account.requests++
+      return account.begin()
+    })
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', abandon)
-      tunnel(ws, tcp)
+      ends.forEach((end) => end())
+      tunnel(ws, tcp, accounts)
     })
   })
 
-  function tunnel(ws: WebSocket, tcp: Socket) {
+  function tunnel(ws: WebSocket, tcp: Socket, accounts: TripAccount[]) {
     const pair = { ws, tcp }
     tunnels.add(pair)
+    const turns = new TunnelTurns(accounts)
 
     ws.on('message', (data: RawData) => {
       // Frames arrive as Buffers (ws' default binaryType); fragmented messages as an array of them.
       const chunks = Array.isArray(data) ? data : [Buffer.isBuffer(data) ? data : Buffer.from(data)]
+      for (const chunk of chunks) turns.fromClient(chunk)
       let flushed = true
       for (const chunk of chunks) flushed = tcp.write(chunk) && flushed
       // Back-pressure towards the client: stop reading frames until Postgres has taken what we queued.
@@ -753,6 +829,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     let queued = 0
     tcp.on('data', (chunk: Buffer) => {
       if (ws.readyState !== ws.OPEN) return
+      turns.fromServer(chunk)
       queued += chunk.length
       ws.send(chunk, { binary: true }, () => {
         queued -= chunk.length
@@ -795,6 +872,7 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
   return {
     port: address.port,
     setDown,
+    stats: (tag) => neonStats(tag === undefined ? ledger.total.snapshot() : ledger.counts(tag)),
     async close() {
       if (closing) return
       closing = true
@@ -808,5 +886,98 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
       await Promise.all([stopped, ...[...pools.values()].map((entry) => entry.pool.end().catch(() => {}))])
       pools.clear()
     },
+  }
+}
+
+/**
+ * Reads the Postgres wire protocol passing through a tunnel, as far as accounting needs: statements the client
+ * runs (simple queries and Executes), rows the server returns, and round trips. A round trip starts when the
+ * client sends something that expects an answer and ends at the server's ReadyForQuery — the point where the
+ * driver may send its next query — or at the one-byte answer to an SSL request. A lone Terminate expects nothing
+ * and starts none.
+ */
+class TunnelTurns {
+  private readonly client = new MessageScanner()
+  private readonly server = new MessageScanner()
+  private ends: (() => void)[] | undefined
+
+  constructor(private readonly accounts: TripAccount[]) {
+    this.client.untyped = true
+  }
+
+  fromClient(chunk: Buffer): void {
+    let expectsAnswer = false
+    for (const type of this.client.push(chunk)) {
+      if (type === 'Q' || type === 'E') for (const account of this.accounts) account.units++
+      if (type === 'ssl') this.server.singleBytes++
+      if (type !== 'X') expectsAnswer = true
+    }
+    if (expectsAnswer && !this.ends) this.ends = this.accounts.map((account) => account.begin())
+  }
+
+  fromServer(chunk: Buffer): void {
+    for (const type of this.server.push(chunk)) {
+      if (type === 'D') for (const account of this.accounts) account.rows++
+      if ((type === 'Z' || type === 'ssl-answer') && this.ends) {
+        this.ends.forEach((end) => end())
+        this.ends = undefined
+      }
+    }
+  }
+}
+
+/**
+ * Splits a byte stream into Postgres protocol messages and yields their type bytes. A client's first message
+ * has no type byte: it is reported as 'startup', or 'ssl' for an SSL/GSS encryption request, which the server
+ * answers with one bare byte ('ssl-answer'). After a 'S'/'G' answer the stream is encrypted and no longer read.
+ */
+class MessageScanner {
+  untyped = false
+  singleBytes = 0
+  private pending = Buffer.alloc(0)
+  private opaque = false
+
+  push(chunk: Buffer): string[] {
+    const types: string[] = []
+    if (this.opaque) return types
+    const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    let offset = 0
+    for (;;) {
+      if (this.singleBytes > 0) {
+        if (buffer.length - offset < 1) break
+        const answer = String.fromCharCode(buffer[offset]!)
+        offset += 1
+        this.singleBytes--
+        types.push('ssl-answer')
+        if (answer !== 'N') {
+          this.opaque = true
+          return types
+        }
+        continue
+      }
+      if (this.untyped) {
+        if (buffer.length - offset < 4) break
+        const length = buffer.readInt32BE(offset)
+        if (buffer.length - offset < length) break
+        const code = length >= 8 ? buffer.readInt32BE(offset + 4) : 0
+        offset += length
+        // SSLRequest and GSSENCRequest are followed, once answered with 'N', by the real startup message.
+        if (code === 80877103 || code === 80877104) {
+          types.push('ssl')
+          continue
+        }
+        this.untyped = false
+        types.push('startup')
+        continue
+      }
+      if (buffer.length - offset < 5) break
+      const length = buffer.readInt32BE(offset + 1)
+      if (buffer.length - offset < 1 + length) break
+      const type = String.fromCharCode(buffer[offset]!)
+      offset += 1 + length
+      types.push(type)
+    }
+    this.pending = offset === buffer.length ? Buffer.alloc(0) : Buffer.from(buffer.subarray(offset))
+    return types
   }
 }

@@ -49,6 +49,7 @@ import type { AddressInfo } from 'node:net'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { STATS_PATTERN, TAG_PATTERN, type TripAccount, type TripCounts, TripLedger } from './trip-log'
 
 export interface RedisLike {
   call(command: string, ...args: (string | Buffer | number)[]): Promise<unknown>
@@ -66,7 +67,7 @@ export interface UpstashRestOptions {
    * Test-only accounting of what one client sends, for tests that assert a request's Redis cost
    * while other tests share the server. A client whose URL ends in `/__tag/<tag>` (the Upstash
    * client appends `/pipeline` etc. to whatever URL it is given) is served as usual and counted
-   * under `<tag>`; `GET /__stats/<tag>` answers `{requests, commands}` for it. Off by default;
+   * under `<tag>`; `GET /__stats/<tag>` answers `{requests, commands, roundTrips, spans}` for it. Off by default;
    * test/setup/global-setup.ts turns it on.
    */
   exposeStats?: boolean
@@ -79,6 +80,16 @@ export interface UpstashRestServer {
   /** Redis commands executed on behalf of clients, one per command, including each inside a pipeline/multi-exec. */
   commandCount(): number
   resetCommandCount(): void
+  /** Counts under `tag` (see `exposeStats`), or of everything served when `tag` is left out. */
+  stats(tag?: string): UpstashStats
+}
+
+/** Requests and commands, and the sequential round trips they took (see scripts/local-stack/trip-log.ts). */
+export interface UpstashStats {
+  requests: number
+  commands: number
+  roundTrips: number
+  spans: TripCounts['spans']
 }
 
 type Arg = string | Buffer
@@ -405,13 +416,20 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
   const host = opts.host ?? '127.0.0.1'
   const scripts = new ScriptRegistry()
   let commands = 0
-  const tagStats = new Map<string, { requests: number; commands: number }>()
-  const currentTag = new AsyncLocalStorage<{ requests: number; commands: number }>()
+  const ledger = new TripLedger()
+  const currentTag = new AsyncLocalStorage<TripAccount>()
   const countCommands = (n: number): void => {
     commands += n
+    ledger.total.units += n
     const tagged = currentTag.getStore()
-    if (tagged) tagged.commands += n
+    if (tagged) tagged.units += n
   }
+  const upstashStats = ({ requests, units, roundTrips, spans }: TripCounts): UpstashStats => ({
+    requests,
+    commands: units,
+    roundTrips,
+    spans,
+  })
 
   const callOne = (send: Arg[], post: ((reply: Reply) => Reply) | undefined): Promise<Entry> => {
     countCommands(1)
@@ -581,29 +599,29 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
   }
 
   /** Serves `/__stats/<tag>`, or strips `/__tag/<tag>` and returns that tag's counters (exposeStats only). */
-  const statsFor = (
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): 'answered' | { requests: number; commands: number } | undefined => {
+  const statsFor = (req: IncomingMessage, res: ServerResponse): 'answered' | TripAccount | undefined => {
     const url = req.url ?? '/'
-    const stats = /^\/__stats\/([\w-]{1,64})$/.exec(url)
+    const stats = STATS_PATTERN.exec(url)
     if (stats) {
       req.resume()
-      sendJson(res, 200, tagStats.get(stats[1]!) ?? { requests: 0, commands: 0 })
+      sendJson(res, 200, upstashStats(ledger.counts(stats[1]!)))
       return 'answered'
     }
-    const tag = /^\/__tag\/([\w-]{1,64})(?=[/?]|$)/.exec(url)
+    const tag = TAG_PATTERN.exec(url)
     if (!tag) return undefined
     req.url = url.slice(tag[0].length) || '/'
-    let entry = tagStats.get(tag[1]!)
-    if (!entry) tagStats.set(tag[1]!, (entry = { requests: 0, commands: 0 }))
-    entry.requests++
-    return entry
+    return ledger.account(tag[1]!)
   }
 
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
     const tagged = opts.exposeStats ? statsFor(req, res) : undefined
     if (tagged === 'answered') return
+    const accounts = tagged ? [ledger.total, tagged] : [ledger.total]
+    const ends = accounts.map((account) => {
+      account.requests++
+      return account.begin()
+    })
+    res.once('close', () => ends.forEach((end) => end()))
     const handled = tagged ? currentTag.run(tagged, () => handle(req, res)) : handle(req, res)
     handled.catch((error: unknown) => {
       const message = errorText(error)
@@ -630,6 +648,7 @@ export async function startUpstashRest(opts: UpstashRestOptions): Promise<Upstas
     url: `http://${urlHost}:${port}`,
     port,
     commandCount: () => commands,
+    stats: (tag) => upstashStats(tag === undefined ? ledger.total.snapshot() : ledger.counts(tag)),
     resetCommandCount: () => {
       commands = 0
     },

@@ -521,3 +521,97 @@ describe('drizzle over the stand-in', () => {
     }
   })
 })
+
+describe('accounting by tag', () => {
+  let counted: NeonProxy
+  let saved: Pick<typeof neonConfig, 'wsProxy' | 'fetchEndpoint'>
+
+  beforeAll(async () => {
+    counted = await startNeonProxy({ exposeStats: true })
+    saved = { wsProxy: neonConfig.wsProxy, fetchEndpoint: neonConfig.fetchEndpoint }
+  })
+
+  afterAll(async () => {
+    neonConfig.wsProxy = saved.wsProxy
+    neonConfig.fetchEndpoint = saved.fetchEndpoint
+    await counted?.close()
+  })
+
+  /** Points the driver at the counting stand-in under `tag`. */
+  function useTag(tag: string) {
+    const base = `127.0.0.1:${counted.port}/__tag/${tag}`
+    neonConfig.wsProxy = (host, dbPort) => `${base}/v1?address=${host}:${dbPort}`
+    neonConfig.fetchEndpoint = () => `http://${base}/sql`
+  }
+
+  async function statsOf(tag: string) {
+    const response = await fetch(`http://127.0.0.1:${counted.port}/__stats/${tag}`)
+    expect(response.status).toBe(200)
+    return (await response.json()) as {
+      requests: number
+      statements: number
+      rows: number
+      roundTrips: number
+      spans: [number, number][]
+    }
+  }
+
+  it('counts HTTP statements and rows, and requests in flight together as one round trip', async () => {
+    useTag('http')
+    const sql = neon(databaseUrl)
+    await sql`select generate_series(1, 3) as n`
+    expect(await statsOf('http')).toMatchObject({ requests: 1, statements: 1, rows: 3, roundTrips: 1 })
+
+    // Both are in flight while the server sleeps: one sequential round trip between them.
+    await Promise.all([sql`select pg_sleep(0.05)`, sql`select pg_sleep(0.05)`])
+    expect(await statsOf('http')).toMatchObject({ requests: 3, statements: 3, rows: 5, roundTrips: 2 })
+
+    await sql.transaction([sql`select 1`, sql`select 2`, sql`select generate_series(1, 2)`])
+    const after = await statsOf('http')
+    expect(after).toMatchObject({ requests: 4, statements: 6, rows: 9, roundTrips: 3 })
+    expect(after.spans).toHaveLength(4)
+    for (const [start, end] of after.spans) expect(end).toBeGreaterThanOrEqual(start)
+  })
+
+  it('counts a tunnel: the upgrade, the startup and each query turn, but not the closing Terminate', async () => {
+    useTag('tunnel')
+    const pool = new NeonPool({ connectionString: databaseUrl, max: 1 })
+    pool.on('error', () => {})
+    try {
+      const db = drizzleServerless({ client: pool })
+      await db.transaction(async (tx) => {
+        await tx.insert(items).values({ name: 'counted-tunnel' })
+        await tx.select().from(items).where(eq(items.name, 'counted-tunnel'))
+      })
+    } finally {
+      await pool.end()
+    }
+    // upgrade + startup + begin + insert + select + commit; statements: the four the client ran.
+    expect(await statsOf('tunnel')).toMatchObject({
+      requests: 1,
+      statements: 4,
+      rows: 1,
+      roundTrips: 6,
+    })
+  })
+
+  it('answers zeros for a tag never used, keeps totals, and serves stats only when asked to', async () => {
+    expect(await statsOf('never-used')).toEqual({
+      requests: 0,
+      statements: 0,
+      rows: 0,
+      roundTrips: 0,
+      spans: [],
+    })
+    const total = counted.stats()
+    expect(total.requests).toBeGreaterThanOrEqual(5)
+    expect(total.statements).toBeGreaterThanOrEqual(10)
+    expect(counted.stats('http').statements).toBe(6)
+
+    // Without exposeStats the paths are unknown to the stand-in.
+    const stats = await fetch(`http://127.0.0.1:${proxy.port}/__stats/http`)
+    expect(stats.status).toBe(404)
+    const tagged = await fetch(`http://127.0.0.1:${proxy.port}/__tag/x/sql`, { method: 'POST', body: '{}' })
+    expect(tagged.status).toBe(404)
+  })
+})

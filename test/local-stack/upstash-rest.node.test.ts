@@ -512,6 +512,30 @@ describe('commandCount', () => {
   })
 })
 
+describe('accounting by tag', () => {
+  it("counts a tagged client's requests, commands and sequential round trips", async () => {
+    const counted = await startUpstashRest({ redis: resp3, token: TOKEN, exposeStats: true })
+    try {
+      const client = new Redis({ url: `${counted.url}/__tag/rt`, token: TOKEN, enableTelemetry: false })
+      await client.get(k('rt'))
+      await client.pipeline().set(k('rt'), 1).incr(k('rt')).exec()
+      // Sent in the same tick: the client pipelines them into one request, one round trip.
+      await Promise.all([client.get(k('rt')), client.get(k('rt'))])
+      const stats = (await (await fetch(`${counted.url}/__stats/rt`)).json()) as Record<string, unknown>
+      expect(stats).toMatchObject({ requests: 3, commands: 5, roundTrips: 3 })
+      expect(counted.stats('rt')).toMatchObject({ requests: 3, commands: 5, roundTrips: 3 })
+      // Untagged traffic counts in the total only.
+      await redis.get(k('rt'))
+      expect(counted.stats().requests).toBe(3)
+      await new Redis({ url: counted.url, token: TOKEN, enableTelemetry: false }).get(k('rt'))
+      expect(counted.stats()).toMatchObject({ requests: 4, commands: 6, roundTrips: 4 })
+      expect(counted.stats('rt').requests).toBe(3)
+    } finally {
+      await counted.close()
+    }
+  })
+})
+
 describe('reply shapes over RESP3 and RESP2 connections', () => {
   it('answers identical Upstash (RESP2) shapes over both', async () => {
     await resp2.zadd(k('shape-z'), 1, 'a', 2.5, 'b', 3, 'c')

@@ -69,12 +69,12 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   await applyMigrations(databaseUrl)
 
   const upstashToken = randomBytes(16).toString('hex')
-  // upstashStats: tests measure a request's Redis cost through a tagged client URL.
+  // stats: tests measure a request's Redis and database cost through tagged stand-in URLs.
   const stack = await startLocalStack({
     databaseUrl,
     redis: redisUrl,
     upstashToken,
-    upstashStats: true,
+    stats: true,
     neonOutageControl: opts.neonOutageControl,
   })
 
