@@ -21,6 +21,8 @@ import {
   lineItems,
   monthlyBill,
 } from './cost/model'
+import { encodeBlurhash } from '../src/lib/codecs/blurhash'
+import { jpegDcPixels, withoutJpegMetadata } from '../src/lib/codecs/jpeg-dc'
 import { databaseMeter, mailCount, r2Store, readJson, signInCode, workerdCpuMs } from './cost/meters'
 
 /**
@@ -63,7 +65,7 @@ import { databaseMeter, mailCount, r2Store, readJson, signInCode, workerdCpuMs }
  *   as CU-seconds at one CU); storage: `pg_database_size` growth.
  * - R2: class A = new objects in wrangler's local R2 store, stored bytes = their sizes; class B =
  *   media GETs the driver made.
- * - Images: binding outputs per upload by code path (original, 900, 450, blurhash PNG).
+ * - Images: binding outputs per upload, read off what was stored (see transformationsOf).
  * - Emails: the SMTP sink's count. Queue messages: messages received while away.
  *
  * Prices: docs/prices-2026-12.json (static; read from the providers' published pages).
@@ -149,6 +151,7 @@ interface DriverCounts {
   firstViews: number
   awayMessages: number
   uploads: number
+  transformations: number
 }
 
 const newCounts = (): DriverCounts => ({
@@ -166,6 +169,7 @@ const newCounts = (): DriverCounts => ({
   firstViews: 0,
   awayMessages: 0,
   uploads: 0,
+  transformations: 0,
 })
 
 interface Client {
@@ -247,15 +251,35 @@ async function arrive(
   return { email, token: accessToken, id: sub, sessionId: sid }
 }
 
+/**
+ * Images binding outputs of one upload, read off what was stored: the 900 and 450 squares always;
+ * the original unless it is the upload minus its metadata (an upright JPEG kept as uploaded);
+ * the blurhash's 32 px render unless the blurhash is the one of the 450 square's block averages.
+ */
+async function transformationsOf(
+  upload: Uint8Array,
+  photo: { blurhash: string; urls: Record<string, string> },
+) {
+  const bytes = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer())
+  const [original, square] = await Promise.all([bytes(photo.urls.original!), bytes(photo.urls['450']!)])
+  const kept = withoutJpegMetadata(upload)
+  const originalRendered = !kept || Buffer.compare(Buffer.from(kept), Buffer.from(original)) !== 0
+  const dc = jpegDcPixels(square)
+  const fromBlocks = dc && encodeBlurhash(dc.data, dc.width, dc.height, 4, 4)
+  return 2 + (originalRendered ? 1 : 0) + (fromBlocks === photo.blurhash ? 0 : 1)
+}
+
 async function uploadPhotos(url: string, counts: DriverCounts, me: Client, seed: number): Promise<void> {
   for (const position of [1, 2]) {
-    await call(counts, `${url}/api/v1/me/photos/${position}`, {
+    const body = photo(seed * 2 + position)
+    const stored = (await call(counts, `${url}/api/v1/me/photos/${position}`, {
       method: 'PUT',
       token: me.token,
       headers: { 'content-type': 'image/jpeg' },
-      body: photo(seed * 2 + position),
-    })
+      body,
+    })) as { blurhash: string; urls: Record<string, string> }
     counts.uploads++
+    counts.transformations += await transformationsOf(body, stored)
   }
 }
 
@@ -344,7 +368,10 @@ async function chat(url: string, counts: DriverCounts, a: Client, b: Client): Pr
       counts.conversationSeconds += (ackAt - sentAt) / 1000
       await conv
         .get(to.id)!
-        .next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === clientId, 15_000)
+        .next(
+          (f) => f.type === 'message' && (f.message as { clientId: string }).clientId === clientId,
+          15_000,
+        )
       const inbox = await hubs
         .get(to.id)!
         .next((f) => f.type === 'message', 15_000)
@@ -400,9 +427,8 @@ async function snapshot(
   const { neon, upstash } = rapport.localStack
   return {
     cpuMs: workerdCpuMs(),
-    // TEMP until the stand-ins' counters land
-    neon: (neon as unknown as { stats?: () => Snapshot['neon'] })?.stats?.() ?? { statements: 0, rows: 0, requests: 0 },
-    upstash: { commands: upstash.server.commandCount(), requests: 0 },
+    neon: neon.stats(),
+    upstash: upstash.server.stats(),
     db,
     r2: r2Store(persist),
     mail: await mailCount(sink.apiUrl),
@@ -451,9 +477,15 @@ export function report(day: MemberDay, prices: Prices): string {
   lines.push('| Per member-day | Count |', '| --- | ---: |')
   for (const [name, x] of rows) lines.push(`| ${name} | ${fmt(x, 2)} |`)
   const items: LineItem[] = lineItems(day, prices).sort((x, y) => y.dollars - x.dollars)
-  lines.push('', '| Line item (1,000 DAU, 30 days, list price, no allowance) | Quantity | $/month |', '| --- | ---: | ---: |')
+  lines.push(
+    '',
+    '| Line item (1,000 DAU, 30 days, list price, no allowance) | Quantity | $/month |',
+    '| --- | ---: | ---: |',
+  )
   for (const item of items) {
-    lines.push(`| ${item.provider} ${item.item} | ${fmt(item.quantity)} ${item.unit} | ${dollars(item.dollars)} |`)
+    lines.push(
+      `| ${item.provider} ${item.item} | ${fmt(item.quantity)} ${item.unit} | ${dollars(item.dollars)} |`,
+    )
   }
   const cost = costPer1000Dau(day, prices)
   const bill = monthlyBill(day, 1000, prices)
@@ -525,10 +557,15 @@ async function bench() {
     pool = new pg.Pool({ connectionString: databaseUrl, max: 2 })
     say(`Rapport up in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     // Members to find: onboarded straight into the database (not part of anyone's day).
-    await createMembers({ url, databaseUrl, pool, fakes: rapport.fakes, stop: async () => {} } as ChatStack, others)
+    await createMembers(
+      { url, databaseUrl, pool, fakes: rapport.fakes, stop: async () => {} } as ChatStack,
+      others,
+    )
     const {
       rows: [place],
-    } = await pool.query<{ name: string }>('select name from places order by population desc nulls last limit 1')
+    } = await pool.query<{ name: string }>(
+      'select name from places order by population desc nulls last limit 1',
+    )
     const persist = join(dir, 'wrangler')
 
     // Warm-up (compiles code paths, opens connections), outside the measurement.
@@ -544,7 +581,10 @@ async function bench() {
     )
     await Promise.all(clients.map((c, i) => uploadPhotos(url, counts, c, i)))
     await Promise.all(clients.map((c) => browse(url, counts, c)))
-    const pairs = Array.from({ length: members / 2 }, (_, i) => [clients[2 * i]!, clients[2 * i + 1]!] as const)
+    const pairs = Array.from(
+      { length: members / 2 },
+      (_, i) => [clients[2 * i]!, clients[2 * i + 1]!] as const,
+    )
     await Promise.all(pairs.map(([a, b]) => chat(url, counts, a, b)))
     // Let the push queue's consumer and the objects' background calls finish.
     await new Promise((resolve) => setTimeout(resolve, 4_000))
@@ -553,7 +593,6 @@ async function bench() {
     say(`member phase: ${((performance.now() - start) / 1000).toFixed(1)} s for ${members} members`)
 
     // The crons: each expression once, its cost times its runs per day, shared by 1,000 members.
-    const cronBefore = await snapshot(rapport, pool, database, persist, sink)
     let cronRunsPerDay = 0
     const cronPart = { cpuMs: 0, statements: 0, rows: 0, commands: 0, activeMs: 0, mail: 0 }
     for (const cron of cronExpressions()) {
@@ -575,7 +614,6 @@ async function bench() {
         `cron "${cron}" × ${runs}/day: ${d.statements} statements, ${d.commands} commands, ${fmt(d.cpuMs)} CPU ms each`,
       )
     }
-    void cronBefore
 
     // Presence alarms while online: each wakes the UserHub, asks its conversation for sockets,
     // and writes presence to Upstash and last_online_at to Neon.
@@ -589,11 +627,14 @@ async function bench() {
       workerRequests: per(counts.requests) + queueMessages + cronRunsPerDay / dau,
       workerCpuMs: per(day.cpuMs) + cronPart.cpuMs / dau,
       doRequests:
-        per(counts.upgrades + counts.restSends + counts.markReads + counts.hubDeliveries + counts.firstViews) +
+        per(
+          counts.upgrades + counts.restSends + counts.markReads + counts.hubDeliveries + counts.firstViews,
+        ) +
         alarms * 2,
       doWebSocketMessagesIn: per(counts.socketFramesIn),
       doActiveSeconds:
-        per(counts.upgradeSeconds + counts.conversationSeconds + counts.hubSeconds) + alarms * medianAckSeconds,
+        per(counts.upgradeSeconds + counts.conversationSeconds + counts.hubSeconds) +
+        alarms * medianAckSeconds,
       upstashCommands: per(day.commands) + alarms + cronPart.commands / dau,
       neonStatements: per(day.statements) + alarms + cronPart.statements / dau,
       neonRows: per(day.rows) + cronPart.rows / dau,
@@ -602,7 +643,7 @@ async function bench() {
       r2ClassA: per(day.r2Objects),
       r2ClassB: per(counts.mediaGets),
       r2StoredBytes: per(day.r2Bytes),
-      imageTransformations: per(counts.uploads) * 4,
+      imageTransformations: per(counts.transformations),
       emails: per(day.mail) + cronPart.mail / dau,
       queueMessages,
     }

@@ -20,7 +20,10 @@ export function workerdCpuMs(): number {
  * running statements) and its size. Sessions report their share at transaction end, at most
  * once a second, so a reading waits that long first.
  */
-export async function databaseMeter(pool: pg.Pool, database: string): Promise<{ activeMs: number; bytes: number }> {
+export async function databaseMeter(
+  pool: pg.Pool,
+  database: string,
+): Promise<{ activeMs: number; bytes: number }> {
   await new Promise((resolve) => setTimeout(resolve, 1_100))
   const {
     rows: [row],

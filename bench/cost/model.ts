@@ -106,7 +106,8 @@ export const daysPerMonth = 30
 const hoursPerMonth = 24 * daysPerMonth
 const gb = 1e9
 
-export type Provider = 'workers' | 'durableObjects' | 'r2' | 'images' | 'queues' | 'upstash' | 'neon' | 'email'
+export type Provider =
+  'workers' | 'durableObjects' | 'r2' | 'images' | 'queues' | 'upstash' | 'neon' | 'email'
 
 export interface LineItem {
   provider: Provider
@@ -141,7 +142,13 @@ export function lineItems(day: MemberDay, prices: Prices): LineItem[] {
   const add = (provider: Provider, item: string, quantity: number, unit: string, dollars: number) =>
     items.push({ provider, item, quantity, unit, dollars })
   const requests = day.workerRequests * month
-  add('workers', 'requests', requests, 'requests', (requests / 1e6) * p.workers.paid.dollarsPerMillionRequests)
+  add(
+    'workers',
+    'requests',
+    requests,
+    'requests',
+    (requests / 1e6) * p.workers.paid.dollarsPerMillionRequests,
+  )
   const cpu = day.workerCpuMs * month
   add('workers', 'CPU', cpu, 'CPU ms', (cpu / 1e6) * p.workers.paid.dollarsPerMillionCpuMs)
   const doRequests = billedDoRequests(day, prices) * month
@@ -175,7 +182,13 @@ export function lineItems(day: MemberDay, prices: Prices): LineItem[] {
     (transforms / 1000) * p.images.paid.dollarsPer1000Transformations,
   )
   const queueOps = day.queueMessages * p.queues.operationsPerMessage * month
-  add('queues', 'operations', queueOps, 'operations', (queueOps / 1e6) * p.queues.paid.dollarsPerMillionOperations)
+  add(
+    'queues',
+    'operations',
+    queueOps,
+    'operations',
+    (queueOps / 1e6) * p.queues.paid.dollarsPerMillionOperations,
+  )
   const commands = day.upstashCommands * month
   add('upstash', 'commands', commands, 'commands', (commands / 1e5) * p.upstash.paid.dollarsPer100kCommands)
   const cuHours = (day.neonCpuSeconds * month) / 3600
@@ -188,7 +201,10 @@ export function lineItems(day: MemberDay, prices: Prices): LineItem[] {
 }
 
 /** Dollars per month for 1,000 daily active members, by provider and in total (usage, no allowances). */
-export function costPer1000Dau(day: MemberDay, prices: Prices): { byProvider: Record<Provider, number>; total: number } {
+export function costPer1000Dau(
+  day: MemberDay,
+  prices: Prices,
+): { byProvider: Record<Provider, number>; total: number } {
   const byProvider = {
     workers: 0,
     durableObjects: 0,
@@ -209,7 +225,11 @@ export function costPer1000Dau(day: MemberDay, prices: Prices): { byProvider: Re
  * and Neon's smallest compute running all month (members active around the clock never leave it
  * idle long enough to suspend) unless the busy time needs more.
  */
-export function monthlyBill(day: MemberDay, dau: number, prices: Prices): Record<Provider, number> & { total: number } {
+export function monthlyBill(
+  day: MemberDay,
+  dau: number,
+  prices: Prices,
+): Record<Provider, number> & { total: number } {
   const p = prices.providers
   const month = dau * daysPerMonth
   const over = (used: number, included: number) => Math.max(0, used - included)
@@ -233,13 +253,17 @@ export function monthlyBill(day: MemberDay, dau: number, prices: Prices): Record
     (over(day.imageTransformations * month, p.images.free.transformationsPerMonth) / 1000) *
     p.images.paid.dollarsPer1000Transformations
   const queues =
-    (over(day.queueMessages * p.queues.operationsPerMessage * month, p.queues.paid.includedOperationsPerMonth) /
+    (over(
+      day.queueMessages * p.queues.operationsPerMessage * month,
+      p.queues.paid.includedOperationsPerMonth,
+    ) /
       1e6) *
     p.queues.paid.dollarsPerMillionOperations
   const upstash = ((day.upstashCommands * month) / 1e5) * p.upstash.paid.dollarsPer100kCommands
   const cuHours = Math.max(p.neon.paid.minimumCu * hoursPerMonth, (day.neonCpuSeconds * month) / 3600)
   const neon =
-    cuHours * p.neon.paid.dollarsPerCuHour + ((day.neonStoredBytes * month) / gb) * p.neon.paid.dollarsPerGbMonth
+    cuHours * p.neon.paid.dollarsPerCuHour +
+    ((day.neonStoredBytes * month) / gb) * p.neon.paid.dollarsPerGbMonth
   const email = ((day.emails * month) / 1000) * p.email.paid.dollarsPer1000Emails
   const bill = { workers, durableObjects, r2, images, queues, upstash, neon, email }
   return { ...bill, total: Object.values(bill).reduce((t, x) => t + x, 0) }
@@ -279,14 +303,25 @@ export function freeTierCeilings(day: MemberDay, prices: Prices): Ceiling[] {
       ['10M class B/month', fit(p.r2.free.classBPerMonth, day.r2ClassB * daysPerMonth)],
     ]),
     lowest('images', [
-      ['5,000 transformations/month', fit(p.images.free.transformationsPerMonth, day.imageTransformations * daysPerMonth)],
+      [
+        '5,000 transformations/month',
+        fit(p.images.free.transformationsPerMonth, day.imageTransformations * daysPerMonth),
+      ],
     ]),
     lowest('queues', [
-      ['10,000 operations/day', fit(p.queues.free.operationsPerDay, day.queueMessages * p.queues.operationsPerMessage)],
+      [
+        '10,000 operations/day',
+        fit(p.queues.free.operationsPerDay, day.queueMessages * p.queues.operationsPerMessage),
+      ],
     ]),
-    lowest('upstash', [['500K commands/month', fit(p.upstash.free.commandsPerMonth, day.upstashCommands * daysPerMonth)]]),
+    lowest('upstash', [
+      ['500K commands/month', fit(p.upstash.free.commandsPerMonth, day.upstashCommands * daysPerMonth)],
+    ]),
     lowest('neon', [
-      ['100 CU-hours/month (busy time)', fit(p.neon.free.cuHoursPerMonth * 3600, day.neonCpuSeconds * daysPerMonth)],
+      [
+        '100 CU-hours/month (busy time)',
+        fit(p.neon.free.cuHoursPerMonth * 3600, day.neonCpuSeconds * daysPerMonth),
+      ],
       ['0.5 GB storage', fit(p.neon.free.storageGb * gb, day.neonStoredBytes * daysPerMonth)],
     ]),
     lowest('email', [['3,000 emails/month', fit(p.email.free.emailsPerMonth, day.emails * daysPerMonth)]]),
