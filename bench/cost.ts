@@ -183,9 +183,11 @@ interface Client {
 async function call(
   counts: DriverCounts,
   url: string,
-  init: RequestInit & { token?: string; json?: unknown; expect?: number[] } = {},
+  init: RequestInit & { token?: string; json?: unknown; expect?: number[]; ip?: string } = {},
 ): Promise<unknown> {
   const headers = new Headers(init.headers)
+  // Each member arrives from an address of its own, as Cloudflare names it (per-IP limits apply).
+  if (init.ip) headers.set('cf-connecting-ip', init.ip)
   if (init.token) headers.set('authorization', `Bearer ${init.token}`)
   let body = init.body
   if (init.json !== undefined) {
@@ -214,14 +216,17 @@ async function arrive(
   place: string,
 ): Promise<Client> {
   const email = `cost-${n}-${randomBytes(3).toString('hex')}@rapport.test`
+  const ip = `2001:db8:${n.toString(16)}:${randomBytes(2).toString('hex')}::1`
   const { challengeId } = (await call(counts, `${url}/api/v1/auth/otp`, {
     method: 'POST',
     json: { email },
+    ip,
   })) as { challengeId: string }
   const code = await signInCode(sink.apiUrl, email)
   const { accessToken } = (await call(counts, `${url}/api/v1/auth/otp/verify`, {
     method: 'POST',
     json: { challengeId, code, client: 'mobile' },
+    ip,
   })) as { accessToken: string }
   const { sub, sid } = claims(accessToken)
   await call(counts, `${url}/api/v1/me`, { token: accessToken })
