@@ -195,7 +195,9 @@ async function call(
     body = JSON.stringify(init.json)
   }
   counts.requests++
-  const res = await fetch(url, { ...init, headers, body })
+  const res = await fetch(url, { ...init, headers, body }).catch((err: Error) => {
+    throw new Error(`${init.method ?? 'GET'} ${url}: ${err.message} (${String(err.cause)})`)
+  })
   const text = await res.text()
   if (!(init.expect ?? [200, 201]).includes(res.status)) {
     throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text.slice(0, 300)}`)
@@ -265,7 +267,12 @@ async function transformationsOf(
   upload: Uint8Array,
   photo: { blurhash: string; urls: Record<string, string> },
 ) {
-  const bytes = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer())
+  const bytes = async (u: string) => {
+    const res = await fetch(u).catch((err: Error) => {
+      throw new Error(`GET ${u}: ${err.message} (${String(err.cause)})`)
+    })
+    return new Uint8Array(await res.arrayBuffer())
+  }
   const [original, square] = await Promise.all([bytes(photo.urls.original!), bytes(photo.urls['450']!)])
   const kept = withoutJpegMetadata(upload)
   const originalRendered = !kept || Buffer.compare(Buffer.from(kept), Buffer.from(original)) !== 0
@@ -283,8 +290,9 @@ async function uploadPhotos(url: string, counts: DriverCounts, me: Client, seed:
       headers: { 'content-type': 'image/jpeg' },
       body,
     })) as { blurhash: string; urls: Record<string, string> }
+    const rendered = await transformationsOf(body, stored)
     counts.uploads++
-    counts.transformations += await transformationsOf(body, stored)
+    counts.transformations += rendered
   }
 }
 
