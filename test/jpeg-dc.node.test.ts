@@ -128,8 +128,15 @@ describe('withoutJpegMetadata', () => {
     expect(jpegDcPixels(clean)).toEqual(jpegDcPixels(upload))
   })
 
-  it('returns null when the structure cannot be followed', () => {
+  it('returns null when the structure cannot be followed or the samples need converting', () => {
     const jpeg = encode(32, 32)
+    const sof = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xc0)
+    const twelveBit = jpeg.slice()
+    twelveBit[sof + 4] = 12
+    expect(withoutJpegMetadata(twelveBit)).toBeNull()
+    const fourComponents = jpeg.slice()
+    fourComponents[sof + 9] = 4
+    expect(withoutJpegMetadata(fourComponents)).toBeNull()
     expect(withoutJpegMetadata(jpeg.subarray(0, jpeg.length - 2))).toBeNull()
     expect(withoutJpegMetadata(new Uint8Array([1, 2, 3, 4]))).toBeNull()
   })

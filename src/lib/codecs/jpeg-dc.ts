@@ -81,7 +81,8 @@ function endOfImage(b: Uint8Array, from: number): number | null {
  * comments are dropped, APP0 (JFIF), APP2 (the ICC colour profile) and APP14 (Adobe's colour
  * transform) kept since they change how the pixels look; bytes after the end of the image
  * (vendors append thumbnails or motion-photo videos there) are cut. The pixels are untouched.
- * Null when the file's structure cannot be followed.
+ * Null when the file's structure cannot be followed, or its samples are not 8-bit greyscale or
+ * YCbCr (a CMYK or 12-bit JPEG needs converting).
  *
  * @example
  * const clean = withoutJpegMetadata(upload) // same picture, no GPS position
@@ -89,6 +90,9 @@ function endOfImage(b: Uint8Array, from: number): number | null {
 export function withoutJpegMetadata(b: Uint8Array): Uint8Array | null {
   const segments = headerSegments(b)
   if (!segments) return null
+  // Only what every viewer shows as is: 8-bit greyscale or YCbCr (CMYK and 12-bit go to a render).
+  const frame = segments.find((x) => x.marker >= 0xc0 && x.marker <= 0xc2)
+  if (!frame || b[frame.body] !== 8 || (b[frame.body + 5] !== 1 && b[frame.body + 5] !== 3)) return null
   const sos = segments[segments.length - 1]!
   const end = endOfImage(b, sos.end)
   if (end === null) return null
