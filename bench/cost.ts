@@ -437,11 +437,11 @@ async function snapshot(
   sink: SmtpSink,
 ): Promise<Snapshot> {
   const db = await databaseMeter(pool, database)
-  const { neon, upstash } = rapport.localStack
+  const { neon, upstash } = rapport.counters()
   return {
     cpuMs: workerdCpuMs(),
-    neon: neon.stats(),
-    upstash: upstash.server.stats(),
+    neon,
+    upstash,
     db,
     r2: r2Store(persist),
     mail: await mailCount(sink.apiUrl),

@@ -8,6 +8,8 @@ import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
 import { type LocalStack, startLocalStack } from './local-stack'
+import type { NeonStats } from './local-stack/neon-proxy'
+import type { UpstashStats } from './local-stack/upstash-rest'
 import { startPushFake } from './local-stack/push-fake'
 import { generateVapidKeys } from './vapid-generate'
 import { type SmtpSink, startSmtpSink } from './local-stack/smtp-sink'
@@ -73,8 +75,12 @@ export interface RunningRapport {
   databaseUrl: string
   /** The local Google/Apple, Stripe and RevenueCat stand-ins the Worker is pointed at. */
   fakes: ThirdPartyFakes
-  /** The Neon and Upstash stand-ins the Worker talks to (their counters, for benchmarks). */
-  localStack: LocalStack
+  /**
+   * What the Worker has asked of the Neon and Upstash stand-ins since they started: requests, statements or
+   * commands, rows, and sequential round trips (merged spans; see scripts/local-stack/trip-log.ts). Benches read
+   * it before and after a step. Zeros until the stand-ins are up.
+   */
+  counters(): { neon: NeonStats; upstash: UpstashStats }
   /** Stop everything that was started, last started first. */
   stop(): Promise<void>
 }
@@ -269,17 +275,18 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     )
     return embedded.client
   }
-  let localStack: LocalStack | undefined
+  let stack: LocalStack | undefined
   const prepareDatabase = async () => {
     const [, redis] = await Promise.all([startPostgres(), startRedis()])
-    const stack = (localStack = await startLocalStack({
+    stack = await startLocalStack({
       databaseUrl,
       redis,
       upstashToken,
       neonPort: ports.neon,
       upstashPort: ports.upstash,
-    }))
-    stoppers.push(() => stack.stop())
+    })
+    const started = stack
+    stoppers.push(() => started.stop())
     const { applied, places } = await applyMigrations(databaseUrl)
     log(`migrations: ${applied} applied; ${places} places`)
     // First tier (TIER_NAME) and the operator; idempotent.
@@ -300,7 +307,12 @@ export async function startRapport(opts: RapportOptions): Promise<RunningRapport
     if (!opts.stoppers) await stop()
     throw err
   }
-  return { url, databaseUrl, fakes, localStack: localStack!, stop }
+  const zeros = { requests: 0, roundTrips: 0, spans: [] }
+  const counters = () => ({
+    neon: stack?.neon.stats() ?? { ...zeros, statements: 0, rows: 0 },
+    upstash: stack?.upstash.server.stats() ?? { ...zeros, commands: 0 },
+  })
+  return { url, databaseUrl, fakes, counters, stop }
 }
 
 // ---------------------------------------------------------------------------------------------
