@@ -108,15 +108,18 @@ async function main() {
     for (let round = 0; round <= args.rounds; round++) {
       for (const viewerId of viewers) {
         const first = dialect.sqlToQuery(
-          feedQuery({ viewerId, before: now.toISOString(), now, earlyAdopterCutoff: null }),
+          feedQuery({ viewerId, before: { t: now.toISOString(), id: null }, now, earlyAdopterCutoff: null }),
         )
         const a = await timed(client, first.sql, first.params)
         const b = await timed(client, 'select id, name, status from users where id = $1', [viewerId])
         const cursor = (a.rows[0] as { window_oldest?: string } | undefined)?.window_oldest
         let c: { ms: number } | null = null
-        if (cursor) {
+        // The cursor the statement returned: '<time>_<member id>'.
+        const [t, id] = cursor?.split('_') ?? []
+        const parsed = t && id ? { t, id } : null
+        if (parsed) {
           const second = dialect.sqlToQuery(
-            feedQuery({ viewerId, before: cursor, now, earlyAdopterCutoff: null }),
+            feedQuery({ viewerId, before: parsed, now, earlyAdopterCutoff: null }),
           )
           c = await timed(client, second.sql, second.params)
         }
@@ -142,7 +145,12 @@ async function main() {
 
     if (args.explain) {
       const q = dialect.sqlToQuery(
-        feedQuery({ viewerId: viewers[0]!, before: now.toISOString(), now, earlyAdopterCutoff: null }),
+        feedQuery({
+          viewerId: viewers[0]!,
+          before: { t: now.toISOString(), id: null },
+          now,
+          earlyAdopterCutoff: null,
+        }),
       )
       const plan = await client.query<{ 'QUERY PLAN': string }>(
         `explain (analyze, buffers) ${q.sql}`,

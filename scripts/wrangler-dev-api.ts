@@ -18,6 +18,8 @@ const worker = await unstable_startWorker({
     server: { hostname: '127.0.0.1', port: Number(port) },
     persist: persist!,
     logLevel: 'warn',
+    // GET /__scheduled?cron=… runs the scheduled handler (bench:cost fires each cron once).
+    testScheduled: true,
   },
 })
 await worker.ready

@@ -14,7 +14,8 @@ import {
   type users,
   voiceBios,
 } from '../../src/db/schema'
-import { feedQuery } from '../../src/services/feed/feed-query'
+import { parseFeedCursor } from '../../src/services/feed/feed'
+import { type FeedCursor, feedQuery } from '../../src/services/feed/feed-query'
 import { account, call, member } from './fixtures'
 import { problem, services } from './helpers'
 
@@ -458,7 +459,7 @@ describe('ranking and paging', () => {
       const { rows } = await db.execute(
         feedQuery({
           viewerId: me.id,
-          before,
+          before: parseFeedCursor(before)!,
           now: new Date(),
           earlyAdopterCutoff: null,
           pageSize: 2,
@@ -473,6 +474,89 @@ describe('ranking and paging', () => {
     const second = await page(first[0]!.window_oldest)
     expect(second.map((r) => r.user_id)[0]).toBe(manWeakMatch.id)
     expect(second.map((r) => r.user_id)).not.toContain(womanGoodMatch.id)
+  })
+
+  /** Pages the viewer's feed from `before` with small sizes, until `ids` were all seen (or 20 pages). */
+  async function pageThrough(
+    viewerId: string,
+    before: string,
+    ids: string[],
+    sizes: { pageSize: number; windowSize: number; streamCap?: number },
+  ) {
+    const seen: string[] = []
+    const cursors: string[] = []
+    let cursor: FeedCursor | null = parseFeedCursor(before)
+    for (let n = 0; n < 20 && cursor && !ids.every((id) => seen.includes(id)); n++) {
+      const { rows } = await db.execute(
+        feedQuery({ viewerId, before: cursor, now: new Date(), earlyAdopterCutoff: null, ...sizes }),
+      )
+      const page = rows as { user_id: string; window_oldest: string | null }[]
+      seen.push(...page.map((r) => r.user_id).filter((id) => ids.includes(id)))
+      const next = page[0]?.window_oldest ?? null
+      if (next) cursors.push(next)
+      cursor = next ? parseFeedCursor(next) : null
+    }
+    return { seen, cursors }
+  }
+
+  it('splits members with the same time exactly at a window boundary: none skipped, none twice', async () => {
+    const w = timeWindow()
+    const me = await viewer()
+    const at = w.at(10)
+    const tied: string[] = []
+    for (let i = 0; i < 5; i++) tied.push((await person({ at })).id)
+    const byId = [...tied].sort().reverse()
+    const { seen, cursors } = await pageThrough(me.id, w.before, tied, { pageSize: 2, windowSize: 2 })
+    // (time, id) descending: all at one time, so by id, each once, over three pages.
+    expect(seen).toEqual(byId)
+    expect(cursors.length).toBeGreaterThanOrEqual(2)
+    for (const c of cursors) expect(c).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z_[0-9a-f-]{36}$/)
+    expect(cursors[0]).toBe(`${at.toISOString().replace('Z', '000Z')}_${byId[1]}`)
+  })
+
+  it('continues below a stream cut at its cap, ties included', async () => {
+    const w = timeWindow()
+    const me = await viewer()
+    const first = await person({ at: w.at(10) })
+    const tied: string[] = []
+    for (let i = 0; i < 3; i++) tied.push((await person({ at: w.at(11) })).id)
+    const last = await person({ at: w.at(12) })
+    const ids = [first.id, ...tied, last.id]
+    // A window of 10 never fills: each page ends where a stream of 2 was cut off.
+    const { seen, cursors } = await pageThrough(me.id, w.before, ids, {
+      pageSize: 10,
+      windowSize: 10,
+      streamCap: 2,
+    })
+    expect(seen).toEqual([first.id, ...[...tied].sort().reverse(), last.id])
+    expect(cursors.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('takes a bare date-time or a returned cursor as `before`, and refuses malformed ones', async () => {
+    const w = timeWindow()
+    const me = await viewer()
+    const a = await person({ at: w.at(10) })
+    const b = await person({ at: w.at(10) })
+    const [high, low] = [a.id, b.id].sort().reverse()
+    const at = w.at(10).toISOString()
+    const ids = (page: Page) => page.data.map((i) => i.id).filter((id) => id === a.id || id === b.id)
+    // A bare time: strictly older only, so neither member at exactly that time.
+    expect(ids(await feed(me.token, at))).toEqual([])
+    // A cursor at that time and the higher id: only the lower id is below it.
+    expect(ids(await feed(me.token, `${at}_${high}`))).toEqual([low])
+    expect(ids(await feed(me.token, `${at}_${high!.toUpperCase()}`))).toEqual([low])
+    expect(ids(await feed(me.token, w.before))).toEqual([high, low])
+    for (const bad of [
+      '2026-02-30T00:00:00Z',
+      `${at}_not-a-uuid`,
+      `${at}_${high}_${low}`,
+      `${at}_`,
+      `${at}_${high}${'x'.repeat(40)}`,
+    ]) {
+      const res = await call('GET', `/api/v1/feed?before=${encodeURIComponent(bad)}`, me.token)
+      expect(res.status, bad).toBe(422)
+      expect((await problem(res)).errors?.[0]?.path).toBe('query.before')
+    }
   })
 
   it('pages are stable across calls; the cursor is null once everything was read', async () => {

@@ -11,6 +11,7 @@ import {
   withoutOrientation,
 } from '../../src/lib/codecs/image-header'
 import { encodeBlurhash } from '../../src/lib/codecs/blurhash'
+import { withoutJpegMetadata } from '../../src/lib/codecs/jpeg-dc'
 import { decodePng } from '../../src/lib/codecs/png-pixels'
 import { MAX_UPLOAD_BYTES } from '../../src/lib/http/upload'
 import { squareCrop } from '../../src/services/media/image-variants'
@@ -241,6 +242,20 @@ describe('PUT /api/v1/me/photos/{position}: accepted formats', () => {
       contentHash: await sha256Hex(bytes),
       blurhash: photo.blurhash,
     })
+  })
+
+  it('keeps an upright JPEG as its own original, minus its metadata (no render)', async () => {
+    const me = await account()
+    // Orientation 1 ("as stored") in an EXIF segment, where phones also put the GPS position.
+    const bytes = jpeg(320, 240, { orientation: 1 })
+    expect(new TextDecoder('latin1').decode(bytes)).toContain('Exif')
+    const res = await upload(me.token, 1, bytes, { contentType: 'image/jpeg' })
+    expect(res.status).toBe(201)
+    const photo = (await res.json()) as Photo
+    const original = (await stored(`original-${photo.id}.jpg`)).bytes
+    expect(original).toEqual(withoutJpegMetadata(bytes))
+    expect(new TextDecoder('latin1').decode(original)).not.toContain('Exif')
+    expect(await decodedSize(`450-${photo.id}.jpg`)).toEqual({ width: 450, height: 450 })
   })
 
   it('applies the EXIF orientation: a 400×300 JPEG tagged "rotate 90°" is stored 300×400, turned', async () => {

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../lib/http/openapi'
 import { requireOnboarded } from '../../middleware/account-status'
 import { requireAuth } from '../../middleware/auth'
-import { FeedPageSchema } from '../../services/feed/feed'
+import { FeedCursorSchema, FeedPageSchema } from '../../services/feed/feed'
 
 export const getFeed = createRoute({
   method: 'get',
@@ -16,11 +16,12 @@ export const getFeed = createRoute({
   middleware: [requireAuth, requireOnboarded] as const,
   request: {
     query: z.object({
-      before: z.iso
-        .datetime({ offset: true })
-        .max(40)
-        .optional()
-        .openapi({ param: { description: 'Only items older than this (a previous `nextBefore`)' } }),
+      before: FeedCursorSchema.optional().openapi({
+        param: {
+          description:
+            'Only items below this: a previous `nextBefore`, or a date-time (items strictly older than it)',
+        },
+      }),
     }),
   },
   responses: {

@@ -21,9 +21,13 @@ import { flairExpression } from '../flair/flair'
  *    1 / (1 + intros)^1.5) and large age gaps (odds exp(−8·d²), d = (older − younger) / younger).
  *    The draws are md5 of viewer, member and UTC day, so a viewer's pages are the same all day.
  * 3. The best {@link pageSize} of the window by: the viewer wants their gender, match %, time;
- *    returned newest first. The next page starts before the window's oldest time — or, when
+ *    returned newest first. The next page starts below the window's oldest candidate — or, when
  *    fewer than {@link windowSize} passed, below the part of the streams that was read (null when
  *    both streams were read to the end of the month).
+ *
+ * Order and cursor are by (time, member id), both descending: members with the same time are
+ * ordered by id, so a page boundary (a window's end, a stream's cap) falling among them splits
+ * them exactly — those above it on this page, the rest on the next — and none is skipped.
  */
 
 /** Items per page (50). */
@@ -36,17 +40,32 @@ export const windowSize = 100
  */
 export const streamCap = 1000
 
+/** A position in the feed's (time, member id) order; items strictly below it come next. */
+export interface FeedCursor {
+  /** ISO 8601; microseconds kept, as a page cursor needs. */
+  t: string
+  /** Members at exactly `t` with a smaller id come next; null: none at `t` (strictly older only). */
+  id: string | null
+}
+
+/** The smallest uuid: below it, nothing at the same time (a bare time as a cursor). */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
+
 export interface FeedQueryOptions {
   viewerId: string
-  /** Only items strictly older than this (ISO 8601; microseconds kept, as a page cursor needs). */
-  before: string
+  before: FeedCursor
   /** The current time: the month window, the damping's day, ages. */
   now: Date
   earlyAdopterCutoff: Date | null
-  /** Defaults {@link pageSize} and {@link windowSize}; smaller in tests of the ranking. */
+  /** Defaults {@link pageSize}, {@link windowSize} and {@link streamCap}; smaller in tests of the ranking and paging. */
   pageSize?: number
   windowSize?: number
+  streamCap?: number
 }
+
+/** A cursor's text: the time in UTC to the microsecond, `_`, the member id. */
+const cursorText = (t: SQL, id: SQL) =>
+  sql`to_char(${t} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '_' || ${id}::text`
 
 /** A uniform draw in [0, 1) from md5 of the given SQL text parts. */
 const draw = (...parts: SQL[]) =>
@@ -58,11 +77,15 @@ const draw = (...parts: SQL[]) =>
  * no rows when the viewer has no onboarded profile or nothing qualifies.
  */
 export function feedQuery(o: FeedQueryOptions): SQL {
-  const before = o.before
+  const before = sql`${o.before.t}::timestamptz`
+  const beforeId = sql`${o.before.id ?? NIL_UUID}::uuid`
+  /** (time, id) strictly below the cursor, written so an index on the time column serves it. */
+  const belowCursor = (t: SQL, id: SQL) =>
+    sql`${t} <= ${before} and (${t} < ${before} or ${id} < ${beforeId})`
   const monthAgo = new Date(o.now.getTime() - 30 * 24 * 3600 * 1000).toISOString()
   const now = sql`${o.now.toISOString()}::timestamptz`
   const day = o.now.toISOString().slice(0, 10)
-  const cap = sql.raw(String(streamCap))
+  const cap = sql.raw(String(o.streamCap ?? streamCap))
   return sql`with v as materialized (
     select p.user_id, p.gender, p.personality, p.verification_level as level,
       date_part('year', age(${now}, p.date_of_birth::timestamptz))::int as age,
@@ -72,47 +95,46 @@ export function feedQuery(o: FeedQueryOptions): SQL {
     from profiles p
     left join search_preferences sp on sp.user_id = p.user_id
     where p.user_id = ${o.viewerId} and p.onboarded_at is not null
+  ), events as (
+    select p.user_id, p.last_event_at as t from profiles p
+    where p.onboarded_at is not null and p.shadow_banned_at is null
+      and ${belowCursor(sql`p.last_event_at`, sql`p.user_id`)} and p.last_event_at > ${monthAgo}::timestamptz
+    order by p.last_event_at desc, p.user_id desc limit ${cap}
+  ), online as (
+    select u.id as user_id, u.last_online_at as t from users u
+    where u.status = 'active' and ${belowCursor(sql`u.last_online_at`, sql`u.id`)}
+      and u.last_online_at > ${monthAgo}::timestamptz
+    order by u.last_online_at desc, u.id desc limit ${cap}
   ), bound as (
-    -- A stream cut off at its cap was read only down to its oldest row: the window stays above
-    -- that, so the next page (which starts below the window) misses nothing of it.
-    select greatest(
-      (select min(t) from (select p.last_event_at as t from profiles p
-        where p.onboarded_at is not null and p.shadow_banned_at is null
-          and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
-        order by p.last_event_at desc limit ${cap}) x having count(*) = ${cap}),
-      (select min(t) from (select u.last_online_at as t from users u
-        where u.status = 'active' and u.last_online_at < ${before}::timestamptz
-          and u.last_online_at > ${monthAgo}::timestamptz
-        order by u.last_online_at desc limit ${cap}) x having count(*) = ${cap})) as t
+    -- A stream cut off at its cap was read only down to its last row: the window stays at or
+    -- above that row, so the next page (which starts below the window) misses nothing of it.
+    -- One row, nulls when neither stream reached its cap.
+    select b.t, b.user_id from (select 1) one left join lateral (
+      select x.t, x.user_id from (
+        (select t, user_id, count(*) over () as n from events order by t, user_id limit 1)
+        union all
+        (select t, user_id, count(*) over () as n from online order by t, user_id limit 1)) x
+      where x.n = ${cap}
+      order by x.t desc, x.user_id desc limit 1) b on true
   ), win as (
     select c.user_id, c.t, c.online, p.gender = any(v.wanted) as wanted,
       coalesce((select least(99, greatest(0, round(50 * (1 + sum(x * y)))))::int
         from unnest(v.personality, p.personality) m(x, y)
         having count(x) > 0 and count(y) > 0), 50) as match
     -- Both streams newest first, merged: the first windowSize candidates that pass end the scan.
-    from (
-      (select p.user_id, p.last_event_at as t, false as online
-        from profiles p
-        where p.onboarded_at is not null and p.shadow_banned_at is null
-          and p.last_event_at < ${before}::timestamptz and p.last_event_at > ${monthAgo}::timestamptz
-        order by p.last_event_at desc limit ${cap})
-      union all
-      (select u.id, u.last_online_at, true
-        from users u
-        where u.status = 'active' and u.last_online_at < ${before}::timestamptz
-          and u.last_online_at > ${monthAgo}::timestamptz
-        order by u.last_online_at desc limit ${cap})
-    ) c
+    from (select user_id, t, false as online from events
+      union all select user_id, t, true from online) c
     cross join v
     cross join bound
     -- Primary-key lookups per candidate (LIMIT 1 keeps the planner from hashing whole tables).
     cross join lateral (select * from profiles where user_id = c.user_id limit 1) p
     cross join lateral (select status, deleted_at, role, last_online_at, tier_id from users
       where id = c.user_id limit 1) u
-    where p.user_id <> v.user_id and (bound.t is null or c.t >= bound.t)
-      -- each member once, at their latest time before the cursor
-      and (case when c.online then p.last_event_at >= ${before}::timestamptz or p.last_event_at < c.t
-        else u.last_online_at >= ${before}::timestamptz or u.last_online_at <= c.t end)
+    where p.user_id <> v.user_id and (bound.t is null or (c.t, c.user_id) >= (bound.t, bound.user_id))
+      -- each member once, at their latest time below the cursor
+      and (case when c.online then not (${belowCursor(sql`p.last_event_at`, sql`p.user_id`)})
+          or p.last_event_at < c.t
+        else not (${belowCursor(sql`u.last_online_at`, sql`c.user_id`)}) or u.last_online_at <= c.t end)
       and u.status = 'active' and u.deleted_at is null and u.role <> 'bot'
       and p.onboarded_at is not null and p.shadow_banned_at is null
       and v.level >= p.privacy_verification_level
@@ -143,11 +165,13 @@ export function feedQuery(o: FeedQueryOptions): SQL {
       and ${draw(sql`v.user_id::text`, sql`p.user_id::text`, sql`${day}`, sql`'age'`)}
         < exp(-8 * power((abs(v.age - date_part('year', age(${now}, p.date_of_birth::timestamptz)))
           / greatest(18, least(v.age, date_part('year', age(${now}, p.date_of_birth::timestamptz))))), 2))
-    order by c.t desc
+    order by c.t desc, c.user_id desc
     limit ${sql.raw(String(o.windowSize ?? windowSize))}
   ), best as (
-    select win.*, to_char(case when count(*) over () = ${sql.raw(String(o.windowSize ?? windowSize))}
-        then min(win.t) over () else bound.t end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as window_oldest
+    -- The cursor of the next page: the window's last candidate, or the streams' bound.
+    select win.*, case when count(*) over () = ${sql.raw(String(o.windowSize ?? windowSize))}
+        then first_value(${cursorText(sql`win.t`, sql`win.user_id`)}) over (order by win.t, win.user_id)
+        else ${cursorText(sql`bound.t`, sql`bound.user_id`)} end as window_oldest
     from win cross join bound
     order by wanted desc, match desc, t desc, user_id
     limit ${sql.raw(String(o.pageSize ?? pageSize))}
@@ -170,5 +194,5 @@ export function feedQuery(o: FeedQueryOptions): SQL {
   left join photos ep on ep.id = e.photo_id
   left join lateral (select id, blurhash from photos
     where user_id = b.user_id and position > 0 order by position limit 1) ph on true
-  order by b.t desc, b.user_id`
+  order by b.t desc, b.user_id desc`
 }

@@ -3,7 +3,7 @@ import { mediaUrl } from '../media/media-url'
 import { FlairSchema } from '../flair/flair'
 import { VerificationLevelSchema } from '../profiles/fields'
 import type { Services } from '..'
-import { feedQuery } from './feed-query'
+import { type FeedCursor, feedQuery } from './feed-query'
 
 /**
  * The activity feed: what members did lately (joined, added a photo or voice bio, updated their
@@ -44,11 +44,35 @@ export const FeedItemSchema = z
   .openapi('FeedItem')
 export type FeedItem = z.infer<typeof FeedItemSchema>
 
+const dateTime = z.iso.datetime({ offset: true })
+const uuid = z.uuid()
+
+/** `<date-time>` or `<date-time>_<member id>` (what `nextBefore` returns). */
+export function parseFeedCursor(text: string): FeedCursor | null {
+  const [t, id, ...rest] = text.split('_')
+  if (rest.length > 0 || !dateTime.safeParse(t).success) return null
+  if (id !== undefined && !uuid.safeParse(id).success) return null
+  return { t: t!, id: id?.toLowerCase() ?? null }
+}
+
+const cursorPattern =
+  '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})(_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$'
+
+/** A feed position: a date-time (items strictly older), or a `nextBefore` (a date-time, `_`, a member id). */
+export const FeedCursorSchema = z
+  .string()
+  .max(80)
+  .regex(new RegExp(cursorPattern))
+  .refine((text) => parseFeedCursor(text) !== null, { message: 'not a valid date-time or feed cursor' })
+  .openapi({ example: '2026-12-06T21:14:03.512301Z_0b6c3f36-8d1a-4b53-9a4e-2f1d6c7e9a10' })
+
 export const FeedPageSchema = z
   .object({
     data: z.array(FeedItemSchema),
-    nextBefore: z.iso.datetime({ offset: true }).nullable().openapi({
-      description: 'Pass as `before` for the next page; null when this page is empty',
+    nextBefore: z.string().regex(new RegExp(cursorPattern)).nullable().openapi({
+      description:
+        'Pass as `before` for the next page: the time (UTC, microseconds) and id of the last member read, joined by `_`. Null when nothing older is left.',
+      example: '2026-12-06T21:14:03.512301Z_0b6c3f36-8d1a-4b53-9a4e-2f1d6c7e9a10',
     }),
   })
   .openapi('FeedPage')
@@ -84,8 +108,8 @@ export function textArray(value: string[] | string | null): string[] {
 }
 
 /**
- * One feed page for `viewerId`: at most 50 items, newest first, all older than `before`
- * (default: now). Same viewer, same day, same data → same page.
+ * One feed page for `viewerId`: at most 50 items, newest first, all below `before` (a validated
+ * {@link FeedCursorSchema}; default: now). Same viewer, same day, same data → same page.
  *
  * @example
  * const first = await feedPage(s, caller.userId, undefined)
@@ -96,7 +120,7 @@ export async function feedPage(s: Services, viewerId: string, before: string | u
   const { rows } = await s.database.db.execute<Record<string, unknown>>(
     feedQuery({
       viewerId,
-      before: before ?? now.toISOString(),
+      before: (before === undefined ? null : parseFeedCursor(before)) ?? { t: now.toISOString(), id: null },
       now,
       earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
     }),

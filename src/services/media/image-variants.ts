@@ -7,13 +7,16 @@ import {
   withoutOrientation,
 } from '../../lib/codecs/image-header'
 import { describeError } from '../../lib/log'
-import { decodePng } from '../../lib/codecs/png-pixels'
+import { jpegDcPixels, withoutJpegMetadata } from '../../lib/codecs/jpeg-dc'
+import { type Pixels, decodePng } from '../../lib/codecs/png-pixels'
 import { type Inspected, bodyError } from './upload-checks'
 import type { Services } from '..'
 
 /**
- * The variants of a checked upload, rendered on the Cloudflare Images binding so decoding never
- * happens in the Worker: the oriented original, square crops and the blurhash.
+ * The variants of a checked upload: the oriented original, square crops and the blurhash. Pixels
+ * are rendered on the Cloudflare Images binding, never decoded in full in the Worker; each output
+ * of the binding is billed as a transformation, so the Worker makes what it can without one (an
+ * upright JPEG's original, the blurhash from the smallest square's block averages).
  */
 
 const blurhashSide = 32
@@ -167,12 +170,19 @@ export async function renderVariants(
   const trim = { left: crop.left, top: crop.top, width: crop.side, height: crop.side }
   const resize = (side: number): ImageTransform => ({ width: side, height: side, fit: 'cover' })
 
-  const original = opts.original
-    ? render(s, input, [orient], 'image/jpeg').then((bytes) => {
-        checkOutput(s, bytes, 'jpeg', size, 'original')
-        return bytes
-      })
-    : Promise.resolve(new Uint8Array())
+  // An upright JPEG already is its original: only its metadata (the GPS position among it) goes.
+  const asUploaded =
+    opts.original && upload.header.format === 'jpeg' && upload.header.orientation === 1
+      ? withoutJpegMetadata(upload.bytes)
+      : null
+  const original = !opts.original
+    ? Promise.resolve(new Uint8Array())
+    : asUploaded
+      ? Promise.resolve(asUploaded)
+      : render(s, input, [orient], 'image/jpeg').then((bytes) => {
+          checkOutput(s, bytes, 'jpeg', size, 'original')
+          return bytes
+        })
 
   const squaresAndBlurhash = (async () => {
     const squares = new Map<number, Uint8Array>()
@@ -186,12 +196,19 @@ export async function renderVariants(
       previous = new Blob([bytes])
     }
     if (!opts.blurhash) return { squares, blurhash: '' }
-    const source: (ImageTransform | undefined)[] = previous
-      ? [resize(blurhashSide)]
-      : [orient, { trim, ...resize(blurhashSide) }]
-    const png = await render(s, previous ?? input, source, 'image/png')
-    checkOutput(s, png, 'png', { width: blurhashSide, height: blurhashSide }, 'blurhash')
-    const pixels = await decodePng(png)
+    // The smallest square's 8 × 8 block averages (57 × 57 for 450) are a blurhash source as good
+    // as a 32 × 32 render, read without decoding the JPEG; a JPEG the reader does not handle
+    // (progressive, say) gets the render.
+    const smallest = squares.size ? squares.get(Math.min(...squares.keys()))! : undefined
+    let pixels: Pixels | null = smallest ? jpegDcPixels(smallest) : null
+    if (!pixels) {
+      const source: (ImageTransform | undefined)[] = previous
+        ? [resize(blurhashSide)]
+        : [orient, { trim, ...resize(blurhashSide) }]
+      const png = await render(s, previous ?? input, source, 'image/png')
+      checkOutput(s, png, 'png', { width: blurhashSide, height: blurhashSide }, 'blurhash')
+      pixels = await decodePng(png)
+    }
     const blurhash = encodeBlurhash(
       pixels.data,
       pixels.width,
