@@ -18,6 +18,7 @@ import {
 } from '../src/services/search/query'
 import { defaultAgeRange } from '../src/services/search/geo'
 import { databaseUrlFor, defaultAdminUrl, defaultBenchDb, seededRandom } from './search-data'
+import { routeBench } from './search-route'
 
 /**
  * `npm run bench:search`: the search SQL of src/services/search/query.ts (the statements the
@@ -28,10 +29,14 @@ import { databaseUrlFor, defaultAdminUrl, defaultBenchDb, seededRandom } from '.
  * one of the filter scenarios below (written to its search_preferences / search_answer_filters
  * rows, as the filter routes store them). After a warm-up pass, every searcher runs `--rounds`
  * uncached searches (context query, then the rebuild of its ≤ 500-row list) and, after each,
- * reads cached pages 2–5. Then `EXPLAIN (ANALYZE, BUFFERS)` of a typical rebuild.
+ * reads cached pages 2–5. Then, per searcher, the recall of its list against the exact top 500
+ * of the same ranking over every eligible member (exactRankingQuery; `--no-recall` skips it).
+ * With `--route`, the same searches again as HTTP requests to `wrangler dev` over this database
+ * (bench/search-route.ts; Redis at BENCH_REDIS_URL, default db 15), beside `GET /health` and the
+ * statement figures of this run. Then `EXPLAIN (ANALYZE, BUFFERS)` of a typical rebuild.
  *
  *   tsx bench/search.ts [--searchers 60] [--rounds 3] [--db rapport_bench] [--seed 1]
- *     [--explain-scenario 0] [--explain-out FILE] [--json FILE]
+ *     [--explain-scenario 0] [--explain-out FILE] [--json FILE] [--no-recall] [--route]
  *
  * `--explain-scenario` picks, by its index in `scenarios`, whose search is explained.
  */
@@ -254,6 +259,7 @@ function parseArgs(argv: string[]) {
     seed: 1,
     explain: 0,
     noRecall: false,
+    route: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -270,9 +276,10 @@ function parseArgs(argv: string[]) {
     else if (arg === '--seed') out.seed = Number(value())
     else if (arg === '--explain-scenario') out.explain = Number(value())
     else if (arg === '--no-recall') out.noRecall = true
+    else if (arg === '--route') out.route = true
     else
       throw new Error(
-        `Unknown argument ${arg} (--searchers N, --rounds R, --db NAME, --seed S, --explain-scenario I, --explain-out FILE, --json FILE, --no-recall)`,
+        `Unknown argument ${arg} (--searchers N, --rounds R, --db NAME, --seed S, --explain-scenario I, --explain-out FILE, --json FILE, --no-recall, --route)`,
       )
   }
   if (!(out.searchers >= 1) || !(out.rounds >= 1)) throw new Error('--searchers and --rounds must be ≥ 1')
@@ -482,6 +489,45 @@ async function main() {
       )
     }
 
+    let route: Awaited<ReturnType<typeof routeBench>> | null = null
+    if (args.route) {
+      route = await routeBench({
+        databaseUrl: url,
+        redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+        searcherIds: searchers.map((x) => x.id),
+        rounds: args.rounds,
+        rand,
+        log: (l) => console.log(`bench:search: ${l}`),
+      })
+      const st = { uncached: summarise(uncachedTotal), cached: summarise(cached) }
+      const rt = {
+        health: summarise(route.health),
+        rebuild: summarise(route.rebuild),
+        cached: summarise(route.cached),
+      }
+      const x = (a: number, b: number) => (a / b).toFixed(2)
+      console.log(
+        `\nThrough the route (wrangler dev, Neon and Upstash stand-ins, auth and rate limits; load average ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')})\n`,
+      )
+      console.log('| ms | n | p50 | p95 | p50 ÷ statement p50 | p95 ÷ statement p95 | p50 ÷ /health p50 |')
+      console.log('| --- | --- | --- | --- | --- | --- | --- |')
+      console.log(`| GET /health | ${rt.health.n} | ${rt.health.p50} | ${rt.health.p95} | | | 1 |`)
+      console.log(
+        `| statement: context + rebuild + page 1 | ${st.uncached.n} | ${st.uncached.p50} | ${st.uncached.p95} | 1 | 1 | ${x(st.uncached.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| POST /api/v1/search (uncached) | ${rt.rebuild.n} | ${rt.rebuild.p50} | ${rt.rebuild.p95} | ${x(rt.rebuild.p50, st.uncached.p50)} | ${x(rt.rebuild.p95, st.uncached.p95)} | ${x(rt.rebuild.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| statement: cached page | ${st.cached.n} | ${st.cached.p50} | ${st.cached.p95} | 1 | 1 | ${x(st.cached.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| GET /api/v1/search?page=2…5 (cached) | ${rt.cached.n} | ${rt.cached.p50} | ${rt.cached.p95} | ${x(rt.cached.p50, st.cached.p50)} | ${x(rt.cached.p95, st.cached.p95)} | ${x(rt.cached.p50, rt.health.p50)} |`,
+      )
+    }
+
     // EXPLAIN of one uncached search: a big-city searcher of the chosen scenario (default: the first).
     const wanted = scenarios[args.explain] ?? scenarios[0]!
     const typical =
@@ -522,6 +568,11 @@ async function main() {
             uncachedTotal: summarise(uncachedTotal),
             cached: summarise(cached),
             backendCpuMs: cpu,
+            route: route && {
+              health: summarise(route.health),
+              rebuild: summarise(route.rebuild),
+              cached: summarise(route.cached),
+            },
             scenarios: Object.fromEntries(
               [...perScenario].map(([k, e]) => [
                 k,
