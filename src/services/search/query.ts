@@ -313,11 +313,15 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
         and p.has_photo = ${sql.raw(String(t.photo))}
         and p.verification_level in (${list(t.verified ? verifiedLevels : ['none'])})
       order by match desc, p.user_id
+      -- OFFSET 0 keeps this a subquery of its own (not merged into the outer query), so its rows
+      -- come out sorted and the lookups below run only until the LIMIT is reached.
+      offset 0
     ) c
-    -- One lookup per candidate, in rank order, until enough pass (LIMIT 1 keeps it a nested loop).
+    -- One lookup per candidate, in rank order, until enough pass: a LATERAL join can only be a
+    -- nested loop, which keeps c's order (no ORDER BY here: with a constant match % the planner
+    -- would not see that c is already sorted and would sort every row after its lookups).
     cross join lateral (select 1 from users u
       where u.id = c.user_id and ${sql.join(lazy, sql` and `)} limit 1) ok
-    order by c.match desc, c.user_id
     limit ${sql.raw(String(resultListSize))})`
 
   return sql`with old as (
