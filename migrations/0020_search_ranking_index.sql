@@ -3,11 +3,13 @@ ALTER TABLE "profiles" ADD COLUMN "wants_genders" "gender"[];--> statement-break
 ALTER TABLE "profiles" ADD COLUMN "wants_min_age" smallint;--> statement-breakpoint
 ALTER TABLE "profiles" ADD COLUMN "wants_max_age" smallint;--> statement-breakpoint
 ALTER TABLE "profiles" ADD COLUMN "wants_max_distance_km" integer;--> statement-breakpoint
+ALTER TABLE "profiles" ADD COLUMN "search_tier" smallint GENERATED ALWAYS AS ((case when has_photo then 2 else 0 end + case when verification_level <> 'none' then 1 else 0 end)) STORED;--> statement-breakpoint
 -- Search ranks candidates by (has a photo, verified, match %, id) over every eligible member
 -- (src/services/search/query.ts). To do that at a million members without a lookup per
 -- candidate, the facts other members' searches test are copied onto the profile row and kept
 -- there by the triggers below: has_photo (a photo at a position > 0) and the member's own mutual
--- conditions from search_preferences (wants_*; null without a preferences row).
+-- conditions from search_preferences (wants_*; null without a preferences row). search_tier, a
+-- generated column, is the ranking's tier from has_photo and verification_level.
 CREATE FUNCTION profile_has_photo_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- AFTER ROW triggers run once the statement is done, so a reorder that moves photos through
@@ -59,19 +61,21 @@ UPDATE profiles p SET has_photo = exists (SELECT 1 FROM photos ph WHERE ph.user_
   wants_max_distance_km = sp.max_distance_km
 FROM profiles q LEFT JOIN search_preferences sp ON sp.user_id = q.user_id
 WHERE q.user_id = p.user_id;--> statement-breakpoint
--- Candidates without a distance limit ("anywhere", clubs): one range of this index per
--- (gender, has photo, verification level) — the ranking's tiers — and date-of-birth window, read
--- without visiting the table (every column the first stage tests or scores is included), so the
--- mutual conditions and the match % are checked on the index entry. Replaces 0014's index.
+-- Candidates without a distance limit ("anywhere", clubs): one range of this index per gender,
+-- ranking tier (search_tier) and date-of-birth window, read without visiting the table (every
+-- column the first stage tests or scores is included), so the mutual conditions and the match %
+-- are checked on the index entry. Replaces 0014's index.
 DROP INDEX IF EXISTS "profiles_search_gender_dob_idx";--> statement-breakpoint
-CREATE INDEX "profiles_search_rank_idx" ON "profiles" USING btree
-  ("gender", "has_photo", "verification_level", "date_of_birth")
+CREATE INDEX "profiles_search_rank_idx" ON "profiles" USING btree ("gender", "search_tier", "date_of_birth")
   INCLUDE ("user_id", "latitude", "longitude", "personality", "wants_genders", "wants_min_age", "wants_max_age",
     "wants_max_distance_km", "verification_required", "hide_me_from_strangers")
   WHERE "onboarded_at" IS NOT NULL AND "shadow_banned_at" IS NULL;--> statement-breakpoint
--- Distance-limited searches walk 0012's GiST index inside their bounding box; with the tier
--- columns in it, each tier's walk skips the other tiers' rows inside the index.
+-- Distance-limited searches read 0012's GiST index inside their bounding box; with the tier as a
+-- key each tier's read skips the other tiers' entries, and with the same columns included it is
+-- read without visiting the table either.
 DROP INDEX IF EXISTS "profiles_search_idx";--> statement-breakpoint
 CREATE INDEX "profiles_search_idx" ON "profiles"
-  USING gist (point("longitude", "latitude"), "date_of_birth", "gender", "has_photo", "verification_level")
+  USING gist (point("longitude", "latitude"), "date_of_birth", "gender", "search_tier")
+  INCLUDE ("user_id", "latitude", "longitude", "personality", "wants_genders", "wants_min_age", "wants_max_age",
+    "wants_max_distance_km", "verification_required", "hide_me_from_strangers")
   WHERE "onboarded_at" IS NOT NULL AND "shadow_banned_at" IS NULL;

@@ -197,12 +197,10 @@ function answerFilterCondition(ctx: SearchContext, id: SQL): SQL | null {
     from answers a where a.user_id = ${id} and a.question_id in (${list(f.map((x) => x.questionId))}))`
 }
 
-/** The verification levels that count as verified in the ranking. */
-const verifiedLevels = verificationLevelValues.filter((v) => v !== 'none')
-
 /**
  * The ranking's tiers, best first: the order is (has a photo, verified, match %, id), so every
  * candidate with a photo and a verification ranks above every one without, whatever the match.
+ * `rank` is the profile's `search_tier` column (2 for a photo + 1 for a verification).
  */
 export const rankingTiers = [
   { rank: 3, photo: true, verified: true },
@@ -259,10 +257,10 @@ function lazyConditions(ctx: SearchContext, row: string): SQL[] {
  * 1. One branch per ranking tier (photo × verified, best first) under one LIMIT, so a tier is
  *    read only when the better tiers hold fewer than 500 people.
  * 2. In a tier, the first stage reads index entries only (migration 0020): without a distance
- *    limit a range of `profiles_search_rank_idx` (gender, has photo, level, date of birth) whose
- *    entries carry the location, the vector and the candidate's own mutual conditions (copied
- *    from search_preferences by triggers); with one, the bounding box of the GiST
- *    `profiles_search_idx`. Every condition those columns can answer is checked there, including
+ *    limit a range of `profiles_search_rank_idx` (gender, tier, date of birth) whose entries
+ *    carry the location, the vector and the candidate's own mutual conditions (copied from
+ *    search_preferences by triggers); with one, the bounding box of the GiST
+ *    `profiles_search_idx` (point, date of birth, gender, tier), which carries the same. Every condition those columns can answer is checked there, including
  *    the mutual ones and match ≥ 50, and the survivors are sorted by match %, id.
  * 3. The survivors are then walked in that order and the remaining conditions (account status,
  *    skips, messages, hiding, one-way profile filters, Q&A filters) are checked per row, by
@@ -282,7 +280,6 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
     sql`p.gender in (${list(ctx.genders)})`,
     sql`p.date_of_birth > ${ctx.dobAfter}::date`,
     sql`p.date_of_birth <= ${ctx.dobUntil}::date`,
-    sql`(not p.verification_required or p.verification_level <> 'none')`,
   ]
   if (ctx.maxDistanceKm !== null) {
     const b = boundingBox(ctx.latitude, ctx.longitude, ctx.maxDistanceKm)
@@ -310,8 +307,10 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
       select p.user_id, p.hide_me_from_strangers as hide, ${match} as match
       from profiles p
       where ${sql.join(common, sql` and `)}
-        and p.has_photo = ${sql.raw(String(t.photo))}
-        and p.verification_level in (${list(t.verified ? verifiedLevels : ['none'])})
+        and p.search_tier = ${sql.raw(String(t.rank))}${
+          // Verification required → verified: only the unverified tiers hold anyone it excludes.
+          t.verified ? sql`` : sql` and not p.verification_required`
+        }
       order by match desc, p.user_id
       -- OFFSET 0 keeps this a subquery of its own (not merged into the outer query), so its rows
       -- come out sorted and the lookups below run only until the LIMIT is reached.
