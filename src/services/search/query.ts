@@ -295,7 +295,6 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
       sql`p.wants_genders @> array[${ctx.gender}]::gender[]`,
       sql`${ctx.age} between p.wants_min_age and p.wants_max_age`,
       sql`(p.wants_max_distance_km is null or p.wants_max_distance_km >= ${distance})`,
-      sql`${match} >= 50`,
     )
   }
   const lazy = lazyConditions(ctx, 'c')
@@ -304,14 +303,19 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
     t: (typeof rankingTiers)[number],
   ) => sql`(select c.user_id, c.match, ${sql.raw(String(t.rank))} as tier
     from (
-      select p.user_id, p.hide_me_from_strangers as hide, ${match} as match
-      from profiles p
-      where ${sql.join(common, sql` and `)}
-        and p.search_tier = ${sql.raw(String(t.rank))}${
-          // Verification required → verified: only the unverified tiers hold anyone it excludes.
-          t.verified ? sql`` : sql` and not p.verification_required`
-        }
-      order by match desc, p.user_id
+      select * from (
+        select p.user_id, p.hide_me_from_strangers as hide, ${match} as match
+        from profiles p
+        where ${sql.join(common, sql` and `)}
+          and p.search_tier = ${sql.raw(String(t.rank))}${
+            // Verification required → verified: only the unverified tiers hold anyone it excludes.
+            t.verified ? sql`` : sql` and not p.verification_required`
+          }
+        -- Fenced, so the match % is written (and planned) once, not again in the filter below.
+        offset 0
+      ) s
+      ${inClub ? sql`` : sql`where s.match >= 50`}
+      order by s.match desc, s.user_id
       -- OFFSET 0 keeps this a subquery of its own (not merged into the outer query), so its rows
       -- come out sorted and the lookups below run only until the LIMIT is reached.
       offset 0
