@@ -268,24 +268,26 @@ const insertProfiles = `insert into profiles (user_id, url_slug, date_of_birth, 
     privacy_verification_level, show_my_location, show_my_age, hide_me_from_strangers,
     browse_invisibly, public_profile, verification_level, verified_age, verified_gender,
     verification_required, shadow_banned_at, personality, presence_score, absence_score,
-    answer_count, onboarded_at, created_at, updated_at)
+    answer_count, onboarded_at, created_at, updated_at, has_photo, wants_genders, wants_min_age,
+    wants_max_age, wants_max_distance_km)
   select id, slug, dob, place_id, lat, lon, gender, seeking::gender[], height, orientation, ethnicity,
     looking_for, smoking, drinking, drugs, long_distance, relationship_status, has_kids, wants_kids,
     exercise, religion, star_sign, units, privacy_level, show_location, show_age, hide, invisible,
     public, level, level <> 'none', level <> 'none', verification_required, shadow_banned_at,
     personality::real[], presence::real[], absence::real[], answer_count, created + interval '20 minutes',
-    created, created
+    created, created, has_photo, seeking::gender[], min_age, max_age, max_km
   from unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::float8[], $6::float8[], $7::gender[],
     $8::text[], $9::smallint[], $10::orientation[], $11::ethnicity[], $12::looking_for[], $13::yes_no[],
     $14::frequency[], $15::yes_no[], $16::yes_no[], $17::relationship_status[], $18::yes_no[],
     $19::yes_no_maybe[], $20::frequency[], $21::religion[], $22::star_sign[], $23::units[],
     $24::verification_level[], $25::bool[], $26::bool[], $27::bool[], $28::bool[], $29::bool[],
     $30::verification_level[], $31::bool[], $32::timestamptz[], $33::text[], $34::text[], $35::text[],
-    $36::int[], $37::timestamptz[])
+    $36::int[], $37::timestamptz[], $38::bool[], $39::smallint[], $40::smallint[], $41::int[])
     as x(id, slug, dob, place_id, lat, lon, gender, seeking, height, orientation, ethnicity, looking_for,
       smoking, drinking, drugs, long_distance, relationship_status, has_kids, wants_kids, exercise,
       religion, star_sign, units, privacy_level, show_location, show_age, hide, invisible, public, level,
-      verification_required, shadow_banned_at, personality, presence, absence, answer_count, created)`
+      verification_required, shadow_banned_at, personality, presence, absence, answer_count, created,
+      has_photo, min_age, max_age, max_km)`
 
 const insertPreferences = `insert into search_preferences (user_id, genders, min_age, max_age, max_distance_km)
   select id, genders::gender[], min_age, max_age, max_km
@@ -528,7 +530,8 @@ export async function generateSearchData(opts: {
         'ethnicity', 'lookingFor', 'smoking', 'drinking', 'drugs', 'longDistance', 'relationship',
         'hasKids', 'wantsKids', 'exercise', 'religion', 'starSign', 'units', 'privacy', 'showLocation',
         'showAge', 'hide', 'invisible', 'public', 'level', 'verificationRequired', 'shadowBanned',
-        'personality', 'presence', 'absence', 'answerCount', 'created',
+        'personality', 'presence', 'absence', 'answerCount', 'created', 'hasPhoto', 'wantsMinAge',
+        'wantsMaxAge', 'wantsMaxKm',
       ) // prettier-ignore
       const prefs = columns('id', 'genders', 'minAge', 'maxAge', 'maxKm')
       const photos = columns('id', 'userId', 'hash', 'verified')
@@ -708,6 +711,11 @@ export async function generateSearchData(opts: {
         prefs.minAge!.push(range.minAge)
         prefs.maxAge!.push(range.maxAge)
         prefs.maxKm!.push(weighted(rand, distancesKm))
+        // Search's copies on the profile row (migration 0020's triggers are off during the load).
+        prof.hasPhoto!.push(hasPhoto)
+        prof.wantsMinAge!.push(range.minAge)
+        prof.wantsMaxAge!.push(range.maxAge)
+        prof.wantsMaxKm!.push(prefs.maxKm![prefs.maxKm!.length - 1])
 
         if (hasPhoto) {
           photos.id!.push(hex64(rand))

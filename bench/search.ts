@@ -9,6 +9,7 @@ import { PgDialect } from 'drizzle-orm/pg-core'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { applyMigrations, migrationsFolder } from '../scripts/migrate'
 import {
+  exactRankingQuery,
   parseSearchContext,
   rebuildSearchResultsQuery,
   searchPageQuery,
@@ -17,6 +18,7 @@ import {
 } from '../src/services/search/query'
 import { defaultAgeRange } from '../src/services/search/geo'
 import { databaseUrlFor, defaultAdminUrl, defaultBenchDb, seededRandom } from './search-data'
+import { routeBench } from './search-route'
 
 /**
  * `npm run bench:search`: the search SQL of src/services/search/query.ts (the statements the
@@ -27,10 +29,14 @@ import { databaseUrlFor, defaultAdminUrl, defaultBenchDb, seededRandom } from '.
  * one of the filter scenarios below (written to its search_preferences / search_answer_filters
  * rows, as the filter routes store them). After a warm-up pass, every searcher runs `--rounds`
  * uncached searches (context query, then the rebuild of its ≤ 500-row list) and, after each,
- * reads cached pages 2–5. Then `EXPLAIN (ANALYZE, BUFFERS)` of a typical rebuild.
+ * reads cached pages 2–5. Then, per searcher, the recall of its list against the exact top 500
+ * of the same ranking over every eligible member (exactRankingQuery; `--no-recall` skips it).
+ * With `--route`, the same searches again as HTTP requests to `wrangler dev` over this database
+ * (bench/search-route.ts; Redis at BENCH_REDIS_URL, default db 15), beside `GET /health` and the
+ * statement figures of this run. Then `EXPLAIN (ANALYZE, BUFFERS)` of a typical rebuild.
  *
  *   tsx bench/search.ts [--searchers 60] [--rounds 3] [--db rapport_bench] [--seed 1]
- *     [--explain-scenario 0] [--explain-out FILE] [--json FILE]
+ *     [--explain-scenario 0] [--explain-out FILE] [--json FILE] [--no-recall] [--route]
  *
  * `--explain-scenario` picks, by its index in `scenarios`, whose search is explained.
  */
@@ -244,7 +250,17 @@ function contextOf(searcherId: string, row: unknown): SearchContext {
 }
 
 function parseArgs(argv: string[]) {
-  const out = { searchers: 60, rounds: 3, db: defaultBenchDb, explainOut: '', json: '', seed: 1, explain: 0 }
+  const out = {
+    searchers: 60,
+    rounds: 3,
+    db: defaultBenchDb,
+    explainOut: '',
+    json: '',
+    seed: 1,
+    explain: 0,
+    noRecall: false,
+    route: false,
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = () => {
@@ -259,9 +275,11 @@ function parseArgs(argv: string[]) {
     else if (arg === '--json') out.json = value()
     else if (arg === '--seed') out.seed = Number(value())
     else if (arg === '--explain-scenario') out.explain = Number(value())
+    else if (arg === '--no-recall') out.noRecall = true
+    else if (arg === '--route') out.route = true
     else
       throw new Error(
-        `Unknown argument ${arg} (--searchers N, --rounds R, --db NAME, --seed S, --explain-scenario I, --explain-out FILE, --json FILE)`,
+        `Unknown argument ${arg} (--searchers N, --rounds R, --db NAME, --seed S, --explain-scenario I, --explain-out FILE, --json FILE, --no-recall, --route)`,
       )
   }
   if (!(out.searchers >= 1) || !(out.rounds >= 1)) throw new Error('--searchers and --rounds must be ≥ 1')
@@ -276,6 +294,9 @@ async function main() {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   const db = drizzle({ client })
+  // A migration that rewrote profiles (0020 fills search's copies) leaves the visibility map
+  // empty, and index-only scans would visit the table until autovacuum came by.
+  if (migrated.applied > 0) await client.query('vacuum (analyze) profiles, search_preferences, photos')
   // The server backend's CPU time (utime + stime from /proc, when the server is local): wall
   // time on a busy 2-core machine includes waiting for a core, CPU time does not.
   const { rows: backend } = await client.query<{ pid: number }>('select pg_backend_pid() as pid')
@@ -391,6 +412,30 @@ async function main() {
       for (const { p } of order) await search(p.searcher, true, p.scenario.name)
     }
 
+    // Recall: for every searcher, Rapport's list (as the last rebuild left it) against the exact
+    // top 500 of the same ranking over every eligible member (exactRankingQuery: no index
+    // shortcut, the mutual conditions read from search_preferences itself).
+    const recall = new Map<string, { recall: number[]; exactMs: number[]; exactCount: number[] }>()
+    if (!args.noRecall) {
+      for (const { searcher, scenario } of plan) {
+        const ctx = contextOf(searcher.id, (await db.execute(searcherContextQuery(searcher.id))).rows[0])
+        await db.execute(rebuildSearchResultsQuery(ctx))
+        const exact = await timed(exactRankingQuery(ctx))
+        const { rows: mine } = await client.query<{ prospect_id: string }>(
+          'select prospect_id from search_results where searcher_id = $1 order by position',
+          [searcher.id],
+        )
+        const got = new Set(mine.map((r) => r.prospect_id))
+        const want = exact.rows.map((r) => String(r.user_id))
+        const hit = want.filter((id) => got.has(id)).length
+        const entry = recall.get(scenario.name) ?? { recall: [], exactMs: [], exactCount: [] }
+        entry.recall.push(want.length === 0 ? (got.size === 0 ? 1 : 0) : hit / want.length)
+        entry.exactMs.push(exact.ms)
+        entry.exactCount.push(want.length)
+        recall.set(scenario.name, entry)
+      }
+    }
+
     const mean = (total: number, n: number) => (Math.round((total / n) * 10) / 10).toString()
     const line = (name: string, samples: number[], cpuMs: number) => {
       const s = summarise(samples)
@@ -419,6 +464,67 @@ async function main() {
       const results = [...e.results].sort((a, b) => a - b)
       console.log(
         `| ${name} | ${s.n} | ${s.p50} | ${s.max} | ${mean(e.cpu, s.n)} | ${percentile(results, 50)} (${results[0]}–${results[results.length - 1]}) |`,
+      )
+    }
+
+    if (recall.size > 0) {
+      console.log(
+        '\n| Scenario | searchers | recall vs exact top 500: mean | min | exact list size (median) | brute-force query p50 ms |',
+      )
+      console.log('| --- | --- | --- | --- | --- | --- |')
+      const all: number[] = []
+      for (const [name, e] of recall) {
+        all.push(...e.recall)
+        const sorted = [...e.recall].sort((a, b) => a - b)
+        const m = e.recall.reduce((a, b) => a + b, 0) / e.recall.length
+        console.log(
+          `| ${name} | ${e.recall.length} | ${m.toFixed(4)} | ${sorted[0]!.toFixed(4)} | ${percentile(
+            [...e.exactCount].sort((a, b) => a - b),
+            50,
+          )} | ${summarise(e.exactMs).p50} |`,
+        )
+      }
+      console.log(
+        `| all | ${all.length} | ${(all.reduce((a, b) => a + b, 0) / all.length).toFixed(4)} | ${Math.min(...all).toFixed(4)} | | |`,
+      )
+    }
+
+    let route: Awaited<ReturnType<typeof routeBench>> | null = null
+    if (args.route) {
+      route = await routeBench({
+        databaseUrl: url,
+        redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+        searcherIds: searchers.map((x) => x.id),
+        rounds: args.rounds,
+        rand,
+        log: (l) => console.log(`bench:search: ${l}`),
+      })
+      const st = { uncached: summarise(uncachedTotal), cached: summarise(cached) }
+      const rt = {
+        health: summarise(route.health),
+        rebuild: summarise(route.rebuild),
+        cached: summarise(route.cached),
+      }
+      const x = (a: number, b: number) => (a / b).toFixed(2)
+      console.log(
+        `\nThrough the route (wrangler dev, Neon and Upstash stand-ins, auth and rate limits; load average ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')})\n`,
+      )
+      console.log('| ms | n | p50 | p95 | p50 ÷ statement p50 | p95 ÷ statement p95 | p50 ÷ /health p50 |')
+      console.log('| --- | --- | --- | --- | --- | --- | --- |')
+      console.log(`| GET /health | ${rt.health.n} | ${rt.health.p50} | ${rt.health.p95} | | | 1 |`)
+      console.log(
+        `| statement: context + rebuild + page 1 | ${st.uncached.n} | ${st.uncached.p50} | ${st.uncached.p95} | 1 | 1 | ${x(st.uncached.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| POST /api/v1/search (uncached) | ${rt.rebuild.n} | ${rt.rebuild.p50} | ${rt.rebuild.p95} | ${x(rt.rebuild.p50, st.uncached.p50)} | ${x(rt.rebuild.p95, st.uncached.p95)} | ${x(rt.rebuild.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| statement: cached page | ${st.cached.n} | ${st.cached.p50} | ${st.cached.p95} | 1 | 1 | ${x(st.cached.p50, rt.health.p50)} |`,
+      )
+      console.log(
+        `| GET /api/v1/search?page=2…5 (cached) | ${rt.cached.n} | ${rt.cached.p50} | ${rt.cached.p95} | ${x(rt.cached.p50, st.cached.p50)} | ${x(rt.cached.p95, st.cached.p95)} | ${x(rt.cached.p50, rt.health.p50)} |`,
       )
     }
 
@@ -462,8 +568,16 @@ async function main() {
             uncachedTotal: summarise(uncachedTotal),
             cached: summarise(cached),
             backendCpuMs: cpu,
+            route: route && {
+              health: summarise(route.health),
+              rebuild: summarise(route.rebuild),
+              cached: summarise(route.cached),
+            },
             scenarios: Object.fromEntries(
-              [...perScenario].map(([k, e]) => [k, { rebuild: summarise(e.rebuild), results: e.results }]),
+              [...perScenario].map(([k, e]) => [
+                k,
+                { rebuild: summarise(e.rebuild), results: e.results, recall: recall.get(k)?.recall ?? null },
+              ]),
             ),
           },
           null,

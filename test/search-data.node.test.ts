@@ -88,6 +88,16 @@ describe('bench:data generator', () => {
     expect(photos.n / 500).toBeGreaterThan(0.6)
     expect(photos.n / 500).toBeLessThan(0.8)
 
+    // Search's copies on the profile row (set by the generator while triggers are off) agree
+    // with the photos and preferences they copy.
+    const copies = await one<{ wrong: number }>(
+      `select count(*)::int as wrong from profiles p join search_preferences s using (user_id)
+       where p.has_photo <> exists (select 1 from photos ph where ph.user_id = p.user_id and ph.position > 0)
+         or (p.wants_genders, p.wants_min_age, p.wants_max_age, p.wants_max_distance_km)
+           is distinct from (s.genders, s.min_age, s.max_age, s.max_distance_km)`,
+    )
+    expect(copies.wrong).toBe(0)
+
     // Vectors agree with the project's maths applied to the stored answers.
     const sample = await client.query<{ user_id: string; personality: number[]; answer_count: number }>(
       `select user_id, personality, answer_count from profiles where answer_count > 0 order by user_id limit 25`,

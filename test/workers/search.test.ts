@@ -16,6 +16,9 @@ import {
 import { account, call, member } from './fixtures'
 import { problem, services } from './helpers'
 import { listFilterValues } from '../../src/services/search/filters'
+import { exactRankingQuery, parseSearchContext, searcherContextQuery } from '../../src/services/search/query'
+import { rebuildSearch, searchPage } from '../../src/services/search/search'
+import { neonConfig } from '@neondatabase/serverless'
 
 const s = services()
 const db = s.database.db
@@ -815,5 +818,161 @@ describe('access and limits', () => {
     const res = await call('POST', '/api/v1/search', plain.token)
     expect(res.status).toBe(200)
     expect(res.headers.get('RateLimit-Limit')).toBe('15')
+  })
+})
+
+describe('ranking over every eligible member', () => {
+  it('an anywhere search ranks every member who may appear: the best match far away comes first, past 5,000 nearer ones', async () => {
+    // Nobody else in the suite is intersex and in their nineties: the searcher's pool is this test's.
+    const at = spot()
+    const t = tag()
+    const me = await searcher(at, {
+      gender: 'woman',
+      seeking: ['intersex'],
+      age: 95,
+      ages: [90, 99],
+      distance: null,
+    })
+    // 5,100 weaker matches (60 %) at my own spot, then one 99 % match on the other side of the world.
+    const filler = await db.execute<{ id: string }>(sql`with u as (
+        insert into users (email, email_display, name, role, status)
+        select 'fill-' || i || '-' || ${t} || '@example.org', 'fill-' || i || '-' || ${t} || '@example.org',
+          'Filler', 'member', 'active'
+        from generate_series(1, 5100) i
+        returning id
+      ), p as (
+        insert into profiles (user_id, url_slug, date_of_birth, latitude, longitude, gender, seeking_genders,
+          personality, onboarded_at)
+        select id, 'fill-' || id, ${yearsAgo(94)}::date, ${at.latitude}, ${at.longitude}, 'intersex',
+          '{woman}', ${`{${scaled(0.2).join(',')}}`}::real[], now()
+        from u
+        returning user_id
+      )
+      insert into search_preferences (user_id, genders, min_age, max_age, max_distance_km)
+      select user_id, '{woman}', 90, 99, null from p
+      returning user_id as id`)
+    try {
+      expect(filler.rows).toHaveLength(5100)
+      const faraway = await person({
+        at: { latitude: -at.latitude, longitude: at.longitude > 0 ? at.longitude - 180 : at.longitude + 180 },
+        gender: 'intersex',
+        age: 94,
+        seeking: ['woman'],
+        ages: [90, 99],
+        distance: null,
+        profile: { personality: unit },
+      })
+      const first = await call('POST', '/api/v1/search', me.token)
+      expect(first.status).toBe(200)
+      const page = (await first.json()) as SearchPage
+      expect(page.total_count).toBe(500)
+      expect(page.data[0]).toMatchObject({ id: faraway.id, position: 1, matchPercentage: 99 })
+      expect(page.data[1]!.matchPercentage).toBe(60)
+
+      // The whole list is the exact top 500 of the ranking (the definition, read the plain way).
+      const { rows: ctxRows } = await db.execute(searcherContextQuery(me.id))
+      const exact = await db.execute<{ user_id: string }>(exactRankingQuery(parseSearchContext(ctxRows[0])!))
+      const list = await db
+        .select({ id: searchResults.prospectId })
+        .from(searchResults)
+        .where(eq(searchResults.searcherId, me.id))
+        .orderBy(searchResults.position)
+      expect(list.map((r) => r.id)).toEqual(exact.rows.map((r) => r.user_id))
+    } finally {
+      await db.execute(sql`delete from users where email like ${`fill-%-${t}@example.org`}`)
+    }
+  }, 60_000)
+
+  it('keeps the copies of photos and preferences that searches read on the profile row', async () => {
+    const at = spot()
+    const m = await person({ at, distance: 70, ages: [26, 34], seeking: ['woman', 'non-binary'] })
+    const copy = async () =>
+      (
+        await db
+          .select({
+            hasPhoto: profiles.hasPhoto,
+            genders: profiles.wantsGenders,
+            min: profiles.wantsMinAge,
+            max: profiles.wantsMaxAge,
+            km: profiles.wantsMaxDistanceKm,
+          })
+          .from(profiles)
+          .where(eq(profiles.userId, m.id))
+      )[0]!
+    expect(await copy()).toEqual({
+      hasPhoto: false,
+      genders: ['woman', 'non-binary'],
+      min: 26,
+      max: 34,
+      km: 70,
+    })
+
+    // The filter routes change the preferences; the copy follows.
+    expect((await patch(m.token, { distance: null })).status).toBe(200)
+    expect((await patch(m.token, { age: { min: 20, max: 34 } })).status).toBe(200)
+    expect(await copy()).toMatchObject({ min: 20, km: null })
+
+    // A photo at a position > 0 counts; moving it through negative positions (a reorder) and back keeps it.
+    const photoId = 'ab'.repeat(32)
+    await db.insert(photos).values({
+      id: photoId,
+      userId: m.id,
+      position: 1,
+      blurhash: 'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
+      width: 900,
+      height: 900,
+      contentHash: tag(),
+    })
+    expect((await copy()).hasPhoto).toBe(true)
+    await db.update(photos).set({ position: -1 }).where(eq(photos.id, photoId))
+    expect((await copy()).hasPhoto).toBe(false)
+    await db.update(photos).set({ position: 2 }).where(eq(photos.id, photoId))
+    expect((await copy()).hasPhoto).toBe(true)
+    await db.delete(photos).where(eq(photos.id, photoId))
+    expect((await copy()).hasPhoto).toBe(false)
+
+    // Without a preferences row the member wants no one (and so appears in no mutual search).
+    await db.delete(searchPreferences).where(eq(searchPreferences.userId, m.id))
+    expect(await copy()).toMatchObject({ genders: null, min: null, max: null, km: null })
+  })
+
+  it('a rebuild takes two sequential round trips to the database, a cached page one', async () => {
+    const at = spot()
+    const me = await searcher(at)
+    await person({ at })
+    const requests: string[] = []
+    const original = neonConfig.fetchFunction
+    neonConfig.fetchFunction = (url: string, init?: RequestInit) => {
+      if (typeof init?.body === 'string' && init.body.includes(me.id)) requests.push(init.body)
+      return fetch(url, init)
+    }
+    let transactions = 0
+    const counted: typeof s = {
+      ...s,
+      database: {
+        ...s.database,
+        transaction: (fn) => {
+          transactions++
+          return s.database.transaction(fn)
+        },
+      },
+    }
+    try {
+      const first = await rebuildSearch(counted, me.id, 10)
+      expect(first.total_count).toBe(1)
+      expect({ httpRequests: requests.length, webSocketTransactions: transactions }).toEqual({
+        httpRequests: 2,
+        webSocketTransactions: 0,
+      })
+      requests.length = 0
+      const second = await searchPage(counted, me.id, { page: 1, items_per_page: 10 })
+      expect(second.data.map((r) => r.id)).toEqual(first.data.map((r) => r.id))
+      expect({ httpRequests: requests.length, webSocketTransactions: transactions }).toEqual({
+        httpRequests: 1,
+        webSocketTransactions: 0,
+      })
+    } finally {
+      neonConfig.fetchFunction = original
+    }
   })
 })

@@ -214,6 +214,24 @@ export const profiles = pgTable(
     verificationRequired: boolean('verification_required').notNull().default(false),
     shadowBannedAt: timestamp('shadow_banned_at', { withTimezone: true }),
     /**
+     * Search's copy of facts held elsewhere, kept by database triggers (migration 0020) so other
+     * members' searches read them from one narrow index instead of a lookup per candidate:
+     * whether the member shows a photo (a `photos` row at a position > 0), and their
+     * `search_preferences` mutual conditions (null without a preferences row).
+     */
+    hasPhoto: boolean('has_photo').notNull().default(false),
+    wantsGenders: gender('wants_genders').array(),
+    wantsMinAge: smallint('wants_min_age'),
+    wantsMaxAge: smallint('wants_max_age'),
+    wantsMaxDistanceKm: integer('wants_max_distance_km'),
+    /**
+     * The search ranking's tier: 2 for a photo + 1 for a verification (3 ranks first). One
+     * integer so both search indexes can hold it as a key (a boolean is not searchable in GiST).
+     */
+    searchTier: smallint('search_tier').generatedAlwaysAs(
+      sql`(case when has_photo then 2 else 0 end + case when verification_level <> 'none' then 1 else 0 end)`,
+    ),
+    /**
      * Personality (docs/personality.md §5): per-trait presence/absence sums over the member's
      * answers, the number of yes/no answers, and the weighted unit vector (traits + 1 values)
      * used for match %. Null until the first answer.

@@ -16,25 +16,12 @@ import { type ListFilter, listFilters, parseStoredFilters, unanswered } from './
  * const { rows } = await db.execute(searchPageQuery(searcherId, 0, 10))
  * ```
  *
- * How the uncached search stays fast without a vector index (docs/BENCHMARKS.md):
- * 1. Candidates come from `profiles` alone through the partial GiST index on
- *    `(point(longitude, latitude), date_of_birth, gender)` (migration 0012): the searcher's bounding
- *    box and age range, nearest first, at most {@link candidateCap} rows, with every other
- *    condition that reads only the profile row (one-way basics, height, verification required),
- *    each scored with the dot product written out over the vector (~25 multiplications).
- * 2. Those few thousand rows are checked against users / preferences (the mutual conditions),
- *    skips, messages, photos and Q&A answers by primary-key lookups (a LATERAL … LIMIT 1 keeps the
- *    planner from hashing all of `search_preferences`).
- * 3. The best {@link resultListSize} replace the searcher's rows in `search_results`.
+ * How the uncached search finds the exact best matches at a million members without a vector
+ * index: see {@link rebuildSearchResultsQuery} (and docs/BENCHMARKS.md, "Search at 1 M members").
  */
 
 /** Rows a result list keeps (500). */
 export const resultListSize = 500
-/**
- * Nearest candidates scored per search. Searches whose area holds more people (a big radius, or
- * anywhere) rank the nearest this many, which keeps the query bounded at any member count.
- */
-export const candidateCap = 5000
 
 const GenderEnum = z.enum(genderValues)
 const LevelEnum = z.enum(verificationLevelValues)
@@ -195,7 +182,7 @@ function profileFilterConditions(ctx: SearchContext): SQL[] {
 }
 
 /** One answers lookup per candidate for all Q&A filters: every strict one matched, no accepting one contradicted. */
-function answerFilterCondition(ctx: SearchContext): SQL | null {
+function answerFilterCondition(ctx: SearchContext, id: SQL): SQL | null {
   const f = ctx.answerFilters
   if (f.length === 0) return null
   const ids = (pred: (x: (typeof f)[number]) => boolean) => f.filter(pred).map((x) => x.questionId)
@@ -207,109 +194,145 @@ function answerFilterCondition(ctx: SearchContext): SQL | null {
   const strict = strictYes.length + strictNo.length
   return sql`(select count(*) filter (where (${inList(strictYes)} and a.answer) or (${inList(strictNo)} and not a.answer)) = ${strict}
       and count(*) filter (where (${inList(acceptYes)} and not a.answer) or (${inList(acceptNo)} and a.answer)) = 0
-    from answers a where a.user_id = c.user_id and a.question_id in (${list(f.map((x) => x.questionId))}))`
+    from answers a where a.user_id = ${id} and a.question_id in (${list(f.map((x) => x.questionId))}))`
+}
+
+/**
+ * The ranking's tiers, best first: the order is (has a photo, verified, match %, id), so every
+ * candidate with a photo and a verification ranks above every one without, whatever the match.
+ * `rank` is the profile's `search_tier` column (2 for a photo + 1 for a verification).
+ */
+export const rankingTiers = [
+  { rank: 3, photo: true, verified: true },
+  { rank: 2, photo: true, verified: false },
+  { rank: 1, photo: false, verified: true },
+  { rank: 0, photo: false, verified: false },
+] as const
+
+/**
+ * Who may appear in a search (the conditions) — the same rules in {@link rebuildSearchResultsQuery}
+ * and {@link exactRankingQuery}:
+ * active, onboarded, not deleted, not a bot, not shadow-banned, verification required → verified;
+ * gender among mine, age in my range, within my distance; mutual unless searching a club: they
+ * want my gender, my age is in their range, I am within their distance, match ≥ 50 %; no skip
+ * either way (mine may show when my `skipped` filter says so); people I messaged hidden when
+ * `messaged` says so; people hiding from strangers only when they messaged me; every one-way
+ * filter and Q&A filter; a club filter keeps its members.
+ *
+ * The order: has a photo, verified, match %, id — over EVERY member who may appear, near or far.
+ */
+function lazyConditions(ctx: SearchContext, row: string): SQL[] {
+  const me = ctx.userId
+  const f = ctx.filters
+  const id = sql.raw(`${row}.user_id`)
+  const out: SQL[] = [
+    sql`u.status = 'active'`,
+    sql`u.deleted_at is null`,
+    sql`u.role <> 'bot'`,
+    sql`not exists (select 1 from skips k where k.subject_id = ${id} and k.object_id = ${me})`,
+    sql`(not ${sql.raw(`${row}.hide`)} or exists (select 1 from messaged m where m.subject_id = ${id} and m.object_id = ${me}))`,
+  ]
+  if (f.skipped !== 'show')
+    out.push(sql`not exists (select 1 from skips k where k.subject_id = ${me} and k.object_id = ${id})`)
+  if (f.messaged === 'hide')
+    out.push(sql`not exists (select 1 from messaged m where m.subject_id = ${me} and m.object_id = ${id})`)
+  const oneWay = profileFilterConditions(ctx)
+  if (oneWay.length > 0)
+    out.push(
+      sql`exists (select 1 from profiles p where p.user_id = ${id} and ${sql.join(oneWay, sql` and `)})`,
+    )
+  const answers = answerFilterCondition(ctx, id)
+  if (answers) out.push(answers)
+  return out
 }
 
 /**
  * The uncached search as ONE statement: delete the searcher's old result rows, find and rank the
  * candidates, insert the best {@link resultListSize} at positions 1…n. Returns one row `{ count }`.
  *
- * Conditions : active, onboarded, not deleted, not a bot,
- * not shadow-banned, verification required → verified; gender among mine, age in my range,
- * within my distance; mutual unless searching a club: they want my gender, my age is in their
- * range, I am within their distance, match ≥ 50 %; no skip either way (mine may show when my
- * `skipped` filter says so); people I messaged hidden when `messaged` says so; people hiding from
- * strangers only when they messaged me; every one-way filter and Q&A filter; a club filter keeps
- * its members. Order: has a photo, verified, match %, id.
+ * Who may appear and in which order: see {@link lazyConditions} (the rules) — the result is the
+ * exact top {@link resultListSize} of that order over every member who may appear (bench/search.ts
+ * measures it against {@link exactRankingQuery}). How it stays fast at a million members without
+ * a vector index:
+ * 1. One branch per ranking tier (photo × verified, best first) under one LIMIT, so a tier is
+ *    read only when the better tiers hold fewer than 500 people.
+ * 2. In a tier, the first stage reads index entries only (migration 0020): without a distance
+ *    limit a range of `profiles_search_rank_idx` (gender, tier, date of birth) whose entries
+ *    carry the location, the vector and the candidate's own mutual conditions (copied from
+ *    search_preferences by triggers); with one, the bounding box of the GiST
+ *    `profiles_search_idx` (point, date of birth, gender, tier), which carries the same. Every condition those columns can answer is checked there, including
+ *    the mutual ones and match ≥ 50, and the survivors are sorted by match %, id.
+ * 3. The survivors are then walked in that order and the remaining conditions (account status,
+ *    skips, messages, hiding, one-way profile filters, Q&A filters) are checked per row, by
+ *    primary-key lookups, only until 500 pass: most pass, so ~500 lookups rather than one per
+ *    candidate.
  */
 export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
   const me = ctx.userId
   const inClub = ctx.club !== null
-  const f = ctx.filters
   const point = sql`point(p.longitude, p.latitude)`
-  const profileConditions: SQL[] = [
+  const match = matchExpression(sql`p.personality`, ctx.personality)
+  const distance = distanceKm(sql`p.latitude`, sql`p.longitude`, num(ctx.latitude), num(ctx.longitude))
+  const common: SQL[] = [
     sql`p.onboarded_at is not null`,
     sql`p.shadow_banned_at is null`,
     sql`p.user_id <> ${me}`,
     sql`p.gender in (${list(ctx.genders)})`,
     sql`p.date_of_birth > ${ctx.dobAfter}::date`,
     sql`p.date_of_birth <= ${ctx.dobUntil}::date`,
-    sql`(not p.verification_required or p.verification_level <> 'none')`,
-    ...profileFilterConditions(ctx),
   ]
   if (ctx.maxDistanceKm !== null) {
     const b = boundingBox(ctx.latitude, ctx.longitude, ctx.maxDistanceKm)
-    profileConditions.push(
+    common.push(
       sql`${point} <@ box(point(${num(b.west)}, ${num(b.south)}), point(${num(b.east)}, ${num(b.north)}))`,
+      sql`${distance} <= ${ctx.maxDistanceKm}`,
     )
   }
   if (inClub) {
-    profileConditions.push(
-      sql`exists (select 1 from member_clubs mc where mc.club_name = ${ctx.club} and mc.user_id = p.user_id)`,
+    common.push(sql`p.user_id in (select mc.user_id from member_clubs mc where mc.club_name = ${ctx.club})`)
+  } else {
+    common.push(
+      sql`p.wants_genders @> array[${ctx.gender}]::gender[]`,
+      sql`${ctx.age} between p.wants_min_age and p.wants_max_age`,
+      sql`(p.wants_max_distance_km is null or p.wants_max_distance_km >= ${distance})`,
     )
   }
-
-  const distance = distanceKm(sql`c.latitude`, sql`c.longitude`, num(ctx.latitude), num(ctx.longitude))
-  const conditions: SQL[] = [
-    sql`u.status = 'active'`,
-    sql`u.deleted_at is null`,
-    sql`u.role <> 'bot'`,
-    sql`not exists (select 1 from skips k where k.subject_id = c.user_id and k.object_id = ${me})`,
-    sql`(not c.hide_me_from_strangers or exists (select 1 from messaged m where m.subject_id = c.user_id and m.object_id = ${me}))`,
-  ]
-  if (ctx.maxDistanceKm !== null) conditions.push(sql`${distance} <= ${ctx.maxDistanceKm}`)
-  if (!inClub) {
-    conditions.push(
-      sql`c.match >= 50`,
-      sql`sp.genders @> array[${ctx.gender}]::gender[]`,
-      sql`${ctx.age} between sp.min_age and sp.max_age`,
-      sql`(sp.max_distance_km is null or sp.max_distance_km >= ${distance})`,
-    )
-  }
-  if (f.skipped !== 'show') {
-    conditions.push(
-      sql`not exists (select 1 from skips k where k.subject_id = ${me} and k.object_id = c.user_id)`,
-    )
-  }
-  if (f.messaged === 'hide') {
-    conditions.push(
-      sql`not exists (select 1 from messaged m where m.subject_id = ${me} and m.object_id = c.user_id)`,
-    )
-  }
-  if (f.hasPhoto)
-    conditions.push(sql`exists (select 1 from photos ph where ph.user_id = c.user_id and ph.position > 0)`)
-  const answers = answerFilterCondition(ctx)
-  if (answers) conditions.push(answers)
+  const lazy = lazyConditions(ctx, 'c')
+  const tiers = rankingTiers.filter((t) => t.photo || !ctx.filters.hasPhoto)
+  const branch = (
+    t: (typeof rankingTiers)[number],
+  ) => sql`(select c.user_id, c.match, ${sql.raw(String(t.rank))} as tier
+    from (
+      select * from (
+        select p.user_id, p.hide_me_from_strangers as hide, ${match} as match
+        from profiles p
+        where ${sql.join(common, sql` and `)}
+          and p.search_tier = ${sql.raw(String(t.rank))}${
+            // Verification required → verified: only the unverified tiers hold anyone it excludes.
+            t.verified ? sql`` : sql` and not p.verification_required`
+          }
+        -- Fenced, so the match % is written (and planned) once, not again in the filter below.
+        offset 0
+      ) s
+      ${inClub ? sql`` : sql`where s.match >= 50`}
+      order by s.match desc, s.user_id
+      -- OFFSET 0 keeps this a subquery of its own (not merged into the outer query), so its rows
+      -- come out sorted and the lookups below run only until the LIMIT is reached.
+      offset 0
+    ) c
+    -- One lookup per candidate, in rank order, until enough pass: a LATERAL join can only be a
+    -- nested loop, which keeps c's order (no ORDER BY here: with a constant match % the planner
+    -- would not see that c is already sorted and would sort every row after its lookups).
+    cross join lateral (select 1 from users u
+      where u.id = c.user_id and ${sql.join(lazy, sql` and `)} limit 1) ok
+    limit ${sql.raw(String(resultListSize))})`
 
   return sql`with old as (
     delete from search_results where searcher_id = ${me} returning 1
-  ), cand as materialized (
-    select p.user_id, p.latitude, p.longitude, p.verification_level, p.hide_me_from_strangers,
-      ${matchExpression(sql`p.personality`, ctx.personality)} as match
-    from profiles p
-    where ${sql.join(profileConditions, sql` and `)}
-    order by ${point} <-> point(${num(ctx.longitude)}, ${num(ctx.latitude)})
-    limit ${sql.raw(String(candidateCap))}
-  ), scored as (
-    select c.user_id, c.match,
-      c.verification_level <> 'none' as verified,
-      exists (select 1 from photos ph where ph.user_id = c.user_id and ph.position > 0) as has_photo
-    from cand c
-    join users u on u.id = c.user_id
-    ${
-      inClub
-        ? sql``
-        : // A primary-key lookup per candidate: LIMIT keeps the planner from hashing the whole table.
-          sql`cross join lateral (select genders, min_age, max_age, max_distance_km from search_preferences
-            where user_id = c.user_id limit 1) sp`
-    }
-    where ${sql.join(conditions, sql` and `)}
   ), ranked as (
-    select user_id, match,
-      row_number() over (order by has_photo desc, verified desc, match desc, user_id) as position
-    from scored
-    order by position
-    limit ${sql.raw(String(resultListSize))}
+    select user_id, match, row_number() over (order by tier desc, match desc, user_id) as position
+    from (select * from (${sql.join(tiers.map(branch), sql` union all `)}) best
+      limit ${sql.raw(String(resultListSize))}) x
   ), inserted as (
     insert into search_results (searcher_id, position, prospect_id, match_percentage, built_at)
     select ${me}, position, user_id, match, now() from ranked
@@ -321,6 +344,54 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
     returning 1
   )
   select count(*)::int as count from inserted`
+}
+
+/**
+ * The ranking's definition, written the plain way: every member who may appear (the rules of
+ * {@link lazyConditions}, read from search_preferences and photos themselves rather than the
+ * copies on the profile row), ordered by (has a photo, verified, match %, id), the first `n`
+ * ids. No index makes it fast: it is the yardstick the benchmark measures
+ * {@link rebuildSearchResultsQuery}'s recall against, and the tests compare the two.
+ */
+export function exactRankingQuery(ctx: SearchContext, n: number = resultListSize): SQL {
+  const me = ctx.userId
+  const inClub = ctx.club !== null
+  const distance = distanceKm(sql`p.latitude`, sql`p.longitude`, num(ctx.latitude), num(ctx.longitude))
+  const conditions: SQL[] = [
+    sql`p.onboarded_at is not null`,
+    sql`p.shadow_banned_at is null`,
+    sql`p.user_id <> ${me}`,
+    sql`p.gender in (${list(ctx.genders)})`,
+    sql`p.date_of_birth > ${ctx.dobAfter}::date`,
+    sql`p.date_of_birth <= ${ctx.dobUntil}::date`,
+    sql`(not p.verification_required or p.verification_level <> 'none')`,
+  ]
+  if (ctx.maxDistanceKm !== null) conditions.push(sql`${distance} <= ${ctx.maxDistanceKm}`)
+  if (inClub) {
+    conditions.push(
+      sql`exists (select 1 from member_clubs mc where mc.club_name = ${ctx.club} and mc.user_id = p.user_id)`,
+    )
+  } else {
+    conditions.push(
+      sql`exists (select 1 from search_preferences sp where sp.user_id = p.user_id
+        and sp.genders @> array[${ctx.gender}]::gender[] and ${ctx.age} between sp.min_age and sp.max_age
+        and (sp.max_distance_km is null or sp.max_distance_km >= ${distance}))`,
+      sql`${matchExpression(sql`p.personality`, ctx.personality)} >= 50`,
+    )
+  }
+  if (ctx.filters.hasPhoto)
+    conditions.push(sql`exists (select 1 from photos ph where ph.user_id = p.user_id and ph.position > 0)`)
+  return sql`select c.user_id, c.match from (
+    select p.user_id, p.hide_me_from_strangers as hide, ${matchExpression(sql`p.personality`, ctx.personality)} as match,
+      exists (select 1 from photos ph where ph.user_id = p.user_id and ph.position > 0) as has_photo,
+      p.verification_level <> 'none' as verified
+    from profiles p
+    where ${sql.join(conditions, sql` and `)}
+  ) c
+  join users u on u.id = c.user_id
+  where ${sql.join(lazyConditions(ctx, 'c'), sql` and `)}
+  order by c.has_photo desc, c.verified desc, c.match desc, c.user_id
+  limit ${sql.raw(String(n))}`
 }
 
 /** What a page needs to know about its viewer; read from the database when not given. */

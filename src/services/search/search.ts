@@ -83,19 +83,42 @@ function present(row: PageRow, s: Services): SearchResult {
   }
 }
 
-async function readPage(s: Services, userId: string, offset: number, limit: number, liveMatch = false) {
-  const { rows } = await s.database.db.execute<Record<string, unknown>>(
-    searchPageQuery(userId, offset, limit, {
-      now: s.clock.now(),
-      liveMatch,
-      earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
-    }),
-  )
-  const list = rows as unknown as PageRow[]
+function pageQuery(s: Services, userId: string, offset: number, limit: number, liveMatch = false) {
+  return searchPageQuery(userId, offset, limit, {
+    now: s.clock.now(),
+    liveMatch,
+    earlyAdopterCutoff: s.config.flair.earlyAdopterCutoff,
+  })
+}
+
+function pageRows(s: Services, rows: unknown[]) {
+  const list = rows as PageRow[]
   return {
     total: Number(list[0]?.total ?? 0),
     last: Number(list[0]?.last ?? 0),
     results: list.filter((r) => r.id !== null).map((r) => present(r, s)),
+  }
+}
+
+/** One page in one round trip (a single statement over Neon's HTTP endpoint). */
+async function readPage(s: Services, userId: string, offset: number, limit: number, liveMatch = false) {
+  const { rows } = await s.database.db.execute<Record<string, unknown>>(
+    pageQuery(s, userId, offset, limit, liveMatch),
+  )
+  return pageRows(s, rows)
+}
+
+function pageOf(
+  request: PageRequest,
+  { total, last, results }: ReturnType<typeof pageRows>,
+): Page<SearchResult> {
+  const { limit, offset } = pageWindow(request)
+  return {
+    data: results,
+    total_count: total,
+    has_more: last > offset + limit,
+    page: request.page,
+    items_per_page: request.items_per_page,
   }
 }
 
@@ -114,19 +137,14 @@ export async function searchPage(
   request: PageRequest,
 ): Promise<Page<SearchResult>> {
   const { limit, offset } = pageWindow(request)
-  const { total, last, results } = await readPage(s, userId, offset, limit)
-  return {
-    data: results,
-    total_count: total,
-    has_more: last > offset + limit,
-    page: request.page,
-    items_per_page: request.items_per_page,
-  }
+  return pageOf(request, await readPage(s, userId, offset, limit))
 }
 
 /**
  * Rebuild the caller's result list with their current filters (the uncached search) and return
- * its first page.
+ * its first page, in two sequential round trips to Neon: the searcher's context (the rebuild
+ * statement is built from it), then one HTTP transaction holding the advisory lock, the rebuild
+ * and the first page.
  *
  * @example
  * const first = await rebuildSearch(s, caller.userId, 10)
@@ -136,17 +154,22 @@ export async function rebuildSearch(
   userId: string,
   itemsPerPage: number,
 ): Promise<Page<SearchResult>> {
-  const { rows } = await s.database.db.execute(searcherContextQuery(userId, s.clock.now()))
+  const { db } = s.database
+  const { rows } = await db.execute(searcherContextQuery(userId, s.clock.now()))
   const ctx = parseSearchContext(rows[0])
   if (!ctx) throw new ApiError('onboarding_required', 'Finish onboarding first')
-  // Two rebuilds of one list (a double tap, two devices) take turns: the statement's snapshot is
-  // taken after the lock, so it sees and deletes a list another rebuild just committed instead of
-  // leaving that list's tail behind its own.
-  await s.database.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`search-results:${userId}`}, 0))`)
-    await tx.execute(rebuildSearchResultsQuery(ctx))
-  })
-  return searchPage(s, userId, { page: 1, items_per_page: itemsPerPage })
+  const request = { page: 1, items_per_page: itemsPerPage }
+  const { limit, offset } = pageWindow(request)
+  // Neon runs a batch as one transaction, statement after statement. Two rebuilds of one list (a
+  // double tap, two devices) take turns on the lock, and each later statement takes its snapshot
+  // after it: the rebuild sees and deletes a list another rebuild just committed instead of
+  // leaving that list's tail behind its own, and the page reads the list this rebuild wrote.
+  const [, , page] = await db.batch([
+    db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`search-results:${userId}`}, 0))`),
+    db.execute(rebuildSearchResultsQuery(ctx)),
+    db.execute<Record<string, unknown>>(pageQuery(s, userId, offset, limit)),
+  ])
+  return pageOf(request, pageRows(s, page.rows))
 }
 
 /**
