@@ -644,15 +644,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 }
 
-function describe(name: string, values: number[]): string {
-  const s = [...values].sort((a, b) => a - b)
-  const f = (x: number) => `${x.toFixed(1).padStart(6)} ms`
-  return (
-    `${name.padEnd(26)} p50 ${f(percentile(s, 50))}  p95 ${f(percentile(s, 95))}  p99 ${f(percentile(s, 99))}  ` +
-    `max ${f(s[s.length - 1] ?? NaN)}  (${s.length})`
-  )
-}
-
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
   if (i < 0) return fallback

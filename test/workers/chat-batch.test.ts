@@ -1,0 +1,164 @@
+import { and, eq, sql } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { inboxEntries, messages } from '../../src/db/schema'
+import { pairOf } from '../../src/services/chat/history'
+import { type Frame, type TestSocket, openConversation, opener, sendMessage } from './chat-socket'
+import { member } from './fixtures'
+import { services } from './helpers'
+
+/**
+ * Group commit in the Conversation object: replies that arrive while a write is in flight are
+ * stored together by one statement, each acknowledged only after that statement committed.
+ */
+
+const s = services()
+
+async function stored(x: string, y: string) {
+  const { memberA, memberB } = pairOf(x, y)
+  return s.database.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.memberA, memberA), eq(messages.memberB, memberB)))
+    .orderBy(messages.seq)
+}
+
+/** Two members who have each written once (so what follows are replies), with sockets open. */
+async function chatting() {
+  const alice = await member()
+  const bob = await member()
+  const a = await openConversation(alice.token, bob.id)
+  const b = await openConversation(bob.token, alice.id)
+  expect(await sendMessage(a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
+  expect(await sendMessage(b, 'hi', 'reply')).toMatchObject({ type: 'ack', seq: 2 })
+  await a.next((f) => f.type === 'message')
+  await b.next((f) => f.type === 'message')
+  return { alice, bob, a, b }
+}
+
+/** The ack or error for each client id, in the order given. */
+const answers = (socket: TestSocket, ids: string[]) =>
+  Promise.all(
+    ids.map((id) => socket.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === id)),
+  )
+
+describe('conversation: group commit', () => {
+  it('stores a burst of replies from both members in batches: every one acked once, in order, stored once', async () => {
+    const { alice, bob, a, b } = await chatting()
+    const fromA = Array.from({ length: 15 }, (_, i) => `a-${i}`)
+    const fromB = Array.from({ length: 15 }, (_, i) => `b-${i}`)
+    for (let i = 0; i < 15; i++) {
+      a.send({ type: 'send', clientId: fromA[i], body: `from alice ${i}` })
+      b.send({ type: 'send', clientId: fromB[i], body: `from bob ${i}` })
+    }
+    const [acksA, acksB] = await Promise.all([answers(a, fromA), answers(b, fromB)])
+    for (const f of [...acksA, ...acksB]) expect(f.type).toBe('ack')
+    // Each member's own messages were numbered in the order sent; together, 3..32 without a gap.
+    const seqsA = acksA.map((f) => f.seq as number)
+    const seqsB = acksB.map((f) => f.seq as number)
+    expect(seqsA).toEqual([...seqsA].sort((x, y) => x - y))
+    expect(seqsB).toEqual([...seqsB].sort((x, y) => x - y))
+    expect([...seqsA, ...seqsB].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 3))
+
+    // Each peer got the other's messages once, in sequence order, with the acked numbers.
+    const delivered = async (socket: TestSocket, n: number) => {
+      const got: Frame[] = []
+      for (let i = 0; i < n; i++) got.push(await socket.next((f) => f.type === 'message'))
+      return got.map((f) => f.message as { clientId: string; seq: number })
+    }
+    const [atB, atA] = await Promise.all([delivered(b, 15), delivered(a, 15)])
+    expect(atB.map((m) => m.clientId)).toEqual(fromA)
+    expect(atB.map((m) => m.seq)).toEqual(seqsA)
+    expect(atA.map((m) => m.clientId)).toEqual(fromB)
+    expect(atA.map((m) => m.seq)).toEqual(seqsB)
+    expect(await b.drain(200)).toEqual([])
+
+    const rows = await stored(alice.id, bob.id)
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1))
+    for (const f of [...acksA, ...acksB]) {
+      const row = rows.find((r) => r.clientId === f.clientId)!
+      expect(row.seq).toBe(f.seq)
+      expect(row.createdAt.toISOString()).toBe(f.createdAt)
+      expect(row.isIntro).toBe(false)
+    }
+    // Batched: messages of one batch share its commit time, so fewer times than messages.
+    expect(new Set(rows.slice(2).map((r) => r.createdAt.getTime())).size).toBeLessThan(30)
+
+    // The inbox entries end where the last message left them.
+    const last = rows[rows.length - 1]!
+    const [entry] = await s.database.db
+      .select()
+      .from(inboxEntries)
+      .where(
+        and(
+          eq(inboxEntries.ownerId, last.senderId),
+          eq(inboxEntries.peerId, last.senderId === alice.id ? bob.id : alice.id),
+        ),
+      )
+    expect(entry).toMatchObject({ lastSeq: 32, unreadCount: 0, readSeq: 32, box: 'chats' })
+    a.ws.close()
+    b.ws.close()
+  })
+
+  it('answers a client id sent twice within one burst with one stored message and the same ack', async () => {
+    const { alice, bob, a } = await chatting()
+    for (const id of ['x-1', 'x-2', 'x-2', 'x-3']) a.send({ type: 'send', clientId: id, body: `body ${id}` })
+    const acks: Frame[] = []
+    for (let i = 0; i < 4; i++) acks.push(await a.next((f) => f.type === 'ack' || f.type === 'error'))
+    expect(acks.map((f) => f.type)).toEqual(['ack', 'ack', 'ack', 'ack'])
+    const byId = acks.filter((f) => f.clientId === 'x-2')
+    expect(byId).toHaveLength(2)
+    expect(byId[0]).toEqual(byId[1])
+    const rows = await stored(alice.id, bob.id)
+    expect(rows.map((r) => r.clientId)).toEqual(['intro', 'reply', 'x-1', 'x-2', 'x-3'])
+    a.ws.close()
+  })
+
+  it('acknowledges none of a failed batch: each of its senders gets an error, nothing is stored, no number is lost', async () => {
+    const { alice, bob, a, b } = await chatting()
+    const poison = `poison ${crypto.randomUUID()}`
+    // A statement that fails for one message fails its whole batch (any error but a reused
+    // client id, which is retried one by one).
+    const fn = `test_refuse_${crypto.randomUUID().replaceAll('-', '')}`
+    await s.database.db.execute(
+      sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
+        begin if new.body = '${poison}' then raise exception 'refused by the test'; end if; return new; end $$`),
+    )
+    await s.database.db.execute(
+      sql.raw(`create trigger ${fn} before insert on messages for each row execute function ${fn}()`),
+    )
+    try {
+      // The first goes out alone at once; the rest queue behind it and go out together.
+      const ids = ['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5']
+      ids.forEach((id, i) => a.send({ type: 'send', clientId: id, body: i === 3 ? poison : `fine ${id}` }))
+      const got = await answers(a, ids)
+      expect(got[0]).toMatchObject({ type: 'ack', seq: 3 })
+      expect(got[3]).toMatchObject({
+        type: 'error',
+        code: 'service_unavailable',
+        clientId: 'p-3',
+        frameType: 'send',
+      })
+      const failed = got.filter((f) => f.type === 'error').map((f) => f.clientId)
+      // Not only the poisoned message: its batch companions failed with it.
+      expect(failed.length).toBeGreaterThan(1)
+      const rows = await stored(alice.id, bob.id)
+      for (const f of got) {
+        expect(rows.some((r) => r.clientId === f.clientId)).toBe(f.type === 'ack')
+      }
+      // Bob received exactly the acknowledged ones.
+      const acked = got.filter((f) => f.type === 'ack').map((f) => f.clientId)
+      const seen = (await b.drain(300))
+        .filter((f) => f.type === 'message')
+        .map((f) => (f.message as { clientId: string }).clientId)
+      expect(seen).toEqual(acked)
+    } finally {
+      await s.database.db.execute(sql.raw(`drop trigger ${fn} on messages`))
+      await s.database.db.execute(sql.raw(`drop function ${fn}()`))
+    }
+    // Gap-free afterwards: the failed batch took its numbers back.
+    const before = (await stored(alice.id, bob.id)).length
+    expect(await sendMessage(a, 'after the failure', 'after')).toMatchObject({ type: 'ack', seq: before + 1 })
+    a.ws.close()
+    b.ws.close()
+  })
+})
