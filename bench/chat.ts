@@ -669,7 +669,7 @@ function offeredRates(): number[] {
   return defaultRates
 }
 
-const defaultRates = [100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000]
+const defaultRates = [100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000]
 
 /** /proc's clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
 const clockTicks = 100
@@ -919,7 +919,7 @@ function stepLine(s: Step): string {
     `${s.side.padEnd(8)} offered ${String(s.rate).padStart(4)}/s: delivered ${s.perSecond.toFixed(0).padStart(4)}/s, ` +
     `send → peer p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms (ack p99 ${ms(s.ackP99)} ms)` +
     `${s.saturated ? ' SATURATED' : ''}; load ${s.load.before.toFixed(2)}→${s.load.after.toFixed(2)}; ` +
-    `CPU ms/message: ${cpu}`
+    `CPU ms/message: ${cpu}; setup ${s.r.setupSeconds.toFixed(1)} s, steady ${s.r.steadySeconds.toFixed(1)} s`
   )
 }
 
