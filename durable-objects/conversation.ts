@@ -425,7 +425,16 @@ export class Conversation extends HibernatingSocketObject<
   private async writeBatches(): Promise<void> {
     this.writing = true
     try {
-      while (this.writeQueue.length > 0) await this.writeBatch(this.writeQueue.splice(0, maxBatch))
+      while (this.writeQueue.length > 0) {
+        const batch = this.writeQueue.splice(0, maxBatch)
+        // writeBatch settles every message itself; should it throw, none may be left waiting.
+        await this.writeBatch(batch).catch((err: unknown) => {
+          for (const q of batch) {
+            this.queuedByKey.delete(q.key)
+            q.reject(err)
+          }
+        })
+      }
     } finally {
       this.writing = false
       for (const wake of this.drained.splice(0)) wake()
@@ -484,8 +493,16 @@ export class Conversation extends HibernatingSocketObject<
       const outcome = outcomes[i]!
       if (outcome.status === 'rejected') return q.reject(outcome.reason)
       const written = outcome.value
-      if (!written.created) return q.resolve(this.acknowledge(q.key, written.ack, false, q.origin))
-      q.resolve(this.delivered(q.key, q.message, false, written, q.origin))
+      try {
+        q.resolve(
+          written.created
+            ? this.delivered(q.key, q.message, false, written, q.origin)
+            : this.acknowledge(q.key, written.ack, false, q.origin),
+        )
+      } catch (err) {
+        // Stored, but answering failed: the sender hears of an error and its retry finds the ack.
+        q.reject(err)
+      }
     })
   }
 
