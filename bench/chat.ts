@@ -20,7 +20,7 @@ import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses
  * Durable Objects only number and pass messages on, no database, no rules) runs in the same
  * process tree, under the same wrangler and workerd, reached by the same client code.
  *
- * The sweep: for each offered rate (messages/s, open loop: a send does not wait for the previous
+ * The sweep: after an unmeasured warm-up round on each side, for each offered rate (messages/s, open loop: a send does not wait for the previous
  * ack), first the baseline, then Rapport, each on 100 fresh conversations (200 members,
  * `--pairs`), every member holding a conversation socket and an inbox socket. After each pair's
  * intro and reply (intros have uniqueness and daily limits; what follows are chats), every member
@@ -1029,6 +1029,21 @@ async function bench() {
         `${profiling ? ', profiling Rapport' : ''}; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}; ` +
         `offered rates ${rates.join(', ')} (stopping once both sides are saturated)`,
     )
+    // An unmeasured round first: the first step of a fresh stack pays for cold starts (the
+    // stand-ins' PostgreSQL connections and their plan caches, the isolate's JIT) that later
+    // steps do not.
+    for (const target of targets) {
+      const warm = await measure(
+        target,
+        { messages: 3, rate: 100, hubs, deflate },
+        pairs,
+        database,
+        echo.group,
+      )
+      say(
+        `${target.side} warm-up: ${warm.r.delivered} delivered${problems(warm) ? `; ${problems(warm)}` : ''}`,
+      )
+    }
     const steps: Step[] = []
     const saturated = new Set<Target['side']>()
     for (const rate of rates) {
