@@ -30,7 +30,14 @@ export default tseslint.config(
   },
   {
     // Entry points whose tooling requires a default export.
-    files: ['src/index.ts', '*.config.ts', 'eslint.config.js', 'test/setup/global-setup.ts', '**/*.d.ts'],
+    files: [
+      'src/index.ts',
+      'bench/echo/worker.ts',
+      '*.config.ts',
+      'eslint.config.js',
+      'test/setup/global-setup.ts',
+      '**/*.d.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -16,35 +16,49 @@ import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses
 
 /**
  * `npm run bench:chat`: chat over `wrangler dev` with real PostgreSQL and Redis, measured from
- * real `ws` clients. 100 conversations (200 members, `--pairs`), every member holding a
- * conversation socket and an inbox socket. After each pair's intro and reply (intros have
- * uniqueness and daily limits; what follows are chats), every member sends `--messages` chat
- * messages at an aggregate `--rate` (messages/s, open loop: a send does not wait for the previous
- * ack; `--rate 0` = closed loop, each member sends as soon as its previous message was acked).
+ * real `ws` clients, against its own ceiling: an echo baseline (bench/echo/: a Worker whose
+ * Durable Objects only number and pass messages on, no database, no rules) runs in the same
+ * process tree, under the same wrangler and workerd, reached by the same client code.
+ *
+ * The sweep: after an unmeasured warm-up round on each side, for each offered rate (messages/s, open loop: a send does not wait for the previous
+ * ack), first the baseline, then Rapport, each on 100 fresh conversations (200 members,
+ * `--pairs`), every member holding a conversation socket and an inbox socket. After each pair's
+ * intro and reply (intros have uniqueness and daily limits; what follows are chats), every member
+ * sends its share of `--seconds` (6) worth of messages. A side saturated at two rates in a row —
+ * delivering under 90 % of the offered rate, or a p50 over 500 ms — is not stepped further; the
+ * sweep ends when both are. `--rates 100,300` chooses the rates (a short run); `--rate N` one rate; `--messages N`
+ * fixes the messages per member.
  *
  * Measured per message, all on one process clock (the clients run in a child process of their
  * own, so they do not share an event loop with the Neon and Upstash stand-ins, which run in
  * this one): `send` → the sender's `ack`, `send` → the recipient's conversation-socket `message`,
- * `send` → the recipient's inbox-socket `message`. Reported: p50/p95/p99/max, the aggregate
- * messages/s over the steady phase (first send to last delivery), and the counts that must be
- * zero — lost (acked, never delivered), duplicated (delivered twice), out of order, refused,
- * unacknowledged — checked against PostgreSQL's row count too. Exits non-zero when a count is
- * not zero or a target is missed (p50 ≤ 15 ms, p99 ≤ 50 ms, ≥ 500 messages/s).
+ * `send` → the recipient's inbox-socket `message`. Per step: delivered messages/s over the steady
+ * phase (first send to last delivery), p50/p99, CPU per delivered message by process (from
+ * /proc/<pid>/stat before and after the steady phase: each side's workerd and wrangler, the
+ * stand-ins, the clients, the PostgreSQL backends of the bench's database, the Redis server),
+ * and the counts that must be zero — lost (acked, never delivered), duplicated, out of order,
+ * refused, unacknowledged — checked against PostgreSQL's row count too. Reported: a per-rate
+ * table with Rapport/baseline ratios, both saturation throughputs and the issue's targets (at the
+ * highest rate where the baseline's p99 ≤ 20 ms, Rapport's p99 ≤ 50 ms; saturation ≥ 50 % of the
+ * baseline's; at Rapport's highest unsaturated rate, PostgreSQL ≤ 0.4 ms CPU per message and
+ * workerd within 1.5× the baseline's). Exits non-zero when a count is not zero or a target is
+ * missed.
  *
- *   tsx bench/chat.ts [--pairs 100] [--messages 30] [--rate 550] [--no-hubs] [--no-deflate]
+ *   tsx bench/chat.ts [--rates 100,200,…] [--pairs 100] [--seconds 6] [--no-hubs] [--no-deflate]
  *
  * The clients offer permessage-deflate as browsers do, so the server compresses what it sends
  * and the clients inflate it; `--no-deflate` leaves compression out (the clients' inflating
  * costs about 0.3 ms of CPU per message on the shared cores, the server's compressing little).
  * BENCH_GC=1 prints the clients' own collector pauses of 5 ms or more (wall clock), to line up
- * with the timeline.
- * BENCH_TIMELINE=1 also prints delivery latency per half second of the steady phase, to tell a
- * stall (every message of one moment late) from general queueing.
+ * with the timeline. BENCH_TIMELINE=1 also prints delivery latency per half second of the steady
+ * phase, to tell a stall (every message of one moment late) from general queueing.
+ * BENCH_PROFILE=1 profiles Rapport's Worker isolate in each of its steps.
  *
  * PostgreSQL: a fresh database on TEST_PG_URL's server (default postgres://postgres@127.0.0.1/postgres),
  * dropped afterwards. Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/7; that logical
  * database is flushed). The load average is printed with the results: on a shared 2-CPU
- * machine, other work distorts the latencies.
+ * machine, other work distorts the latencies, which is why every figure is read as a ratio of
+ * the baseline's in the same run.
  *
  * The harness (stack, members, socket client) is exported for test/chat-e2e.node.test.ts.
  */
@@ -442,6 +456,9 @@ async function runClients(job: ClientJob, progress: (line: string) => void): Pro
       }
     }
   })
+  // What connecting and the intros set going in the background (presence, inbox bookkeeping)
+  // settles before the steady phase, so its CPU is not charged to the messages.
+  await new Promise((resolve) => setTimeout(resolve, 2_000))
   progress('intros and replies done; measuring')
   for (const s of [...conv.values(), ...hubs.values()]) s.frames.splice(0)
 
@@ -613,6 +630,8 @@ async function runClients(job: ClientJob, progress: (line: string) => void): Pro
         `ack ${t.ackAt === undefined ? 'none' : `+${(t.ackAt - steadyStart).toFixed(0)} ms`}`,
     )
   }
+  // The bench reads CPU counters on this line: closing 400 sockets is not part of the steady phase.
+  progress('steady phase done; closing')
   closing = true
   await Promise.all([...conv.values(), ...hubs.values()].map((s) => s.close()))
   return {
@@ -642,15 +661,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 }
 
-function describe(name: string, values: number[]): string {
-  const s = [...values].sort((a, b) => a - b)
-  const f = (x: number) => `${x.toFixed(1).padStart(6)} ms`
-  return (
-    `${name.padEnd(26)} p50 ${f(percentile(s, 50))}  p95 ${f(percentile(s, 95))}  p99 ${f(percentile(s, 99))}  ` +
-    `max ${f(s[s.length - 1] ?? NaN)}  (${s.length})`
-  )
-}
-
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
   if (i < 0) return fallback
@@ -659,46 +669,90 @@ function option(name: string, fallback: number): number {
   return value
 }
 
+/**
+ * The sweep's offered rates: `--rates 100,300` (or one `--rate`), else {@link defaultRates}, which
+ * steps more coarsely as it climbs; the sweep stops early once both sides are saturated.
+ */
+function offeredRates(): number[] {
+  const i = process.argv.indexOf('--rates')
+  if (i >= 0) {
+    const rates = (process.argv[i + 1] ?? '').split(',').map(Number)
+    if (rates.length === 0 || rates.some((r) => !Number.isFinite(r) || r <= 0)) {
+      throw new Error('--rates needs comma-separated messages/s, e.g. --rates 100,300')
+    }
+    return rates
+  }
+  if (process.argv.includes('--rate')) return [option('rate', 550)]
+  return defaultRates
+}
+
+const defaultRates = [100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000]
+
 /** /proc's clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
 const clockTicks = 100
 
+interface ProcStat {
+  comm: string
+  ppid: number
+  pgrp: number
+  cpu: number
+}
+
+function procStat(pid: number | string): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const close = stat.lastIndexOf(')')
+    const fields = stat.slice(close + 2).split(' ')
+    return {
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+      ppid: Number(fields[1]),
+      pgrp: Number(fields[2]),
+      cpu: (Number(fields[11]) + Number(fields[12])) / clockTicks,
+    }
+  } catch {
+    return undefined // exited meanwhile
+  }
+}
+
 /**
- * CPU seconds (user + system) by process: this process's descendants (wrangler's Node, the two
- * workerd processes, the clients) by command name — workerd by pid, since its runtime and proxy
- * are told apart only by their ports — plus the PostgreSQL backends serving `database`.
+ * CPU seconds (user + system, from /proc/<pid>/stat) by process role. This process's descendants
+ * are told apart by process group: `wrangler dev` of each side runs in a group of its own
+ * (`baselineGroup` is the echo's; any other group below this process is Rapport's), each with a
+ * Node process (wrangler) and two workerd processes (the runtime and its proxy), summed as
+ * "workerd". Then the PostgreSQL backends serving `database` (matched by their command line) and
+ * the Redis server — the whole server, which other work on the machine may share.
  */
-function processCpu(database: string): Map<string, number> {
-  const parent = new Map<number, number>()
-  const info = new Map<number, { comm: string; cpu: number }>()
+function processCpu(database: string, baselineGroup: number): Map<string, number> {
+  const own = procStat('self')!.pgrp
+  const stats = new Map<number, ProcStat>()
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const close = stat.lastIndexOf(')')
-      const fields = stat.slice(close + 2).split(' ')
-      let comm = stat.slice(stat.indexOf('(') + 1, close)
-      if (comm === 'postgres') {
-        if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${database} `)) continue
-        comm = 'PostgreSQL backends'
-      }
-      parent.set(Number(entry), Number(fields[1]))
-      info.set(Number(entry), { comm, cpu: (Number(fields[11]) + Number(fields[12])) / clockTicks })
-    } catch {
-      // exited meanwhile
-    }
+    const stat = procStat(entry)
+    if (stat) stats.set(Number(entry), stat)
   }
   const byName = new Map<string, number>()
   const add = (name: string, cpu: number) => byName.set(name, (byName.get(name) ?? 0) + cpu)
-  for (const [pid, { comm, cpu }] of info) {
-    if (comm === 'PostgreSQL backends') {
-      add(comm, cpu)
+  for (const [pid, stat] of stats) {
+    if (stat.comm === 'postgres') {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) {
+          add('PostgreSQL backends', stat.cpu)
+        }
+      } catch {
+        // exited meanwhile
+      }
       continue
     }
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === process.pid) {
-        add(comm === 'workerd' ? `workerd ${pid}` : comm, cpu)
-        break
-      }
+    if (stat.comm === 'redis-server') {
+      add('Redis (whole server)', stat.cpu)
+      continue
+    }
+    if (stat.pgrp === own) continue // the clients' child reports its own CPU
+    for (let p = stat.ppid; p > 1; p = stats.get(p)?.ppid ?? 0) {
+      if (p !== process.pid) continue
+      const side = stat.pgrp === baselineGroup ? 'baseline' : 'Rapport'
+      add(`${side} ${stat.comm === 'workerd' ? 'workerd' : "wrangler's Node"}`, stat.cpu)
+      break
     }
   }
   return byName
@@ -728,69 +782,106 @@ async function clientsInChild(job: ClientJob, onLine: (line: string) => void): P
   return JSON.parse(out) as ClientResult
 }
 
-interface Measured {
+/** One side of the comparison: where its Worker listens and how its members are made. */
+interface Target {
+  side: 'baseline' | 'Rapport'
+  url: string
+  members(n: number): Promise<Member[]>
+  /** Messages PostgreSQL holds from these members (Rapport only). */
+  stored?(members: Member[]): Promise<number>
+  /** DevTools endpoint of the Worker's isolate, to profile (BENCH_PROFILE=1, Rapport only). */
+  inspector?: string | null
+}
+
+interface Step {
+  side: Target['side']
+  rate: number
   r: ClientResult
-  stored: number
-  cpu: [string, number][]
+  stored: number | null
+  /** CPU seconds by process over the steady phase. */
+  cpu: Map<string, number>
   load: { before: number; after: number }
+  perSecond: number
+  p50: number
+  p99: number
+  ackP99: number
+  saturated: boolean
   profile?: Profile
 }
 
 /**
- * One measured run on fresh members. CPU is read when the clients start the steady phase and
- * when they finish; with BENCH_PROFILE=1 the Worker's isolate is profiled over the same span.
+ * A step is saturated when it delivered under this share of the offered rate (the queue grew), or
+ * its median latency passed the bound. A side stops after two saturated steps in a row, so one
+ * stall of the shared machine does not end its sweep.
+ */
+const saturationShare = 0.9
+const saturationP50Ms = 500
+
+/**
+ * One measured step on fresh members: the clients run in a child process; CPU counters are read
+ * when they start the steady phase and when it is over (before they close their sockets).
  */
 async function measure(
-  stack: ChatStack,
+  target: Target,
   job: Omit<ClientJob, 'pairs' | 'url'>,
   pairs: number,
-): Promise<Measured> {
-  const members = await createMembers(stack, pairs * 2)
-  const database = new URL(stack.databaseUrl).pathname.slice(1)
-  const inspector =
-    process.env.BENCH_PROFILE === '1'
-      ? (await workerdProcesses(Number(new URL(stack.url).port))).inspector
-      : null
-  let cpuBefore = processCpu(database)
+  database: string,
+  baselineGroup: number,
+): Promise<Step> {
+  const members = await target.members(pairs * 2)
+  let cpuBefore = processCpu(database, baselineGroup)
+  let cpuAfter = cpuBefore
   let ownBefore = process.cpuUsage()
+  let own = process.cpuUsage(ownBefore)
   let loadBefore = loadavg()[0]!
+  let loadAfter = loadBefore
   let finish = () => {}
   const finished = new Promise<void>((resolve) => (finish = resolve))
   let profiling: Promise<Profile> | undefined
   const r = await clientsInChild(
     {
       ...job,
-      url: stack.url,
+      url: target.url,
       pairs: Array.from({ length: pairs }, (_, i) => [members[2 * i]!, members[2 * i + 1]!]),
     },
     (line) => {
-      if (!line.includes('measuring')) return
-      cpuBefore = processCpu(database)
-      ownBefore = process.cpuUsage()
-      loadBefore = loadavg()[0]!
-      if (inspector) profiling = profile(inspector, () => finished, samplingMicros)
+      if (line.includes('measuring')) {
+        cpuBefore = processCpu(database, baselineGroup)
+        ownBefore = process.cpuUsage()
+        loadBefore = loadavg()[0]!
+        if (target.inspector) profiling = profile(target.inspector, () => finished, samplingMicros)
+      } else if (line.includes('steady phase done')) {
+        cpuAfter = processCpu(database, baselineGroup)
+        own = process.cpuUsage(ownBefore)
+        loadAfter = loadavg()[0]!
+        finish()
+      }
     },
   ).finally(finish)
-  const own = process.cpuUsage(ownBefore)
-  const cpuAfter = processCpu(database)
-  const loadAfter = loadavg()[0]!
-  const {
-    rows: [count],
-  } = await stack.pool.query<{ n: number }>(
-    'select count(*)::int as n from messages where sender_id = any($1)',
-    [members.map((m) => m.id)],
-  )
-  // The clients' process has exited by now (its CPU comes with its result): compare only what
-  // both readings saw.
-  const cpu: [string, number][] = [...cpuAfter]
-    .filter(([name]) => cpuBefore.has(name))
-    .map(([name, x]) => [name, Math.max(0, x - cpuBefore.get(name)!)])
-  cpu.push(['stand-ins (this process)', (own.user + own.system) / 1e6], ['ws clients', r.clientCpuSeconds])
+  const cpu = new Map<string, number>()
+  for (const [name, x] of cpuAfter) {
+    if (cpuBefore.has(name)) cpu.set(name, Math.max(0, x - cpuBefore.get(name)!))
+  }
+  cpu.set('stand-ins (bench process)', (own.user + own.system) / 1e6)
+  cpu.set('ws clients', r.clientCpuSeconds)
+  const delivery = [...r.samples.delivery].sort((a, b) => a - b)
+  const perSecond = r.delivered / r.steadySeconds
+  const p99 = percentile(delivery, 99)
   return {
+    side: target.side,
+    rate: job.rate,
     r,
-    stored: count!.n - pairs * 2,
+    stored: target.stored ? (await target.stored(members)) - pairs * 2 : null,
     cpu,
     load: { before: loadBefore, after: loadAfter },
+    perSecond,
+    p50: percentile(delivery, 50),
+    p99,
+    ackP99: percentile(
+      [...r.samples.ack].sort((a, b) => a - b),
+      99,
+    ),
+    saturated: perSecond < saturationShare * job.rate || !(percentile(delivery, 50) <= saturationP50Ms),
     // A profiler whose DevTools connection died (the Worker restarted) never answers.
     profile: await Promise.race([
       profiling,
@@ -801,107 +892,197 @@ async function measure(
 
 const samplingMicros = 250
 
+/** The echo baseline (bench/echo/) under wrangler's programmatic API, in a process group of its own. */
+async function startEcho(
+  dataDir: string,
+  output: number,
+): Promise<{ url: string; group: number; stop(): Promise<void> }> {
+  const port = await freePort()
+  const child = spawn('npx', ['tsx', 'bench/echo/dev.ts', String(port), join(dataDir, 'echo')], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', output, output],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  })
+  const stop = async () => {
+    if (child.exitCode !== null || !child.pid) return
+    process.kill(-child.pid, 'SIGTERM')
+    await new Promise((r) => setTimeout(r, 300))
+    if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL')
+  }
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the echo baseline exited with code ${child.exitCode}`)
+    // 401 (no bearer token) means the Worker answers.
+    if ((await fetch(url).catch(() => null))?.status === 401) break
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error('the echo baseline did not answer within 60 s')
+    }
+    await new Promise((r) => setTimeout(r, 150))
+  }
+  return { url, group: child.pid!, stop }
+}
+
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–')
+const ratio = (x: number, y: number) => (Number.isFinite(x / y) ? (x / y).toFixed(2) : '–')
+/** CPU milliseconds per delivered message, of one process role. */
+const cpuPerMessage = (s: Step, name: string) => ((s.cpu.get(name) ?? 0) / s.r.delivered) * 1000
+
+function stepLine(s: Step): string {
+  const cpu = [...s.cpu]
+    .filter(([, x]) => x >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, x]) => `${name} ${((x / s.r.delivered) * 1000).toFixed(2)}`)
+    .join(', ')
+  return (
+    `${s.side.padEnd(8)} offered ${String(s.rate).padStart(4)}/s: delivered ${s.perSecond.toFixed(0).padStart(4)}/s, ` +
+    `send → peer p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms (ack p99 ${ms(s.ackP99)} ms)` +
+    `${s.saturated ? ' SATURATED' : ''}; load ${s.load.before.toFixed(2)}→${s.load.after.toFixed(2)}; ` +
+    `CPU ms/message: ${cpu}; setup ${s.r.setupSeconds.toFixed(1)} s, steady ${s.r.steadySeconds.toFixed(1)} s`
+  )
+}
+
+/** Counts that must be zero, as one message (empty when clean). */
+function problems(s: Step): string {
+  const r = s.r
+  const out: string[] = []
+  if (r.lost) out.push(`${r.lost} lost`)
+  if (r.duplicated) out.push(`${r.duplicated} duplicated`)
+  if (r.outOfOrder) out.push(`${r.outOfOrder} out of order`)
+  if (r.unacked) out.push(`${r.unacked} unacknowledged`)
+  if (Object.keys(r.refused).length) out.push(`refused ${JSON.stringify(r.refused)}`)
+  if (r.closedByServer) out.push(`${r.closedByServer} sockets closed by the server`)
+  if (s.stored !== null && s.stored !== r.acked) out.push(`PostgreSQL holds ${s.stored}, ${r.acked} acked`)
+  return out.join(', ')
+}
+
 async function bench() {
   const pairs = option('pairs', 100)
-  const messages = option('messages', 30)
-  const rate = option('rate', 550)
+  const seconds = option('seconds', 6)
+  const rates = offeredRates()
   const hubs = !process.argv.includes('--no-hubs')
   const deflate = !process.argv.includes('--no-deflate')
   const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/7'
+  const profiling = process.env.BENCH_PROFILE === '1'
   const dir = mkdtempSync(join(tmpdir(), 'rapport-bench-chat-'))
   const logPath = join(dir, 'wrangler.log')
   const logFd = openSync(logPath, 'w')
   let stack: ChatStack | undefined
+  let echo: Awaited<ReturnType<typeof startEcho>> | undefined
   let keep = false
   const say = (line: string) => console.log(`[bench] ${line}`)
+  const stopAll = () => Promise.all([stack?.stop(), echo?.stop()])
   try {
     const t0 = performance.now()
-    stack = await startChatStack({
-      redisUrl,
-      dataDir: dir,
-      wranglerOutput: logFd,
-      log: say,
-      inspector: process.env.BENCH_INSPECTOR === '1' || process.env.BENCH_PROFILE === '1',
-    })
-    say(`Rapport up in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    // wrangler runs in a process group of its own: stop it on Ctrl-C / timeout too.
+    ;[stack, echo] = await Promise.all([
+      startChatStack({
+        redisUrl,
+        dataDir: dir,
+        wranglerOutput: logFd,
+        log: say,
+        inspector: process.env.BENCH_INSPECTOR === '1' || profiling,
+      }),
+      startEcho(dir, logFd),
+    ])
+    say(`Rapport and the echo baseline up in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    // wrangler runs in process groups of its own: stop them on Ctrl-C / timeout too.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         console.error(`[bench] ${signal}: stopping`)
-        void stack!.stop().finally(() => process.exit(1))
+        void stopAll().finally(() => process.exit(1))
       })
     }
-    // wrangler dev rebuilds and restarts the Worker whenever a source file it bundles changes,
-    // closing every socket: such a run measures nothing, so it is repeated (on fresh members).
-    let m: Measured | undefined
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      m = await measure(stack, { messages, rate, hubs, deflate }, pairs)
-      if (m.r.closedByServer === 0) break
+    const database = new URL(stack.databaseUrl).pathname.slice(1)
+    const rapportStack = stack
+    const targets: Target[] = [
+      {
+        side: 'baseline',
+        url: echo.url,
+        // The echo takes the bearer token as the member id.
+        members: async (n) =>
+          Array.from({ length: n }, () => {
+            const id = randomUUID()
+            return { id, token: id }
+          }),
+      },
+      {
+        side: 'Rapport',
+        url: stack.url,
+        members: (n) => createMembers(rapportStack, n),
+        stored: async (members) => {
+          const {
+            rows: [count],
+          } = await rapportStack.pool.query<{ n: number }>(
+            'select count(*)::int as n from messages where sender_id = any($1)',
+            [members.map((m) => m.id)],
+          )
+          return count!.n
+        },
+        inspector: profiling ? (await workerdProcesses(Number(new URL(stack.url).port))).inspector : null,
+      },
+    ]
+    console.log(
+      `\n${pairs} conversations, ${pairs * 2} members, each side on fresh members per step, ~${seconds} s of ` +
+        `open-loop sending per step, inbox sockets ${hubs ? 'on' : 'off'}, compression ${deflate ? 'offered' : 'off'}` +
+        `${profiling ? ', profiling Rapport' : ''}; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}; ` +
+        `offered rates ${rates.join(', ')} (stopping once both sides are saturated)`,
+    )
+    // An unmeasured round first: the first step of a fresh stack pays for cold starts (the
+    // stand-ins' PostgreSQL connections and their plan caches, the isolate's JIT) that later
+    // steps do not.
+    for (const target of targets) {
+      const warm = await measure(
+        target,
+        { messages: 3, rate: 100, hubs, deflate },
+        pairs,
+        database,
+        echo.group,
+      )
       say(
-        `${m.r.closedByServer} sockets were closed by the server during the run (codes ${JSON.stringify(m.r.closeCodes)}): ` +
-          `most likely wrangler dev reloaded the Worker after a source file changed${attempt < 3 ? '; running again' : ''}`,
+        `${target.side} warm-up: ${warm.r.delivered} delivered${problems(warm) ? `; ${problems(warm)}` : ''}`,
       )
     }
-    const { r, stored, cpu, load } = m!
-
-    const perSecond = r.delivered / r.steadySeconds
-    console.log(
-      `\n${pairs} conversations, ${pairs * 2} members, ${messages} messages each, ` +
-        `${rate > 0 ? `offered ${rate} messages/s (open loop)` : 'closed loop'}, inbox sockets ${hubs ? 'on' : 'off'}, compression ${deflate ? 'offered' : 'off'}` +
-        `${process.env.BENCH_PROFILE === '1' ? ', profiling' : process.env.BENCH_INSPECTOR === '1' ? ', with the inspector' : ''}; ` +
-        `${cpus().length} CPUs, load average ${load.before.toFixed(2)} at the start of the steady phase, ` +
-        `${load.after.toFixed(2)} at its end`,
-    )
-    console.log(
-      `setup (sockets, intros) ${r.setupSeconds.toFixed(1)} s; steady phase ${r.steadySeconds.toFixed(2)} s`,
-    )
-    console.log(describe('send → ack', r.samples.ack))
-    console.log(describe('send → peer message', r.samples.delivery))
-    if (hubs) console.log(describe('send → peer inbox socket', r.samples.hub))
-    console.log(`aggregate: ${perSecond.toFixed(0)} messages/s delivered over the steady phase`)
-    console.log(
-      `sent ${r.sent}, acked ${r.acked}, delivered ${r.delivered}, stored ${stored}, inbox frames ${r.hubDelivered}; ` +
-        `lost ${r.lost}, duplicated ${r.duplicated}, out of order ${r.outOfOrder}, unacknowledged ${r.unacked}, ` +
-        `refused ${JSON.stringify(r.refused)}, sockets closed by the server ${r.closedByServer}`,
-    )
-    const total = cpu.reduce((t, [, x]) => t + x, 0)
-    console.log(
-      `CPU per delivered message (steady phase, ${(total / r.steadySeconds).toFixed(2)} CPUs busy): ` +
-        cpu
-          .filter(([, x]) => x >= 0.01)
-          .sort((a, b) => b[1] - a[1])
-          .map(([name, x]) => `${name} ${((x / r.delivered) * 1000).toFixed(2)} ms`)
-          .join(', '),
-    )
-    if (m!.profile) {
-      const hot = hotFunctions(m!.profile, 25, await bundleFrameNamer(root))
-      const pct = (x: number) => `${((x / hot.busy) * 100).toFixed(1).padStart(5)} %`
-      console.log(
-        `[profile] Worker isolate: ${((hot.busy * samplingMicros) / 1000 / r.delivered).toFixed(2)} ms per message ` +
-          `(${samplingMicros} µs samples); self time:`,
-      )
-      for (const [fn, n] of hot.self) console.log(`  ${pct(n)}  ${fn}`)
-      console.log('[profile] total time (on the stack):')
-      for (const [fn, n] of hot.total) console.log(`  ${pct(n)}  ${fn}`)
+    const steps: Step[] = []
+    const saturated = new Set<Target['side']>()
+    for (const rate of rates) {
+      if (saturated.size === targets.length) break
+      const messages = option('messages', Math.max(5, Math.round((rate * seconds) / (pairs * 2))))
+      for (const target of targets) {
+        if (saturated.has(target.side)) continue
+        // wrangler dev restarts a Worker whenever a source file it bundles changes, closing every
+        // socket: such a step measures nothing, so it is repeated (on fresh members).
+        let step: Step | undefined
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          step = await measure(target, { messages, rate, hubs, deflate }, pairs, database, echo.group)
+          if (step.r.closedByServer === 0) break
+          say(`${target.side}: ${step.r.closedByServer} sockets closed by the server; Worker reloaded?`)
+        }
+        steps.push(step!)
+        say(stepLine(step!))
+        const wrong = problems(step!)
+        if (wrong) say(`${target.side} at ${rate}/s: ${wrong}`)
+        const previous = steps.filter((s) => s.side === target.side).at(-2)
+        if (step!.saturated && previous?.saturated) saturated.add(target.side)
+        if (step!.profile) {
+          const hot = hotFunctions(step!.profile, 25, await bundleFrameNamer(root))
+          const pct = (x: number) => `${((x / hot.busy) * 100).toFixed(1).padStart(5)} %`
+          console.log(
+            `[profile] Worker isolate: ${((hot.busy * samplingMicros) / 1000 / step!.r.delivered).toFixed(2)} ms per message ` +
+              `(${samplingMicros} µs samples); self time:`,
+          )
+          for (const [fn, n] of hot.self) console.log(`  ${pct(n)}  ${fn}`)
+          console.log('[profile] total time (on the stack):')
+          for (const [fn, n] of hot.total) console.log(`  ${pct(n)}  ${fn}`)
+        }
+      }
     }
-
-    const failures: string[] = []
-    if (
-      r.lost ||
-      r.duplicated ||
-      r.outOfOrder ||
-      r.unacked ||
-      Object.keys(r.refused).length ||
-      r.closedByServer
-    )
-      failures.push('lost, duplicated, out-of-order, unacknowledged or refused messages, or closed sockets')
-    if (stored !== r.acked) failures.push(`PostgreSQL holds ${stored} messages, ${r.acked} were acked`)
-    const sorted = [...r.samples.delivery].sort((a, b) => a - b)
-    if (percentile(sorted, 50) > 15) failures.push('p50 send → peer message above 15 ms')
-    if (percentile(sorted, 99) > 50) failures.push('p99 send → peer message above 50 ms')
-    if (perSecond < 500) failures.push('below 500 messages/s')
+    report(steps)
+    const failures = steps.filter((s) => problems(s)).map((s) => `${s.side} at ${s.rate}/s: ${problems(s)}`)
+    failures.push(...missedTargets(steps))
     if (failures.length) {
-      console.error(`missed: ${failures.join('; ')}`)
+      console.error(`missed:\n  ${failures.join('\n  ')}`)
       keep = true
       process.exitCode = 1
     }
@@ -910,11 +1091,81 @@ async function bench() {
     keep = true
     process.exitCode = 1
   } finally {
-    await stack?.stop()
+    await stopAll()
     closeSync(logFd)
     if (keep) console.error(`[bench] wrangler's output is kept in ${logPath}`)
     else rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The per-rate table (Markdown, to paste into docs/BENCHMARKS.md) and the saturation figures. */
+function report(steps: Step[]) {
+  const at = (side: Step['side'], rate: number) => steps.find((s) => s.side === side && s.rate === rate)
+  const rates = [...new Set(steps.map((s) => s.rate))]
+  console.log(
+    '\n| offered /s | baseline delivered /s | baseline p50 / p99 ms | Rapport delivered /s | Rapport p50 / p99 ms | ' +
+      'delivered R/B | p50 R/B | p99 R/B | workerd ms/msg B → R | PostgreSQL ms/msg |',
+  )
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const rate of rates) {
+    const b = at('baseline', rate)
+    const r = at('Rapport', rate)
+    const side = (s: Step | undefined) =>
+      s
+        ? [`${s.perSecond.toFixed(0)}${s.saturated ? ' (sat.)' : ''}`, `${ms(s.p50)} / ${ms(s.p99)}`]
+        : ['–', '–']
+    console.log(
+      `| ${rate} | ${side(b).join(' | ')} | ${side(r).join(' | ')} | ` +
+        `${b && r ? [ratio(r.perSecond, b.perSecond), ratio(r.p50, b.p50), ratio(r.p99, b.p99)].join(' | ') : '– | – | –'} | ` +
+        `${b ? cpuPerMessage(b, 'baseline workerd').toFixed(2) : '–'} → ${r ? cpuPerMessage(r, 'Rapport workerd').toFixed(2) : '–'} | ` +
+        `${r ? cpuPerMessage(r, 'PostgreSQL backends').toFixed(2) : '–'} |`,
+    )
+  }
+  const best = (side: Step['side']) =>
+    Math.max(0, ...steps.filter((s) => s.side === side).map((s) => s.perSecond))
+  const [b, r] = [best('baseline'), best('Rapport')]
+  console.log(
+    `\nsaturation throughput (best delivered /s of the sweep): baseline ${b.toFixed(0)}, Rapport ${r.toFixed(0)}, ` +
+      `ratio ${ratio(r, b)}${steps.some((s) => s.side === 'baseline' && s.saturated) ? '' : ' (the baseline never saturated: a lower bound)'}`,
+  )
+}
+
+/** The issue's targets, each checked on this run's own baseline. */
+function missedTargets(steps: Step[]): string[] {
+  const missed: string[] = []
+  const at = (side: Step['side'], rate: number) => steps.find((s) => s.side === side && s.rate === rate)
+  const calm = steps.filter((s) => s.side === 'baseline' && s.p99 <= 20).sort((x, y) => y.rate - x.rate)[0]
+  if (calm) {
+    const r = at('Rapport', calm.rate)
+    const verdict = r && r.p99 <= 50 ? 'met' : 'MISSED'
+    console.log(
+      `target p99 ≤ 50 ms where the baseline's p99 ≤ 20 ms (${calm.rate}/s, baseline ${ms(calm.p99)} ms): ` +
+        `Rapport ${r ? `${ms(r.p99)} ms` : 'saturated below that rate'} — ${verdict}`,
+    )
+    if (verdict !== 'met') missed.push(`Rapport p99 above 50 ms at ${calm.rate}/s`)
+  }
+  const best = (side: Step['side']) =>
+    Math.max(0, ...steps.filter((s) => s.side === side).map((s) => s.perSecond))
+  const share = best('Rapport') / best('baseline')
+  console.log(
+    `target saturation ≥ 0.5 of the baseline's: ${share.toFixed(2)} — ${share >= 0.5 ? 'met' : 'MISSED'}`,
+  )
+  if (!(share >= 0.5)) missed.push(`saturation throughput ${share.toFixed(2)} of the baseline's`)
+  // CPU per message where Rapport still keeps up: its highest unsaturated step, against the
+  // baseline at the same rate.
+  const r = steps.filter((s) => s.side === 'Rapport' && !s.saturated).sort((x, y) => y.rate - x.rate)[0]
+  const b = r && at('baseline', r.rate)
+  if (r && b) {
+    const pg = cpuPerMessage(r, 'PostgreSQL backends')
+    const workerd = cpuPerMessage(r, 'Rapport workerd') / cpuPerMessage(b, 'baseline workerd')
+    console.log(
+      `at ${r.rate}/s: PostgreSQL ${pg.toFixed(2)} ms CPU per message (target ≤ 0.4) — ${pg <= 0.4 ? 'met' : 'MISSED'}; ` +
+        `workerd ${workerd.toFixed(2)}× the baseline's (target ≤ 1.5) — ${workerd <= 1.5 ? 'met' : 'MISSED'}`,
+    )
+    if (pg > 0.4) missed.push(`PostgreSQL ${pg.toFixed(2)} ms CPU per message`)
+    if (!(workerd <= 1.5)) missed.push(`workerd CPU ${workerd.toFixed(2)}× the baseline's`)
+  }
+  return missed
 }
 
 const entry = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href

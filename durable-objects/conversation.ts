@@ -19,12 +19,16 @@ import { markConversationRead, reactToMessage } from '../src/services/chat/read'
 import { SendThrottle } from '../src/services/chat/rules'
 import {
   type Ack,
+  type BatchedMessage,
   type PairFacts,
+  type WrittenMessage,
   checkIntro,
   findAck,
   loadPairFacts,
+  postgresCode,
   standingRefusal,
   writeMessage,
+  writeMessages,
 } from '../src/services/chat/send'
 import { tierFeatures } from '../src/services/accounts/tiers'
 import { databaseFailure } from '../src/db/errors'
@@ -53,6 +57,21 @@ const typingHintIntervalMs = 3_000
 const rememberedAcks = 1_000
 /** A resume sends at most this many pages of {@link maxResumeMessages}; then `complete: false`. */
 const maxResumePages = 20
+/**
+ * Most replies stored by one statement. Batches form only while a write is in flight, so their
+ * size follows the load; the bound keeps one statement's size (bodies are up to 5,000 characters)
+ * and the wait of the first message in it modest.
+ */
+const maxBatch = 64
+
+/** A reply waiting in the write queue, with whoever waits for its result. */
+interface QueuedWrite {
+  key: string
+  message: BatchedMessage
+  origin?: WebSocket
+  resolve(result: SendResult): void
+  reject(reason: unknown): void
+}
 
 /**
  * One Durable Object per pair of members (named by their two ids in sorted order, see
@@ -68,8 +87,16 @@ const maxResumePages = 20
  *
  * **Ordering.** A Durable Object handles one event at a time, but only until it awaits something
  * other than its own storage: a `fetch` to Postgres lets the next frame in. Sends (and resumes)
- * therefore run one after another on {@link serial}, so sequence numbers are broadcast in the
- * order they were assigned and a resume never interleaves with a live message.
+ * are therefore judged one after another on {@link serial}, so sequence numbers are broadcast in
+ * the order they were assigned and a resume never interleaves with a live message.
+ *
+ * **Group commit.** A reply (neither an intro nor a first message) is judged on {@link serial}
+ * and then joins a write queue, freeing the serial queue for the next frame. One write is in
+ * flight at a time; replies that arrive meanwhile go out together in the next one, a single
+ * statement (`writeMessages`). Each is acknowledged only after its batch committed, acks and
+ * deliveries in sequence order; a failed batch acknowledges none of its messages and each sender
+ * gets the error. Sends that need more (refusals, intros, first messages) and resumes wait until
+ * the queue is empty, then run alone as before. A quiet conversation writes each message at once.
  *
  * The protocol (every frame, with examples) is in docs/chat-protocol.md, "Conversation socket".
  */
@@ -89,6 +116,11 @@ export class Conversation extends HibernatingSocketObject<
   private readonly hubs = new Map<string, DurableObjectStub<UserHub>>()
   private readonly typingHintAt = new Map<string, number>()
   private readonly throttle = new SendThrottle()
+  /** Replies waiting for the next write (see {@link enqueueWrite}); `writing` while one is in flight. */
+  private readonly writeQueue: QueuedWrite[] = []
+  private readonly queuedByKey = new Map<string, Promise<SendResult>>()
+  private writing = false
+  private readonly drained: (() => void)[] = []
 
   // ---------------------------------------------------------------------------------------------
   // RPC (REST routes, UserHub)
@@ -187,7 +219,11 @@ export class Conversation extends HibernatingSocketObject<
         return
       }
       case 'resume':
-        return this.serial(() => this.resume(ws, userId, frame.afterSeq))
+        // After every queued reply is stored, so the resume sees it and it never overtakes one.
+        return this.serial(async () => {
+          await this.flushWrites()
+          return this.resume(ws, userId, frame.afterSeq)
+        })
       case 'history': {
         const before = frame.beforeSeq ?? null
         const messages = await messagesBefore(this.s, userId, this.peerOf(userId), before, maxHistoryPage)
@@ -230,7 +266,9 @@ export class Conversation extends HibernatingSocketObject<
       } as const
       return Promise.resolve({ ok: false, error })
     }
-    return this.serial(async () => {
+    // A reply joins the write queue and frees the queue of sends at once, so the sends behind it
+    // are judged (and can join the same batch) while it is being written; its result comes later.
+    const decided = this.serial<SendResult | { later: Promise<SendResult> }>(async () => {
       const { senderId, clientId, body } = input
       const recipientId = this.peerOf(senderId)
       const key = `${senderId}\n${clientId}`
@@ -239,61 +277,232 @@ export class Conversation extends HibernatingSocketObject<
         if (origin) this.sendFrame(origin, { type: 'ack', ...remembered })
         return { ok: true, ack: remembered, created: false }
       }
+      const queued = this.queuedByKey.get(key)
+      if (queued) {
+        // The same client id again while the first is being written: the first one's ack.
+        return {
+          later: queued.then((first) => {
+            if (!first.ok) return first
+            if (origin) this.sendFrame(origin, { type: 'ack', ...first.ack })
+            return { ok: true, ack: first.ack, created: false }
+          }),
+        }
+      }
 
       const facts = await this.pairFacts()
-      let refusal = standingRefusal(facts, senderId, recipientId, body)
       const sender = facts.members.get(senderId)
       const recipient = facts.members.get(recipientId)
-      const isIntro = !recipient?.messagedVisibly
-      if (!refusal && isIntro && sender) {
-        refusal = await checkIntro(this.s, {
-          sender,
-          body,
-          voice: input.audioKey !== undefined,
-          newConversation: !sender.messaged,
+      // A reply changes none of the pair's facts (neither who has messaged whom nor who has
+      // done so visibly), so facts loaded while replies are being written stay true.
+      if (
+        sender?.messaged &&
+        (sender.messagedVisibly || sender.shadowBanned) &&
+        recipient?.messagedVisibly &&
+        !standingRefusal(facts, senderId, recipientId, body)
+      ) {
+        return {
+          later: this.enqueueWrite({
+            key,
+            origin,
+            message: {
+              senderId,
+              clientId,
+              body,
+              audioKey: input.audioKey ?? null,
+              hidden: sender.shadowBanned,
+            },
+          }),
+        }
+      }
+      // Refusals, intros and first messages: after every queued reply is stored, one at a time.
+      await this.flushWrites()
+      return this.acceptAlone(input, origin)
+    })
+    return decided.then((r) => ('later' in r ? r.later : r))
+  }
+
+  /**
+   * A send that does not go through the write queue — refused, an intro (the intro rules and
+   * their counters), or the sender's first message to this member (the `messaged` relation) —
+   * decided on the pair's facts and written on its own.
+   */
+  private async acceptAlone(input: SendInput, origin?: WebSocket): Promise<SendResult> {
+    const { senderId, clientId, body } = input
+    const recipientId = this.peerOf(senderId)
+    const key = `${senderId}\n${clientId}`
+    const facts = await this.pairFacts()
+    let refusal = standingRefusal(facts, senderId, recipientId, body)
+    const sender = facts.members.get(senderId)
+    const recipient = facts.members.get(recipientId)
+    const isIntro = !recipient?.messagedVisibly
+    if (!refusal && isIntro && sender) {
+      refusal = await checkIntro(this.s, {
+        sender,
+        body,
+        voice: input.audioKey !== undefined,
+        newConversation: !sender.messaged,
+      })
+    }
+    if (refusal) {
+      // A resend of a message stored before the rules turned (a skip since, a counter bumped by
+      // the first attempt) is still that message: it keeps its acknowledgement.
+      const stored = await findAck(this.s, senderId, recipientId, clientId)
+      if (!stored) return { ok: false, error: { ...refusal, clientId } }
+      return this.acknowledge(key, stored, false, origin)
+    }
+
+    const hidden = sender!.shadowBanned
+    const written = await writeMessage(this.s, {
+      senderId,
+      recipientId,
+      clientId,
+      body,
+      audioKey: input.audioKey ?? null,
+      isIntro,
+      hidden,
+      recordMessaged: !sender!.messaged,
+    })
+    if (!written.created) return this.acknowledge(key, written.ack, false, origin)
+    sender!.messaged = true
+    if (!hidden) sender!.messagedVisibly = true
+    return this.delivered(
+      key,
+      { senderId, clientId, body, audioKey: input.audioKey ?? null, hidden },
+      isIntro,
+      written,
+      origin,
+    )
+  }
+
+  /** After a message's commit: remember and send its ack, then deliver it. */
+  private delivered(
+    key: string,
+    m: BatchedMessage,
+    isIntro: boolean,
+    written: WrittenMessage,
+    origin?: WebSocket,
+  ): SendResult {
+    const recipientId = this.peerOf(m.senderId)
+    const { memberA, memberB } = pairOf(m.senderId, recipientId)
+    const message = toChatMessage(this.s, {
+      memberA,
+      memberB,
+      seq: written.ack.seq,
+      senderId: m.senderId,
+      clientId: m.clientId,
+      body: m.body,
+      audioKey: m.audioKey,
+      isIntro,
+      hiddenFromRecipient: m.hidden,
+      reaction: null,
+      reactedAt: null,
+      createdAt: new Date(written.ack.createdAt),
+    })
+    const result = this.acknowledge(key, written.ack, true, origin)
+    this.deliver(m.senderId, recipientId, message, m.hidden, written.recipientInbox, origin)
+    return result
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Group commit
+
+  /**
+   * Queue a reply for writing and resolve with its result once the batch it goes out in has
+   * committed (rejecting, like a lone write, when that batch failed). A write starts at once when
+   * none is in flight, so a quiet conversation adds no wait; replies arriving during a write go
+   * out together in the next one.
+   */
+  private enqueueWrite(entry: Omit<QueuedWrite, 'resolve' | 'reject'>): Promise<SendResult> {
+    const result = new Promise<SendResult>((resolve, reject) =>
+      this.writeQueue.push({ ...entry, resolve, reject }),
+    )
+    this.queuedByKey.set(entry.key, result)
+    if (!this.writing) void this.writeBatches()
+    return result
+  }
+
+  /** Write queued replies, up to {@link maxBatch} per statement, until none are left. */
+  private async writeBatches(): Promise<void> {
+    this.writing = true
+    try {
+      while (this.writeQueue.length > 0) {
+        const batch = this.writeQueue.splice(0, maxBatch)
+        // writeBatch settles every message itself; should it throw, none may be left waiting.
+        await this.writeBatch(batch).catch((err: unknown) => {
+          for (const q of batch) {
+            this.queuedByKey.delete(q.key)
+            q.reject(err)
+          }
         })
       }
-      if (refusal) {
-        // A resend of a message stored before the rules turned (a skip since, a counter bumped by
-        // the first attempt) is still that message: it keeps its acknowledgement.
-        const stored = await findAck(this.s, senderId, recipientId, clientId)
-        if (!stored) return { ok: false, error: { ...refusal, clientId } }
-        return this.acknowledge(key, stored, false, origin)
+    } finally {
+      this.writing = false
+      for (const wake of this.drained.splice(0)) wake()
+    }
+  }
+
+  /** Resolves once nothing is queued or being written. */
+  private flushWrites(): Promise<void> {
+    if (!this.writing && this.writeQueue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.drained.push(resolve))
+  }
+
+  /**
+   * One batch: one statement for all of it. Acks and deliveries follow the commit, in sequence
+   * order. When the statement fails because a client id was used before (a resend after this
+   * object lost its memory), the batch is written again one message at a time, which answers
+   * that one with its original ack; any other failure fails every message of the batch.
+   */
+  private async writeBatch(batch: QueuedWrite[]): Promise<void> {
+    const [a, b] = this.members()
+    const one = (q: QueuedWrite) =>
+      writeMessage(this.s, {
+        ...q.message,
+        recipientId: this.peerOf(q.message.senderId),
+        isIntro: false,
+        recordMessaged: false,
+      })
+    let outcomes: PromiseSettledResult<WrittenMessage>[]
+    try {
+      const written =
+        batch.length === 1
+          ? [await one(batch[0]!)]
+          : await writeMessages(
+              this.s,
+              a,
+              b,
+              batch.map((q) => q.message),
+            )
+      outcomes = written.map((value) => ({ status: 'fulfilled', value }))
+    } catch (err) {
+      if (batch.length === 1 || postgresCode(err) !== '23505') {
+        outcomes = batch.map(() => ({ status: 'rejected', reason: err }))
+      } else {
+        outcomes = []
+        for (const q of batch)
+          outcomes.push(
+            await one(q).then(
+              (value) => ({ status: 'fulfilled', value }) as const,
+              (reason: unknown) => ({ status: 'rejected', reason }) as const,
+            ),
+          )
       }
-
-      const hidden = sender!.shadowBanned
-      const written = await writeMessage(this.s, {
-        senderId,
-        recipientId,
-        clientId,
-        body,
-        audioKey: input.audioKey ?? null,
-        isIntro,
-        hidden,
-        recordMessaged: !sender!.messaged,
-      })
-      if (!written.created) return this.acknowledge(key, written.ack, false, origin)
-      sender!.messaged = true
-      if (!hidden) sender!.messagedVisibly = true
-
-      const { memberA, memberB } = pairOf(senderId, recipientId)
-      const message = toChatMessage(this.s, {
-        memberA,
-        memberB,
-        seq: written.ack.seq,
-        senderId,
-        clientId,
-        body,
-        audioKey: input.audioKey ?? null,
-        isIntro,
-        hiddenFromRecipient: hidden,
-        reaction: null,
-        reactedAt: null,
-        createdAt: new Date(written.ack.createdAt),
-      })
-      const result = this.acknowledge(key, written.ack, true, origin)
-      this.deliver(senderId, recipientId, message, hidden, written.recipientInbox, origin)
-      return result
+    }
+    batch.forEach((q, i) => {
+      this.queuedByKey.delete(q.key)
+      const outcome = outcomes[i]!
+      if (outcome.status === 'rejected') return q.reject(outcome.reason)
+      const written = outcome.value
+      try {
+        q.resolve(
+          written.created
+            ? this.delivered(q.key, q.message, false, written, q.origin)
+            : this.acknowledge(q.key, written.ack, false, q.origin),
+        )
+      } catch (err) {
+        // Stored, but answering failed: the sender hears of an error and its retry finds the ack.
+        q.reject(err)
+      }
     })
   }
 

@@ -28,7 +28,9 @@ import {
  *   only intros pay for it ({@link checkIntro});
  * - the write is a single call of a PL/pgSQL function over Neon's HTTP endpoint ({@link writeMessage}):
  *   one round trip, one implicit transaction, so the acknowledgement can only follow a commit,
- *   and its statements' plans are cached per connection.
+ *   and its statements' plans are cached per connection;
+ * - replies that queue up in a busy conversation while a write is in flight are stored together,
+ *   one call and one commit for all of them ({@link writeMessages}).
  */
 
 export interface MemberFacts {
@@ -282,6 +284,61 @@ export async function writeMessage(
     if (!existing) throw err
     return { ack: existing, recipientInbox: null, created: false }
   }
+}
+
+/** A message of a {@link writeMessages} batch: a reply in a conversation both members have written in. */
+export interface BatchedMessage {
+  senderId: string
+  clientId: string
+  body: string
+  audioKey: string | null
+  /** The sender is shadow-banned: the recipient's inbox is left alone. */
+  hidden: boolean
+}
+
+/**
+ * Store messages of one conversation in the order given with one call of the SQL function
+ * `chat_write_messages`: one statement, so one transaction, one round trip and one commit for
+ * the whole batch (group commit). Each message is written exactly as {@link writeMessage} writes
+ * a reply (sequence number, row, both inbox entries); none are intros and every sender has
+ * messaged the other member before, so no intro checks or `messaged` rows are due. All or
+ * nothing: when any message fails (a client id used before, most likely), none is stored and no
+ * sequence number is taken; the caller then writes them one at a time, which tells the reused
+ * id apart. Results come back in the order given.
+ *
+ * @example
+ * const written = await writeMessages(s, alice, bob, [{ senderId: alice, clientId: 'c2', body: 'and?', audioKey: null, hidden: false }])
+ */
+export async function writeMessages(
+  s: Services,
+  x: string,
+  y: string,
+  batch: BatchedMessage[],
+): Promise<WrittenMessage[]> {
+  const { memberA, memberB } = pairOf(x, y)
+  const now = s.clock.now()
+  // migrations/0021_chat_write_batch.sql. Each array is one parameter (sql.param: a bare array
+  // in drizzle's template would become a list), sent as a Postgres array literal by the driver.
+  const column = <T>(pick: (m: BatchedMessage) => T) => sql.param(batch.map(pick))
+  const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
+    select out_seq::float8 as seq, out_box as box, out_unread as unread_count
+    from chat_write_messages(${memberA}::uuid, ${memberB}::uuid, ${column((m) => m.senderId)}::uuid[],
+      ${column((m) => m.clientId)}::text[], ${column((m) => m.body)}::text[],
+      ${column((m) => m.audioKey)}::text[], ${column((m) => m.hidden)}::boolean[], ${now}::timestamptz)`)
+  if (rows.length !== batch.length) {
+    throw new Error(`chat_write_messages stored ${rows.length} of ${batch.length} messages`)
+  }
+  return rows.map((row, i) => ({
+    ack: { clientId: batch[i]!.clientId, seq: Number(row.seq), createdAt: now.toISOString() },
+    recipientInbox:
+      row.box == null ? null : { box: row.box as 'intros' | 'chats', unread: Number(row.unread_count) },
+    created: true,
+  }))
+}
+
+/** The Postgres error code of a failed statement (`23505`: a unique index refused a row), if any. */
+export function postgresCode(err: unknown): string | undefined {
+  return pgCode(err)
 }
 
 /**
