@@ -19,8 +19,54 @@ process.env.WRANGLER_SEND_METRICS = 'false'
 // wrangler.toml's [assets] directory must exist before the Workers pool reads the config.
 buildDocsAssets()
 
+/**
+ * Test files that need a workerd runtime of their own: they assert over everything in an R2 bucket
+ * (what a cron deleted, what a failed upload left behind), so another file's objects would show.
+ */
+const ownRuntime = [
+  'test/workers/chat-voice.test.ts',
+  'test/workers/storage-cleanup.test.ts',
+  'test/workers/voice-bio.test.ts',
+]
+
+/** Packages the Worker and the workerd tests import, pre-bundled once per run (see deps below). */
+const preBundled = [
+  '@hono/zod-openapi',
+  '@neondatabase/serverless',
+  '@noble/hashes/argon2.js',
+  '@sindresorhus/transliterate',
+  '@upstash/ratelimit',
+  '@upstash/redis/cloudflare',
+  'blurhash',
+  'drizzle-orm',
+  'drizzle-orm/neon-http',
+  'drizzle-orm/neon-serverless',
+  'drizzle-orm/pg-core',
+  'fast-check',
+  'hono',
+  'hono/body-limit',
+  'hono/cookie',
+  'hono/cors',
+  'hono/factory',
+  'hono/http-exception',
+  'hono/request-id',
+  'hono/route',
+  'hono/secure-headers',
+  'jose',
+  'jpeg-js',
+  'obscenity',
+  'worker-mailer',
+  'zod',
+]
+
 /** A project of tests inside workerd, against the local stack its global setup starts. */
-function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {
+function workersProject(
+  name: string,
+  include: string[],
+  exclude: string[],
+  globalSetup: string,
+  opts: { isolate: boolean },
+) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
@@ -77,7 +123,22 @@ function workersProject(name: string, include: string[], exclude: string[], glob
       // obscenity (src/services/moderation/text-rules.ts) ships CommonJS behind an ESM wrapper whose default
       // import workerd's module fallback answers with undefined; pre-bundling it with esbuild,
       // as wrangler does for the deployed Worker, gives the test runtime the same module.
-      deps: { optimizer: { ssr: { enabled: true, include: ['obscenity'] } } },
+      // The rest of the list is for speed: inlined, each dependency reaches workerd one module per
+      // request to the test runner (zod, hono and drizzle-orm are hundreds of files); pre-bundled,
+      // a handful. Every bare import the Worker and its tests use is listed, so no package is
+      // loaded both bundled and unbundled (two copies of zod would break its instanceof checks).
+      deps: { optimizer: { ssr: { enabled: true, include: [...preBundled] } } },
+      // Without isolation the project's files share one workerd runtime and one module graph and
+      // run one after another: the Worker is imported once, not once per file. Storage (R2,
+      // Durable Objects) and module state then carry over from file to file; files that need their
+      // own go in the isolated project instead.
+      isolate: opts.isolate,
+      // Vitest hands a non-isolated project to its runtime as one batch of files only when the
+      // project runs on one worker and leads its group; otherwise it sends file after file to the
+      // same runtime, and this pool version wraps the runtime's module loader once more for each,
+      // until imports crawl. Hence one worker and a group of its own (groups run one after
+      // another; on two cores everything does anyway).
+      ...(opts.isolate ? {} : { maxWorkers: 1, sequence: { groupOrder: 1 } }),
       include,
       exclude,
       globalSetup: [globalSetup],
@@ -91,11 +152,16 @@ export default defineConfig({
       workersProject(
         'workers',
         ['test/**/*.test.ts'],
-        ['test/**/*.node.test.ts', 'test/outage/**'],
+        ['test/**/*.node.test.ts', 'test/outage/**', ...ownRuntime],
         './test/setup/global-setup.ts',
+        { isolate: false },
       ),
+      // Files that each get a fresh runtime and storage of their own, on a database of their own.
+      workersProject('workers-isolated', ownRuntime, [], './test/setup/global-setup.ts', { isolate: true }),
       // Tests that take the database away, on their own database and Neon stand-in.
-      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/global-setup.ts'),
+      workersProject('outage', ['test/outage/**/*.test.ts'], [], './test/setup/global-setup.ts', {
+        isolate: true,
+      }),
       {
         test: {
           name: 'node',
