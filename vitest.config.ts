@@ -20,13 +20,16 @@ process.env.WRANGLER_SEND_METRICS = 'false'
 buildDocsAssets()
 
 /**
- * Test files that need a workerd runtime of their own: they assert over everything in an R2 bucket
- * (what a cron deleted, what a failed upload left behind), so another file's objects would show.
+ * Test files that need a workerd runtime of their own. The first three assert over everything in
+ * an R2 bucket (what a cron deleted, what a failed upload left behind), where another file's
+ * objects would show; rate-limit-middleware counts a warning the isolate gives at most once a
+ * minute, which another file may already have spent.
  */
 const ownRuntime = [
   'test/workers/chat-voice.test.ts',
   'test/workers/storage-cleanup.test.ts',
   'test/workers/voice-bio.test.ts',
+  'test/workers/rate-limit-middleware.test.ts',
 ]
 
 /** Packages the Worker and the workerd tests import, pre-bundled once per run (see deps below). */

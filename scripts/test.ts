@@ -8,9 +8,10 @@ import { spawn } from 'node:child_process'
  *
  * Three lanes: the workerd projects in one vitest process, the Node project in another, and the
  * static checks one after another in the third. Both vitest runs and every `wrangler` run rewrite
- * the docs assets, which is safe while others read them (scripts/docs-assets.ts). Each step's
- * output is printed whole when the step ends, under its name, so lanes never interleave line by
- * line; a summary with each step's time and result comes last. Exits 1 when any step failed (every
+ * the docs assets, which is safe while others read them (scripts/docs-assets.ts). The workerd
+ * run's output streams as it comes; every other step's is printed whole when the step ends, under
+ * its name, so lanes never interleave line by line. A summary with each step's time and result
+ * comes last. Exits 1 when any step failed (every
  * step still runs to the end, so one run reports every failure).
  *
  * Arguments are passed to both vitest runs, e.g. `npm test -- --reporter=verbose`.
@@ -20,6 +21,8 @@ interface Step {
   name: string
   command: string
   args: string[]
+  /** Print the output as it comes (whole lines) rather than in one block at the end. */
+  live?: boolean
 }
 
 interface Outcome {
@@ -33,6 +36,7 @@ const lanes: Step[][] = [
   [
     {
       name: 'vitest (workerd)',
+      live: true,
       command: 'npx',
       args: [
         'vitest',
@@ -62,14 +66,22 @@ function run(step: Step): Promise<Outcome> {
   const since = performance.now()
   console.log(`▶ ${step.name}: ${[step.command, ...step.args].join(' ')}`)
   return new Promise((resolve) => {
-    const output: Buffer[] = []
+    let output = ''
+    const take = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (!step.live) return
+      const end = output.lastIndexOf('\n') + 1
+      process.stdout.write(output.slice(0, end))
+      output = output.slice(end)
+    }
     const child = spawn(step.command, step.args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk))
+    child.stdout.on('data', take)
+    child.stderr.on('data', take)
     const finish = (ok: boolean, note = '') => {
       const seconds = elapsed(since)
       const rule = '─'.repeat(8)
-      console.log(`\n${rule} ${step.name} ${rule}\n${Buffer.concat(output).toString().trimEnd()}${note}`)
+      const header = step.live ? '' : `\n${rule} ${step.name} ${rule}\n`
+      console.log(`${header}${output.trimEnd()}${note}`)
       console.log(`${ok ? '✔' : '✘'} ${step.name}: ${ok ? 'passed' : 'FAILED'} in ${seconds.toFixed(1)} s\n`)
       resolve({ name: step.name, ok, seconds })
     }
