@@ -2,17 +2,18 @@ import { spawn } from 'node:child_process'
 
 /**
  * `npm test`: the type-check, lint, the vitest suite and the deploy-bundle check, side by side
- * instead of one after another. Most of the suite's time is spent waiting (on PostgreSQL, Redis,
- * sockets, `wrangler dev` starting), so the static checks and the Node-side tests fit in beside the
- * workerd tests on a two-core machine.
+ * instead of one after another. On a two-core machine vitest runs one test file at a time (its
+ * default is one worker per core but one), and much of each file's time is spent waiting on
+ * PostgreSQL, Redis, sockets or `wrangler dev` starting, so the other core is mostly idle: the
+ * static checks and the Node-side tests use it.
  *
  * Three lanes: the workerd projects in one vitest process, the Node project in another, and the
  * static checks one after another in the third. Both vitest runs and every `wrangler` run rewrite
  * the docs assets, which is safe while others read them (scripts/docs-assets.ts). The workerd
  * run's output streams as it comes; every other step's is printed whole when the step ends, under
  * its name, so lanes never interleave line by line. A summary with each step's time and result
- * comes last. Exits 1 when any step failed (every
- * step still runs to the end, so one run reports every failure).
+ * comes last. Exits 1 when any step failed (every step still runs to the end, so one run reports
+ * every failure).
  *
  * Arguments are passed to both vitest runs, e.g. `npm test -- --reporter=verbose`.
  */
