@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,13 +26,25 @@ const init = `window.ui = SwaggerUIBundle({
 })
 `
 
-/** Writes the assets; returns the directory. */
+/**
+ * Writes the assets; returns the directory. Safe to run while another run (a test suite, `wrangler
+ * dev`) serves or rewrites them: each file is written beside its place and renamed over it, so a
+ * reader sees the old file or the new one, never a missing or half-written one.
+ */
 export function buildDocsAssets(): string {
   const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
-  rmSync(docsAssetsDir, { recursive: true, force: true })
   mkdirSync(docsAssetsDir, { recursive: true })
-  for (const file of files) copyFileSync(join(dist, file), join(docsAssetsDir, file))
-  writeFileSync(join(docsAssetsDir, 'init.js'), init)
+  const wanted = [...files, 'init.js']
+  for (const name of readdirSync(docsAssetsDir)) {
+    if (!wanted.includes(name) && !name.includes('.tmp-')) rmSync(join(docsAssetsDir, name), { force: true })
+  }
+  const place = (name: string, write: (path: string) => void) => {
+    const temporary = join(docsAssetsDir, `${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+    write(temporary)
+    renameSync(temporary, join(docsAssetsDir, name))
+  }
+  for (const file of files) place(file, (path) => copyFileSync(join(dist, file), path))
+  place('init.js', (path) => writeFileSync(path, init))
   return docsAssetsDir
 }
 
