@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { eq } from 'drizzle-orm'
-import { profiles, searchResults } from '../../src/db/schema'
+import { clubs, memberClubs, profiles } from '../../src/db/schema'
 import { openConversation, opener, sendMessage } from '../workers/chat-socket'
 import { call, member } from '../workers/fixtures'
 import { problem, services } from '../workers/helpers'
@@ -72,14 +72,17 @@ describe('when the database is unreachable', () => {
 
   it('a transaction that cannot reach the database answers 503 and leaves no trace', async () => {
     const m = await member()
-    const before = await s.database.db.select().from(searchResults).where(eq(searchResults.searcherId, m.id))
-    // Single statements still work; the interactive transaction (the search rebuild) cannot connect.
+    const name = `outage club ${crypto.randomUUID().slice(0, 8)}`
+    const mine = () => s.database.db.select().from(memberClubs).where(eq(memberClubs.userId, m.id))
+    const before = await mine()
+    // Single statements still work; the interactive transaction (joining a club) cannot connect.
     await outage('tunnels')
-    await expectUnavailable(await call('POST', '/api/v1/search', m.token))
-    const during = await s.database.db.select().from(searchResults).where(eq(searchResults.searcherId, m.id))
-    expect(during).toEqual(before)
+    await expectUnavailable(await call('POST', '/api/v1/me/clubs', m.token, { name }))
+    expect(await mine()).toEqual(before)
+    expect(await s.database.db.select().from(clubs).where(eq(clubs.name, name))).toEqual([])
     await outage('0')
-    expect((await call('POST', '/api/v1/search', m.token)).status).toBe(200)
+    expect((await call('POST', '/api/v1/me/clubs', m.token, { name })).status).toBe(201)
+    expect((await mine()).map((c) => c.clubName)).toContain(name)
   })
 
   it('a chat send gets an error frame, never an ack, and the retry is acknowledged once it is back', async () => {
