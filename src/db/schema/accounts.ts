@@ -95,7 +95,8 @@ export const users = pgTable(
   (t) => [
     uniqueIndex('users_email_key').on(t.email),
     uniqueIndex('users_username_key').on(t.username),
-    index('users_status_last_online_idx').on(t.status, t.lastOnlineAt),
+    // With the id, so the feed's (time, id) order and cursor read from the index alone.
+    index('users_status_last_online_idx').on(t.status, t.lastOnlineAt, t.id),
     check('users_username_format', sql`${t.username} ~ '^[a-z0-9_]{2,30}$'`),
     check(
       'users_deactivation_reason',

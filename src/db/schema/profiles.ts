@@ -271,8 +271,9 @@ export const profiles = pgTable(
     uniqueIndex('profiles_url_slug_key').on(t.urlSlug),
     uniqueIndex('profiles_public_id_key').on(t.publicId),
     // The feed's candidates: the newest events first.
+    // With the id, so the feed's (time, id) order and cursor read from the index alone.
     index('profiles_last_event_idx')
-      .on(t.lastEventAt)
+      .on(t.lastEventAt, t.userId)
       .where(sql`${t.onboardedAt} is not null and ${t.shadowBannedAt} is null`),
     index('profiles_onboarding_created_idx')
       .on(t.createdAt)

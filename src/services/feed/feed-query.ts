@@ -95,17 +95,19 @@ export function feedQuery(o: FeedQueryOptions): SQL {
     from profiles p
     left join search_preferences sp on sp.user_id = p.user_id
     where p.user_id = ${o.viewerId} and p.onboarded_at is not null
-  ), events as (
+  ), events as not materialized (
     select p.user_id, p.last_event_at as t from profiles p
     where p.onboarded_at is not null and p.shadow_banned_at is null
       and ${belowCursor(sql`p.last_event_at`, sql`p.user_id`)} and p.last_event_at > ${monthAgo}::timestamptz
     order by p.last_event_at desc, p.user_id desc limit ${cap}
-  ), online as (
+  ), online as not materialized (
     select u.id as user_id, u.last_online_at as t from users u
     where u.status = 'active' and ${belowCursor(sql`u.last_online_at`, sql`u.id`)}
       and u.last_online_at > ${monthAgo}::timestamptz
     order by u.last_online_at desc, u.id desc limit ${cap}
   ), bound as (
+    -- The streams are inlined (not materialized) so the candidates below are read lazily, and the
+    -- bound scans them again from the (time, id) indexes alone.
     -- A stream cut off at its cap was read only down to its last row: the window stays at or
     -- above that row, so the next page (which starts below the window) misses nothing of it.
     -- One row, nulls when neither stream reached its cap.
