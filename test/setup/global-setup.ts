@@ -67,6 +67,16 @@ async function startTestStack(project: TestProject, opts: { neonOutageControl?: 
   await admin.query(`create database ${dbName}`)
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
   await applyMigrations(databaseUrl)
+  // The first tier, as `npm run bootstrap` creates it on a deployment: it is the default tier (the
+  // oldest), so it must exist before any test file adds tiers of its own — otherwise whichever file
+  // ran first would decide what "the default tier" means for every other one.
+  const seed = new pg.Client({ connectionString: databaseUrl })
+  await seed.connect()
+  try {
+    await seed.query(`insert into tiers (name) values ('free') on conflict do nothing`)
+  } finally {
+    await seed.end()
+  }
 
   const upstashToken = randomBytes(16).toString('hex')
   // stats: tests measure a request's Redis and database cost through tagged stand-in URLs.
