@@ -118,6 +118,11 @@ export class Conversation extends HibernatingSocketObject<
   private readonly throttle = new SendThrottle()
   /** Replies waiting for the next write (see {@link enqueueWrite}); `writing` while one is in flight. */
   private readonly writeQueue: QueuedWrite[] = []
+  /**
+   * The result of each queued reply by sender and client id, so the same id sent again while the
+   * first is being written gets the first one's ack. Pending results live in this object only and
+   * are awaited by its own later events (one I/O context; see durable-objects/hibernation.ts).
+   */
   private readonly queuedByKey = new Map<string, Promise<SendResult>>()
   private writing = false
   private readonly drained: (() => void)[] = []

@@ -34,6 +34,16 @@ export interface SocketIdentity {
  * Subclasses name the client frames they accept (`clientFrames`, checked here before `onFrame`
  * sees them) and the frames they send, and decide what a connection means (`onConnect`), what
  * frames do (`onFrame`) and what a departure means (`onDisconnect`).
+ *
+ * **Pending work across events.** The rule that one request must never await I/O another request
+ * started is a rule of the Worker's own requests: each has an I/O context of its own, and workerd
+ * cancels a request that waits on another's. A Durable Object instance has one I/O context for all
+ * of its events (socket messages, RPC calls, alarms), so its own queues and loads in flight — the
+ * Conversation's serial queue and write queue, pair facts being loaded, the UserHub's presence
+ * queue, the memo on its services object — may be awaited by a later event of the same object;
+ * the socket tests (bursts from two members' sockets batched into one write, each acknowledged)
+ * depend on it. None of these ever reaches a Worker request: what a caller gets back over RPC is a
+ * settled value.
  */
 export abstract class HibernatingSocketObject<
   Schema extends typeof ConversationClientFrameSchema | typeof HubClientFrameSchema,

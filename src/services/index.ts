@@ -7,8 +7,9 @@ import { type Logger, createLogger } from '../lib/log'
 import { getRedis } from './platform/redis'
 
 /**
- * Everything a service function needs, built once per request (or per cron run / queue batch /
- * Durable Object event) and passed explicitly. Services never import Hono, so the same code runs
+ * Everything a service function needs, built once per Worker request (or cron run, or queue
+ * batch) and passed explicitly; a Durable Object builds one for its lifetime, its events sharing
+ * one I/O context (see durable-objects/hibernation.ts). Services never import Hono, so the same code runs
  * from routes, crons, queue consumers and Durable Objects.
  */
 export interface Services {
@@ -19,8 +20,9 @@ export interface Services {
   clock: Clock
   log: Logger
   /**
-   * Loads in flight for this services object only (see `sharedWithinRequest`): a pending promise
-   * lives with the request that started it and is never reachable from another request.
+   * Loads in flight for this services object only (see `sharedWithinRequest`): in a Worker a
+   * pending promise lives with the request that started it and is never reachable from another
+   * request; in a Durable Object it is the object's, like the rest of its in-memory state.
    */
   inFlight: Map<string, Promise<unknown>>
 }

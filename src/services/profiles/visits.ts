@@ -5,7 +5,6 @@ import { ageOn } from '../search/geo'
 import { mediaUrl } from '../media/media-url'
 import { type Page, type PageRequest, paginate, pageWindow } from '../../lib/http/pagination'
 import { describeError } from '../../lib/log'
-import { tierFeatures } from '../accounts/tiers'
 import type { Services } from '..'
 
 /**
@@ -45,36 +44,9 @@ export const VisitSchema = z
 export type Visit = z.infer<typeof VisitSchema>
 
 /**
- * Record that `viewer` looked at `objectId`'s profile, now (one statement: an upsert reading the
- * viewer's `browseInvisibly`). Nothing is recorded for members without a profile. Returns
- * whether the visit was recorded and whether it is invisible.
- *
- * @example
- * const visit = await recordVisit(s, { userId, tierId }, profileOwnerId)
- */
-export async function recordVisit(
-  s: Services,
-  viewer: { userId: string; tierId: string | null },
-  objectId: string,
-): Promise<{ invisible: boolean } | null> {
-  if (viewer.userId === objectId) return null
-  const { invisibleBrowsing } = await tierFeatures(s, viewer.tierId)
-  const now = s.clock.now()
-  const rows = await s.database.db.execute<{ invisible: boolean }>(sql`
-    insert into ${visits} (subject_id, object_id, invisible, created_at, updated_at)
-    select ${viewer.userId}, ${objectId}, ${profiles.browseInvisibly} and ${invisibleBrowsing}, ${now}, ${now}
-    from ${profiles} where ${profiles.userId} = ${viewer.userId} and ${profiles.onboardedAt} is not null
-    on conflict (subject_id, object_id) do update
-      set updated_at = excluded.updated_at, invisible = excluded.invisible
-    returning invisible`)
-  const row = rows.rows[0]
-  return row ? { invisible: Boolean(row.invisible) } : null
-}
-
-/**
- * {@link recordVisit} as a statement for a `db.batch`, for the profile named by `key` (a
- * condition on the profiles table), recording the visit only when the viewer may see that
- * profile: the profile route's visibility rules for a member, in SQL — live (onboarded, active,
+ * Record that `viewerId` looked at the profile named by `key` (a condition on the profiles table),
+ * now — a statement for a `db.batch`, an upsert reading the viewer's `browseInvisibly`; nothing is
+ * recorded for a viewer without a profile, nor when the viewer may not see that profile: the profile route's visibility rules for a member, in SQL — live (onboarded, active,
  * not deleted), not oneself, the member has not skipped the viewer, and unless the member has
  * messaged the viewer, neither hiding from strangers nor asking for more verification than the
  * viewer has. Returns the recorded visit's `invisible` (no row when none was recorded).
