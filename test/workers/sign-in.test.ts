@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:test'
-import { eq } from 'drizzle-orm'
+import { asc, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { signInChallenges, users } from '../../src/db/schema'
+import { signInChallenges, tiers, users } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import { createServices, type Services } from '../../src/services'
-import { requestSignInCode, verifySignInCode } from '../../src/services/accounts/sign-in'
+import { requestSignInCode, signUp, verifySignInCode } from '../../src/services/accounts/sign-in'
 import { startSession } from '../../src/services/accounts/sessions'
 import { api, mailbox, problem, services } from './helpers'
 import { bearer, post, signIn, uniqueEmail, uniqueIp } from './auth-helpers'
@@ -151,6 +151,42 @@ describe('email one-time-password sign-in', () => {
     const two = (await (await verify(second.body!.challengeId, secondCode)).json()) as any
     expect(two.user.id).toBe(one.user.id)
     expect(two.needsOnboarding).toBe(true)
+  })
+
+  it('creates one account when two first sign-ins for a new address verify at once', async () => {
+    const email = uniqueEmail()
+    const challenges = [(await requestCode(email)).body!, (await requestCode(email)).body!]
+    const signedIn = (await Promise.all(
+      challenges.map(async (c) => (await verify(c.challengeId, '000000')).json()),
+    )) as { user: { id: string }; needsOnboarding: boolean }[]
+    expect(signedIn[1]!.user.id).toBe(signedIn[0]!.user.id)
+    expect(signedIn.map((t) => t.needsOnboarding)).toEqual([true, true])
+    const rows = await s.database.db.select().from(users).where(eq(users.email, email))
+    expect(rows).toHaveLength(1)
+    const [tier] = await s.database.db
+      .select({ id: tiers.id })
+      .from(tiers)
+      .orderBy(asc(tiers.createdAt))
+      .limit(1)
+    expect(rows[0]).toMatchObject({ signInCount: 2, status: 'onboarding', role: 'member', tierId: tier!.id })
+    expect(rows[0]!.lastSignInAt).not.toBeNull()
+  })
+
+  it('joins the account a parallel sign-up created when its own insert loses the race', async () => {
+    const email = uniqueEmail()
+    const { body } = await requestCode(email)
+    const first = (await (await verify(body!.challengeId, '000000')).json()) as { user: { id: string } }
+    // The second sign-up decided the address was new before the first one committed.
+    const joined = await signUp(
+      s,
+      { email, emailDisplay: email, tierId: null },
+      { client: 'mobile', ip: uniqueIp() },
+    )
+    expect(joined.user.id).toBe(first.user.id)
+    const me = await api('/api/v1/me', { headers: bearer(joined.accessToken) })
+    expect(((await me.json()) as { id: string }).id).toBe(first.user.id)
+    const rows = await s.database.db.select().from(users).where(eq(users.email, email))
+    expect(rows.map((r) => r.signInCount)).toEqual([2])
   })
 
   it('refuses disposable addresses for new accounts with 422', async () => {

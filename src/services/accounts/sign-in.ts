@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
@@ -13,7 +13,7 @@ import { type ClientKind, type IssuedTokens, startSession } from './sessions'
 import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
 import { assertSignInIpAllowed } from '../ip-reputation/check'
 import type { Services } from '..'
-import { describeError } from '../../lib/log'
+import { describeError, postgresErrorOf } from '../../lib/log'
 
 /**
  * The seed's rule, kept on purpose: outside production an `@example.com` address signs in with
@@ -183,7 +183,7 @@ export interface SignedIn extends IssuedTokens {
  *
  * `email` is the challenge's address when the caller already read it (the route does, for its
  * rate limit): the ban and the account are then read in the same round trip as the attempt. A
- * member's sign-in costs three Postgres round trips in all with the route's own read.
+ * member's sign-in, the first one included, costs three Postgres round trips in all with the route's own read.
  */
 export async function verifySignInCode(
   s: Services,
@@ -218,11 +218,11 @@ export async function verifySignInCode(
     .returning()
   const email = input.email ?? null
   const [attempted, banned] = await Promise.allSettled([
-    email ? db.batch([attempt, memberByEmailQuery(s, email)]) : db.batch([attempt]),
+    email ? db.batch([attempt, memberByEmailQuery(s, email), defaultTierQuery(s)]) : db.batch([attempt]),
     email ? findActiveBan(s, { email, ip: input.ip }) : null,
   ])
   if (attempted.status === 'rejected') throw attempted.reason
-  const [[challenge], found] = attempted.value
+  const [[challenge], found, tier] = attempted.value
   if (!challenge) {
     throw new ApiError('challenge_expired', 'This sign-in code has expired or was used up; request a new one')
   }
@@ -235,9 +235,18 @@ export async function verifySignInCode(
     )
   }
 
-  if (email === challenge.email && banned.status === 'fulfilled' && found) {
+  if (email === challenge.email && banned.status === 'fulfilled' && found && tier) {
     refuseBan(s, banned.value)
-    const user = found[0] ?? (await createMember(s, challenge.email, challenge.emailDisplay))
+    const [existing] = found
+    if (existing) return completeSignIn(s, existing, { ...input, extras: challenge })
+    if (challenge.answers === null && challenge.pendingClub === null) {
+      return signUp(
+        s,
+        { email: challenge.email, emailDisplay: challenge.emailDisplay, tierId: tier[0]?.id ?? null },
+        input,
+      )
+    }
+    const user = await createMember(s, challenge.email, challenge.emailDisplay)
     return completeSignIn(s, user, { ...input, extras: challenge })
   }
   // Without the address read beforehand (or when that read failed): read what depends on it now.
@@ -308,6 +317,50 @@ export async function completeSignIn(
     user: { id: user.id, role: user.role, status },
     needsOnboarding: status === 'onboarding',
   }
+}
+
+/**
+ * A first sign-in with nothing done before it (no quiz answers, no club to join): the account is
+ * created in the same transaction as its first session, already counting this sign-in, so a
+ * sign-up costs no more round trips than a returning member's sign-in. The id is chosen here so
+ * the session can refer to it. When a parallel first sign-in for the same address created the
+ * account meanwhile, the unique email index refuses ours and rolls the whole batch back; this
+ * sign-in then joins the account the other one created.
+ */
+export async function signUp(
+  s: Services,
+  account: { email: string; emailDisplay: string; tierId: string | null },
+  input: { client: ClientKind; device?: string | null; ip: string },
+): Promise<SignedIn> {
+  const now = s.clock.now()
+  const user = {
+    id: crypto.randomUUID(),
+    role: 'member' as const,
+    status: 'onboarding' as const,
+    tierId: account.tierId,
+  }
+  const insert = s.database.db.insert(users).values({
+    ...account,
+    id: user.id,
+    signInCount: 1,
+    lastSignInAt: now,
+    lastOnlineAt: now,
+    updatedAt: now,
+  })
+  try {
+    const tokens = await startSession(s, user, input, { statements: [insert] })
+    return { ...tokens, user: { id: user.id, role: user.role, status: user.status }, needsOnboarding: true }
+  } catch (err) {
+    if (postgresErrorOf(err)?.code !== '23505') throw err
+    const [raced] = await memberByEmailQuery(s, account.email)
+    if (!raced) throw err
+    return completeSignIn(s, raced, input)
+  }
+}
+
+/** The default tier (the oldest), as a statement for a batch; empty when there is no tier. */
+function defaultTierQuery(s: Services) {
+  return s.database.db.select({ id: tiers.id }).from(tiers).orderBy(asc(tiers.createdAt)).limit(1)
 }
 
 /** The account for an email (the whole row), as a statement for a batch. */
