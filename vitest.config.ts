@@ -119,6 +119,12 @@ function workersProject(name: string, include: string[], exclude: string[], glob
       // timed out), so something the tests leave running (sockets, Durable Objects, queue
       // retries) piles up in a runtime that is never torn down.
       deps: { optimizer: { ssr: { enabled: true, include: [...preBundled] } } },
+      // Many tests walk a member through dozens of sequential requests. On a quiet machine each
+      // takes a second or two; with the Node lane and the static checks busy on the same two cores
+      // they take several times longer, and vitest's 5 s default failed them while they were still
+      // making progress. A test that hangs still fails, after 15 s.
+      testTimeout: 15_000,
+      hookTimeout: 30_000,
       include,
       exclude,
       globalSetup: [globalSetup],

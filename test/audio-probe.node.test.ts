@@ -16,7 +16,7 @@ const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 /**
  * The audio probe on its own: exact parsing of every fixture against ffprobe's reading
  * (manifest.json), crafted variants of the rules, and robustness against cut and damaged files.
- * The HTTP behaviour is covered by test/workers/voice-bio.test.ts.
+ * The HTTP behaviour is covered by test/workers/media/voice-bio.ts.
  */
 
 const dir = join(import.meta.dirname, 'fixtures/audio')

@@ -1,6 +1,6 @@
 /**
  * BlurHash encoding (https://blurha.sh), producing exactly the strings of the `blurhash` npm
- * package's `encode` (the format's own implementation; test/workers/photos.test.ts compares the two).
+ * package's `encode` (the format's own implementation; test/workers/media/photos.ts compares the two).
  * That package converts every pixel from sRGB to linear light once per component and calls
  * `Math.cos` twice per pixel per component — about 80,000 `Math.pow`/`Math.cos` calls for a
  * 32 × 32 image with 4 × 4 components, which profiling showed as the largest piece of the

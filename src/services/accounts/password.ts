@@ -16,7 +16,7 @@ import { argon2idAsync } from '@noble/hashes/argon2.js'
  *
  * Argon2id at OWASP's first configuration (19 MiB, 2 passes, 1 lane) is memory-hard, adds about
  * 8 KiB (gzip) to the bundle, and costs about 0.3–0.7 s of CPU per hash in workerd (printed by
- * test/workers/operators.test.ts). Only operators have passwords and they sign in rarely, so that
+ * test/workers/operators/operators.ts). Only operators have passwords and they sign in rarely, so that
  * cost is affordable; attempts are rate limited before the KDF runs.
  *
  * Hashes are stored as PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), the format

@@ -22,7 +22,7 @@ export const maxSlugLength = 40
 
 /**
  * Words a slug may never be: the path segments Rapport serves at the top level and under /api/v1
- * (test/workers/slugs.test.ts checks every documented route against this list), and the ones a web
+ * (test/workers/profiles/slugs.ts checks every documented route against this list), and the ones a web
  * app, a future route or an impersonator would want.
  */
 export const reservedSlugs: ReadonlySet<string> = new Set([

@@ -1,0 +1,3 @@
+import { describeModules } from './modules'
+
+describeModules(import.meta.glob('./platform/*.ts'))
