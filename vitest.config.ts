@@ -52,6 +52,9 @@ const preBundled = [
 /** A project of tests inside workerd, against the local stack its global setup starts. */
 function workersProject(name: string, include: string[], exclude: string[], globalSetup: string) {
   return {
+    // Where Vite keeps the pre-bundled dependencies; `npm test` gives each of its two workerd
+    // runs its own, as both bundle them at once on a clean clone (scripts/test.ts).
+    cacheDir: process.env.RAPPORT_VITE_CACHE,
     plugins: [
       cloudflareTest(({ inject }) => ({
         main: './src/index.ts',
