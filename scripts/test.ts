@@ -44,7 +44,7 @@ interface Outcome {
 const vitestArgs = process.argv.slice(2)
 
 /** The workerd areas of the first lane (test/workers/<area>.test.ts); the second runs the rest. */
-const firstWorkerdLane = ['discovery', 'chat', 'accounts', 'profiles', 'push'].map(
+const firstWorkerdLane = ['discovery', 'chat', 'accounts', 'push'].map(
   (area) => `test/workers/${area}.test.ts`,
 )
 
