@@ -254,8 +254,10 @@ function lazyConditions(ctx: SearchContext, row: string): SQL[] {
  * exact top {@link resultListSize} of that order over every member who may appear (bench/search.ts
  * measures it against {@link exactRankingQuery}). How it stays fast at a million members without
  * a vector index:
- * 1. One branch per ranking tier (photo × verified, best first) under one LIMIT, so a tier is
- *    read only when the better tiers hold fewer than 500 people.
+ * 1. Without a distance limit, one branch per ranking tier (photo × verified, best first) under
+ *    one LIMIT, so a tier is read only when the better tiers hold fewer than 500 people. With
+ *    one, a single branch: the box is scanned once and its survivors sorted by tier first (a
+ *    branch per tier would scan the same box again for every tier).
  * 2. In a tier, the first stage reads index entries only (migration 0020): without a distance
  *    limit a range of `profiles_search_rank_idx` (gender, tier, date of birth) whose entries
  *    carry the location, the vector and the candidate's own mutual conditions (copied from
@@ -299,23 +301,21 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
   }
   const lazy = lazyConditions(ctx, 'c')
   const tiers = rankingTiers.filter((t) => t.photo || !ctx.filters.hasPhoto)
-  const branch = (
-    t: (typeof rankingTiers)[number],
-  ) => sql`(select c.user_id, c.match, ${sql.raw(String(t.rank))} as tier
+  /**
+   * One ranked stage: the candidates `where` picks, fenced so the match % is written (and
+   * planned) once, filtered on it, sorted by `order`, then walked in that order with one lookup
+   * per candidate until enough pass.
+   */
+  const stage = (tier: SQL, where: SQL, order: SQL) => sql`(select c.user_id, c.match, c.tier
     from (
       select * from (
-        select p.user_id, p.hide_me_from_strangers as hide, ${match} as match
+        select p.user_id, p.hide_me_from_strangers as hide, ${tier} as tier, ${match} as match
         from profiles p
-        where ${sql.join(common, sql` and `)}
-          and p.search_tier = ${sql.raw(String(t.rank))}${
-            // Verification required → verified: only the unverified tiers hold anyone it excludes.
-            t.verified ? sql`` : sql` and not p.verification_required`
-          }
-        -- Fenced, so the match % is written (and planned) once, not again in the filter below.
+        where ${sql.join(common, sql` and `)} and ${where}
         offset 0
       ) s
       ${inClub ? sql`` : sql`where s.match >= 50`}
-      order by s.match desc, s.user_id
+      order by ${order}
       -- OFFSET 0 keeps this a subquery of its own (not merged into the outer query), so its rows
       -- come out sorted and the lookups below run only until the LIMIT is reached.
       offset 0
@@ -326,12 +326,37 @@ export function rebuildSearchResultsQuery(ctx: SearchContext): SQL {
     cross join lateral (select 1 from users u
       where u.id = c.user_id and ${sql.join(lazy, sql` and `)} limit 1) ok
     limit ${sql.raw(String(resultListSize))})`
+  // Verification required → verified: only the unverified tiers hold anyone it excludes.
+  const verifiedRanks = rankingTiers.filter((t) => t.verified).map((t) => t.rank)
+  const stages =
+    ctx.maxDistanceKm === null
+      ? // The btree's keys start (gender, tier): one stage per tier, best first, reads a tier's
+        // range only when the better tiers hold fewer than 500 people.
+        tiers.map((t) =>
+          stage(
+            sql.raw(String(t.rank)),
+            t.verified
+              ? sql`p.search_tier = ${sql.raw(String(t.rank))}`
+              : sql`p.search_tier = ${sql.raw(String(t.rank))} and not p.verification_required`,
+            sql`s.match desc, s.user_id`,
+          ),
+        )
+      : // The GiST box's keys do not start with the tier, so a stage per tier would scan the whole
+        // box once per tier. One scan takes every tier and sorts the few that pass by tier first.
+        [
+          stage(
+            sql`p.search_tier`,
+            sql`p.search_tier in (${sql.raw(tiers.map((t) => t.rank).join(', '))})
+              and (p.search_tier in (${sql.raw(verifiedRanks.join(', '))}) or not p.verification_required)`,
+            sql`s.tier desc, s.match desc, s.user_id`,
+          ),
+        ]
 
   return sql`with old as (
     delete from search_results where searcher_id = ${me} returning 1
   ), ranked as (
     select user_id, match, row_number() over (order by tier desc, match desc, user_id) as position
-    from (select * from (${sql.join(tiers.map(branch), sql` union all `)}) best
+    from (select * from (${sql.join(stages, sql` union all `)}) best
       limit ${sql.raw(String(resultListSize))}) x
   ), inserted as (
     insert into search_results (searcher_id, position, prospect_id, match_percentage, built_at)
