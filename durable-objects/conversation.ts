@@ -25,13 +25,12 @@ import {
   checkIntro,
   findAck,
   loadPairFacts,
-  postgresCode,
   standingRefusal,
   writeMessage,
   writeMessages,
 } from '../src/services/chat/send'
 import { tierFeatures } from '../src/services/accounts/tiers'
-import { databaseFailure } from '../src/db/errors'
+import { databaseFailure, isUniqueViolation } from '../src/db/errors'
 import { describeError, everyInterval } from '../src/lib/log'
 import { HibernatingSocketObject, type SocketIdentity } from './hibernation'
 import type { UserHub } from './user-hub'
@@ -480,7 +479,7 @@ export class Conversation extends HibernatingSocketObject<
             )
       outcomes = written.map((value) => ({ status: 'fulfilled', value }))
     } catch (err) {
-      if (batch.length === 1 || postgresCode(err) !== '23505') {
+      if (batch.length === 1 || !isUniqueViolation(err)) {
         outcomes = batch.map(() => ({ status: 'rejected', reason: err }))
       } else {
         outcomes = []

@@ -42,3 +42,25 @@ export function databaseFailure(err: unknown): DatabaseFailure | undefined {
 
 /** Seconds a client is told to wait before retrying while the database is unreachable. */
 export const databaseRetryAfterSeconds = 5
+
+/**
+ * The SQLSTATE of the Postgres error in `err`'s cause chain (drizzle wraps the driver's error), or
+ * undefined when no statement failed in Postgres (a dropped connection, a bug).
+ *
+ * @example
+ * if (sqlStateOf(err) === '23503') throw new ApiError('unauthorized', 'This account no longer exists')
+ */
+export function sqlStateOf(err: unknown): string | undefined {
+  return postgresErrorOf(err)?.code
+}
+
+/**
+ * Whether a unique index refused a row (SQLSTATE 23505): a check-then-write that lost a race, or
+ * a retry of something already stored.
+ *
+ * @example
+ * if (isUniqueViolation(err)) throw new ApiError('conflict', 'That name is taken')
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  return sqlStateOf(err) === '23505'
+}

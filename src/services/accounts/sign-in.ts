@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
+import { isUniqueViolation } from '../../db/errors'
 import { signInChallenges, tiers, users, type Role, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
@@ -13,7 +14,7 @@ import { type ClientKind, type IssuedTokens, startSession } from './sessions'
 import { type SignUpAnswers, applySignUpExtras } from './sign-up-quiz'
 import { assertSignInIpAllowed } from '../ip-reputation/check'
 import type { Services } from '..'
-import { describeError, postgresErrorOf } from '../../lib/log'
+import { describeError } from '../../lib/log'
 
 /**
  * The seed's rule, kept on purpose: outside production an `@example.com` address signs in with
@@ -351,7 +352,7 @@ export async function signUp(
     const tokens = await startSession(s, user, input, { statements: [insert] })
     return { ...tokens, user: { id: user.id, role: user.role, status: user.status }, needsOnboarding: true }
   } catch (err) {
-    if (postgresErrorOf(err)?.code !== '23505') throw err
+    if (!isUniqueViolation(err)) throw err
     const [raced] = await memberByEmailQuery(s, account.email)
     if (!raced) throw err
     return completeSignIn(s, raced, input)

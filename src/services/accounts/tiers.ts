@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
+import { isUniqueViolation } from '../../db/errors'
 import { rateLimitRules, tiers, users } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
@@ -266,20 +267,6 @@ export async function updateTier(
   if (!updated) throw new ApiError('not_found', `No tier named "${name}"`)
   forgetTiers()
   return updated
-}
-
-/**
- * Whether a database error (or one it wraps: drizzle wraps driver errors in `cause`) is a
- * unique-constraint violation, i.e. a check-then-write that lost a race.
- *
- * @example
- * if (isUniqueViolation(err)) throw new ApiError('conflict', 'That name is taken')
- */
-export function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true
-  }
-  return false
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type SQL, and, asc, count, eq, ilike, isNotNull, isNull, or } from 'drizzle-orm'
+import { isUniqueViolation } from '../../db/errors'
 import { tiers, users, type UserStatus } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
@@ -6,7 +7,6 @@ import type { Role } from './tokens'
 import { forgetAccount } from './account-cache'
 import { deleteAccount } from './account'
 import { revokeUserSessions } from './sessions'
-import { isUniqueViolation } from './tiers'
 import { isUuid } from '../../lib/ids'
 import type { Services } from '..'
 

@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
+import { isUniqueViolation } from '../../db/errors'
 import { messages, storageDeletions, type Role } from '../../db/schema'
 import { type AudioInfo, AudioProbeError, formatSeconds, probeAudio } from '../../lib/codecs/audio-probe'
 import { ApiError } from '../../lib/http/errors'
@@ -224,13 +225,6 @@ export interface WrittenMessage {
   created: boolean
 }
 
-function pgCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (typeof e.code === 'string') return e.code
-  }
-  return undefined
-}
-
 /**
  * Store a message and everything that moves with it in one statement, a call of the SQL function
  * `chat_write_message` (so one transaction and one round trip): the conversation's next sequence
@@ -279,7 +273,7 @@ export async function writeMessage(
       created: true,
     }
   } catch (err) {
-    if (pgCode(err) !== '23505') throw err
+    if (!isUniqueViolation(err)) throw err
     const existing = await findAck(s, m.senderId, m.recipientId, m.clientId)
     if (!existing) throw err
     return { ack: existing, recipientInbox: null, created: false }
@@ -334,11 +328,6 @@ export async function writeMessages(
       row.box == null ? null : { box: row.box as 'intros' | 'chats', unread: Number(row.unread_count) },
     created: true,
   }))
-}
-
-/** The Postgres error code of a failed statement (`23505`: a unique index refused a row), if any. */
-export function postgresCode(err: unknown): string | undefined {
-  return pgCode(err)
 }
 
 /**

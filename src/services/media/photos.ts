@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, lt, sql } from 'drizzle-orm'
+import { sqlStateOf } from '../../db/errors'
 import { photos } from '../../db/schema'
 import { orientedSize } from '../../lib/codecs/image-header'
 import { ApiError, type FieldError } from '../../lib/http/errors'
@@ -43,13 +44,6 @@ export async function listPhotos(s: Services, userId: string): Promise<PhotoRow[
 
 // ---------------------------------------------------------------------------------------------
 // Operations
-
-/** The PostgreSQL error code of a failed query (drizzle wraps the driver's error as `cause`). */
-function pgCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } }
-  const code = typeof e.code === 'string' ? e.code : e.cause?.code
-  return typeof code === 'string' ? code : undefined
-}
 
 /**
  * Store a photo at `position` (1–7), replacing any photo there. The replacement gets a new id
@@ -135,7 +129,7 @@ export async function putPhoto(
       objects.map((o) => o.key),
     )
     // The account was deleted while its upload was being processed.
-    if (pgCode(err) === '23503') throw new ApiError('unauthorized', 'This account no longer exists')
+    if (sqlStateOf(err) === '23503') throw new ApiError('unauthorized', 'This account no longer exists')
     throw err
   }
 }
@@ -234,7 +228,7 @@ export async function reorderPhotos(
   } catch (err) {
     // A photo uploaded to a target position between the lock and the move (an insert takes no
     // lock the select could see): the member's photos changed under the request.
-    if (pgCode(err) === '23505') {
+    if (sqlStateOf(err) === '23505') {
       throw new ApiError('conflict', 'Your photos changed while moving them; reload and try again')
     }
     throw err

@@ -1,7 +1,7 @@
 import { and, asc, count, eq } from 'drizzle-orm'
 import { rateLimitRules, tiers } from '../../db/schema'
 import { ApiError } from '../../lib/http/errors'
-import { describeError } from '../../lib/log'
+import { describeError, postgresErrorOf } from '../../lib/log'
 import { type PageRequest, pageWindow } from '../../lib/http/pagination'
 import type { LimitRule } from './rate-limit'
 import { sharedWithinRequest } from './request-memo'
@@ -51,19 +51,11 @@ export async function tierIdByName(s: Services, name: string): Promise<string> {
   return tier.id
 }
 
-function isUniqueViolation(err: unknown): string | null {
-  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') {
-      return String((e as { constraint?: unknown }).constraint ?? (e as { message?: unknown }).message ?? '')
-    }
-  }
-  return null
-}
-
 /** Turn a unique violation on (tier, route) or (tier, name) into a 409 that says which. */
 function conflictFrom(err: unknown, input: { name?: string; route?: string }): never {
-  const constraint = isUniqueViolation(err)
-  if (constraint === null) throw err
+  const pg = postgresErrorOf(err)
+  if (pg?.code !== '23505') throw err
+  const constraint = String(pg.constraint ?? pg.message ?? '')
   if (constraint.includes('tier_route')) {
     throw new ApiError('conflict', `This tier already has a rule for ${input.route}`)
   }
