@@ -44,17 +44,6 @@ export function databaseFailure(err: unknown): DatabaseFailure | undefined {
 export const databaseRetryAfterSeconds = 5
 
 /**
- * The SQLSTATE of the Postgres error in `err`'s cause chain (drizzle wraps the driver's error), or
- * undefined when no statement failed in Postgres (a dropped connection, a bug).
- *
- * @example
- * if (sqlStateOf(err) === '23503') throw new ApiError('unauthorized', 'This account no longer exists')
- */
-export function sqlStateOf(err: unknown): string | undefined {
-  return postgresErrorOf(err)?.code
-}
-
-/**
  * Whether a unique index refused a row (SQLSTATE 23505): a check-then-write that lost a race, or
  * a retry of something already stored.
  *
@@ -62,5 +51,5 @@ export function sqlStateOf(err: unknown): string | undefined {
  * if (isUniqueViolation(err)) throw new ApiError('conflict', 'That name is taken')
  */
 export function isUniqueViolation(err: unknown): boolean {
-  return sqlStateOf(err) === '23505'
+  return postgresErrorOf(err)?.code === '23505'
 }

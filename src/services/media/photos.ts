@@ -1,8 +1,9 @@
 import { and, asc, eq, getTableColumns, lt, sql } from 'drizzle-orm'
-import { sqlStateOf } from '../../db/errors'
+import { isUniqueViolation } from '../../db/errors'
 import { photos } from '../../db/schema'
 import { orientedSize } from '../../lib/codecs/image-header'
 import { ApiError, type FieldError } from '../../lib/http/errors'
+import { postgresErrorOf } from '../../lib/log'
 import { refreshVerificationLevel } from '../verification/level'
 import { renderVariants } from './image-variants'
 import { newMediaId, putImages, queueImageDeletions } from './media-objects'
@@ -129,7 +130,8 @@ export async function putPhoto(
       objects.map((o) => o.key),
     )
     // The account was deleted while its upload was being processed.
-    if (sqlStateOf(err) === '23503') throw new ApiError('unauthorized', 'This account no longer exists')
+    if (postgresErrorOf(err)?.code === '23503')
+      throw new ApiError('unauthorized', 'This account no longer exists')
     throw err
   }
 }
@@ -228,7 +230,7 @@ export async function reorderPhotos(
   } catch (err) {
     // A photo uploaded to a target position between the lock and the move (an insert takes no
     // lock the select could see): the member's photos changed under the request.
-    if (sqlStateOf(err) === '23505') {
+    if (isUniqueViolation(err)) {
       throw new ApiError('conflict', 'Your photos changed while moving them; reload and try again')
     }
     throw err
