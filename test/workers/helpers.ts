@@ -98,3 +98,16 @@ declare module 'vitest' {
     vapidPublicKey: string
   }
 }
+
+/**
+ * Wait until at least `needMs` are left in the current window of a `periodSeconds` rate limit.
+ * Windows start at multiples of their period since the epoch, and a count does not carry whole
+ * across an edge: a fixed window starts again at zero, a sliding one weighs the last window's
+ * count down. A test that must see a limit reached calls this first, so its requests all land
+ * in one window. It waits at most `needMs`; give the test a timeout that allows for it.
+ */
+export async function clearOfWindowEdge(periodSeconds: number, needMs = 8_000): Promise<void> {
+  const periodMs = periodSeconds * 1000
+  const left = periodMs - (Date.now() % periodMs)
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}
