@@ -15,9 +15,12 @@ import { describeError } from '../../lib/log'
  * it goes to the moderators (src/services/moderation/reports.ts).
  */
 
-/** Report limits: one per 5 s and 20 a day, per reporter and per client IP. */
+/**
+ * Report limits: at least 5 s between two reports, and 20 a day, per reporter and per client IP.
+ * The burst rule has no window edge: two reports a millisecond apart never both pass.
+ */
 export const reportLimits: LimitRule[] = [
-  { name: 'report-burst', limit: 1, periodSeconds: 5 },
+  { name: 'report-burst', limit: 1, periodSeconds: 5, algorithm: 'spaced' },
   { name: 'report-daily', limit: 20, periodSeconds: 86_400 },
 ]
 

@@ -10,7 +10,17 @@ export interface LimitRule {
   name: string
   limit: number
   periodSeconds: number
-  algorithm?: 'fixed' | 'sliding'
+  /**
+   * How events are counted (default `fixed`):
+   * - `fixed`: windows start at multiples of the period since the epoch, so up to twice the limit
+   *   can pass around a window's edge;
+   * - `sliding`: the last window's count, weighed by how much of it still overlaps the period,
+   *   plus this window's;
+   * - `spaced`: for a limit of one, no two events closer than the period, with no window edge
+   *   (a bucket of one token, refilled the full period after it was taken). Internal rules only:
+   *   tiers choose `fixed` or `sliding`.
+   */
+  algorithm?: 'fixed' | 'sliding' | 'spaced'
 }
 
 export interface LimitDecision {
@@ -50,14 +60,25 @@ function limiterFor(s: Services, rule: LimitRule): Ratelimit {
 const ruleKey = (rule: LimitRule) =>
   `${rule.name}|${rule.limit}|${rule.periodSeconds}|${rule.algorithm ?? 'fixed'}`
 
-function buildLimiter(redis: Services['redis'], rule: LimitRule): Ratelimit {
+function algorithmOf(rule: LimitRule) {
   const window = `${rule.periodSeconds} s` as const
+  switch (rule.algorithm ?? 'fixed') {
+    case 'sliding':
+      return Ratelimit.slidingWindow(rule.limit, window)
+    case 'spaced':
+      // The bucket's key expires a full period after its token was taken, so a later event finds
+      // a fresh bucket: the gap between two allowed events is never shorter than the period.
+      if (rule.limit !== 1) throw new Error(`rate limit ${rule.name}: 'spaced' takes a limit of 1`)
+      return Ratelimit.tokenBucket(1, window, 1)
+    case 'fixed':
+      return Ratelimit.fixedWindow(rule.limit, window)
+  }
+}
+
+function buildLimiter(redis: Services['redis'], rule: LimitRule): Ratelimit {
   return new Ratelimit({
     redis,
-    limiter:
-      (rule.algorithm ?? 'fixed') === 'sliding'
-        ? Ratelimit.slidingWindow(rule.limit, window)
-        : Ratelimit.fixedWindow(rule.limit, window),
+    limiter: algorithmOf(rule),
     prefix: `rl:${rule.name}`,
     ephemeralCache: ephemeral,
     analytics: false,

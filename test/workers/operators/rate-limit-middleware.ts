@@ -9,6 +9,7 @@ import { forgetAccount } from '../../../src/services/accounts/account-cache'
 import { api, clearOfWindowEdge, envWith, origin, problem, services } from '../helpers'
 import { bearer, uniqueIp } from '../auth-helpers'
 import { insertUsers } from '../fixtures'
+import { consumeLimit } from '../../../src/services/platform/rate-limit'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
@@ -183,6 +184,34 @@ describe('the global rate limit', () => {
     expect(refused.status).toBe(429)
     expect(Number(refused.headers.get('Retry-After'))).toBeLessThanOrEqual(60)
   }, 30_000)
+})
+
+describe('a spaced rule (one event per period, with no window edge)', () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const rule = { name: `spaced-${tag()}`, limit: 1, periodSeconds: 1, algorithm: 'spaced' as const }
+
+  it('refuses a second event just past an epoch edge, and allows one a full period later', async () => {
+    const identity = `test:${tag()}`
+    // Start 150 ms before a whole second: a fixed window would start again 150 ms later.
+    await wait(1000 - (Date.now() % 1000) + 850)
+    const first = await consumeLimit(s, rule, identity)
+    expect(first.success).toBe(true)
+    await wait(300)
+    const second = await consumeLimit(s, rule, identity)
+    expect(second.success).toBe(false)
+    expect(second.reset - Date.now()).toBeGreaterThan(0)
+    expect(second.reset - Date.now()).toBeLessThanOrEqual(1000)
+    await wait(second.reset - Date.now() + 50)
+    expect((await consumeLimit(s, rule, identity)).success).toBe(true)
+    // Another identity has a bucket of its own.
+    expect((await consumeLimit(s, rule, `test:${tag()}`)).success).toBe(true)
+  })
+
+  it('takes a limit of one only', async () => {
+    await expect(consumeLimit(s, { ...rule, name: `spaced-${tag()}`, limit: 2 }, 'x')).rejects.toThrow(
+      /limit of 1/,
+    )
+  })
 })
 
 describe('what rate limiting costs in Redis', () => {
