@@ -4,6 +4,7 @@ import { inject } from 'vitest'
 import type { Env } from '../../src/env'
 import type { Problem } from '../../src/lib/http/problem'
 import { createServices } from '../../src/services'
+import { checkProfileText, type ProfileTextKind } from '../../src/services/moderation/text-rules'
 import { testJwtSecret, testPublicUrl } from '../support/constants'
 
 export const origin = testPublicUrl
@@ -110,4 +111,20 @@ export async function clearOfWindowEdge(periodSeconds: number, needMs = 8_000): 
   const periodMs = periodSeconds * 1000
   const left = periodMs - (Date.now() % periodMs)
   if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}
+
+const textKinds: ProfileTextKind[] = ['name', 'about', 'occupation', 'education', 'club']
+
+/**
+ * A random lower-case hex tag of `length` that the profile-text rules accept inside `wrap(tag)`,
+ * for names and clubs no other test uses. Plain random hex now and then reads as a rude word
+ * (digits stand for letters: "hiking9a…" reads "…ingga"), which would make a test that writes it
+ * flaky, so such tags are drawn again.
+ */
+export function politeTag(length = 10, wrap = (tag: string) => tag): string {
+  for (;;) {
+    const tag = crypto.randomUUID().replaceAll('-', '').slice(0, length)
+    const text = wrap(tag)
+    if (textKinds.every((kind) => checkProfileText(kind, text).ok)) return tag
+  }
 }

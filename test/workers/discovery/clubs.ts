@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { clubs, memberClubs, rateLimitRules, tiers, users } from '../../../src/db/schema'
 import { signIn, uniqueEmail } from '../auth-helpers'
 import { account, call, member } from '../fixtures'
-import { problem, services } from '../helpers'
+import { politeTag, problem, services } from '../helpers'
 
 const s = services()
 /** A club name no other test (or run) uses: lower-case letters and digits. */
-const unique = (prefix = 'club') => `${prefix} ${crypto.randomUUID().replaceAll('-', '').slice(0, 10)}`
+const unique = (prefix = 'club') => `${prefix} ${politeTag(10, (t) => `${prefix} ${t}`)}`
 const join = (token: string, name: unknown) => call('POST', '/api/v1/me/clubs', token, { name })
 const leave = (token: string, name: string) =>
   call('DELETE', `/api/v1/me/clubs/${encodeURIComponent(name)}`, token)
@@ -234,7 +234,7 @@ const search = async (token: string, q: string) => {
 describe('club search', () => {
   it('offers the typed name first, then prefix and fuzzy matches with counts and my membership', async () => {
     const [me, other] = [await member(), await member()]
-    const stem = `hiking${crypto.randomUUID().replaceAll('-', '').slice(0, 8)}`
+    const stem = `hiking${politeTag(8, (t) => `hiking${t}`)}`
     await join(other.token, `${stem} trails`)
     await join(me.token, `${stem} trails`)
     await join(other.token, `${stem} club`)
@@ -265,7 +265,7 @@ describe('club search', () => {
 
 describe('public club list', () => {
   it('lists the biggest clubs for an empty query and matches for a query; public, cached 60 s', async () => {
-    const stem = `popular${crypto.randomUUID().replaceAll('-', '').slice(0, 8)}`
+    const stem = `popular${politeTag(8, (t) => `popular${t}`)}`
     const people = [await member(), await member(), await member()]
     for (const p of people) await join(p.token, `${stem} big`)
     await join(people[0]!.token, `${stem} small`)
@@ -295,7 +295,7 @@ describe('public club list', () => {
   })
 
   it('leaves out clubs without active members', async () => {
-    const stem = `quiet${crypto.randomUUID().replaceAll('-', '').slice(0, 8)}`
+    const stem = `quiet${politeTag(8, (t) => `quiet${t}`)}`
     const me = await member()
     await join(me.token, `${stem} one`)
     await call('POST', '/api/v1/me/deactivate', me.token)

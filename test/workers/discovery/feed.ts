@@ -17,7 +17,7 @@ import {
 import { parseFeedCursor } from '../../../src/services/feed/feed'
 import { type FeedCursor, feedQuery } from '../../../src/services/feed/feed-query'
 import { account, call, member } from '../fixtures'
-import { problem, services } from '../helpers'
+import { politeTag, problem, services } from '../helpers'
 
 const s = services()
 const db = s.database.db
@@ -415,7 +415,7 @@ describe('who appears', () => {
       at: w.at(10),
       profile: { ...fresh, answerCount: 25, about: 'Hello there' },
     })
-    const club = `feed-${tag()}`
+    const club = `feed-${politeTag(10, (t) => `feed-${t}`)}`
     await db.insert(clubs).values({ name: club })
     await db.insert(memberClubs).values({ userId: engaged.id, clubName: club })
     const engagedNoClub = await person({ at: w.at(11), profile: { ...fresh, answerCount: 25, about: 'Hi' } })

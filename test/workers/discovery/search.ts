@@ -14,7 +14,7 @@ import {
   users,
 } from '../../../src/db/schema'
 import { account, call, member } from '../fixtures'
-import { clearOfWindowEdge, problem, services } from '../helpers'
+import { clearOfWindowEdge, politeTag, problem, services } from '../helpers'
 import { listFilterValues } from '../../../src/services/search/filters'
 import {
   exactRankingQuery,
@@ -383,7 +383,7 @@ describe('one-way filters', () => {
   it('a club filter keeps the club members and waives the mutual conditions', async () => {
     const at = spot()
     const me = await searcher(at)
-    const club = `search club ${tag()}`
+    const club = `search club ${politeTag(10, (t) => `search club ${t}`)}`
     await db.insert(clubs).values({ name: club })
     const inClubFits = await person({ at })
     const inClubWantsMen = await person({ at, seeking: ['man'] })
@@ -393,7 +393,7 @@ describe('one-way filters', () => {
       .insert(memberClubs)
       .values([me, inClubFits, inClubWantsMen, inClubTooFar].map((m) => ({ userId: m.id, clubName: club })))
 
-    const notMine = await patch(me.token, { club: `other ${tag()}` })
+    const notMine = await patch(me.token, { club: `other ${politeTag(10, (t) => `other ${t}`)}` })
     expect(notMine.status).toBe(422)
     expect((await problem(notMine)).errors?.[0]?.path).toBe('json.club')
 

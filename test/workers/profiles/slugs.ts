@@ -4,7 +4,7 @@ import { createApp } from '../../../src/app'
 import { profiles } from '../../../src/db/schema'
 import { isUsableSlug, reservedSlugs, slugCandidates } from '../../../src/services/profiles/slug-format'
 import { assignUrlSlug, previewUrlSlug, slugAttempts } from '../../../src/services/profiles/slugs'
-import { services } from '../helpers'
+import { politeTag, services } from '../helpers'
 import { insertUsers } from '../fixtures'
 
 const s = services()
@@ -29,7 +29,7 @@ async function slugOf(userId: string): Promise<string | null> {
 }
 
 /** A name no other test (or earlier run) uses, so its plain slug starts free. */
-const uniqueName = (first: string) => `${first} Zz${tag()}`
+const uniqueName = (first: string) => `${first} Zz${politeTag(10, (t) => `${first} Zz${t}`)}`
 
 /** Always 0.5: the suffix of n digits is then "5" followed by n − 1 fives. */
 const half = () => 0.5

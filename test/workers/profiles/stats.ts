@@ -2,10 +2,10 @@ import { and, count, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { clubs, memberClubs, profiles, users } from '../../../src/db/schema'
 import { call, member } from '../fixtures'
-import { problem, services } from '../helpers'
+import { politeTag, problem, services } from '../helpers'
 
 const s = services()
-const unique = () => `stats ${crypto.randomUUID().replaceAll('-', '').slice(0, 10)}`
+const unique = () => `stats ${politeTag(10, (t) => `stats ${t}`)}`
 
 const activeWhere = and(
   eq(users.status, 'active'),
