@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { buildDocsAssets } from './scripts/docs-assets.ts'
+import { patchPoolWorkers } from './test/setup/pool-workers-patch.ts'
 import {
   testAppleClientIds,
   testAppleRedirectUrl,
@@ -18,6 +19,8 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 // wrangler.toml's [assets] directory must exist before the Workers pool reads the config.
 buildDocsAssets()
+// Before the pool starts a runtime: without it, every request makes the next one slower.
+patchPoolWorkers()
 
 /** Packages the Worker and the workerd tests import, pre-bundled once per run (see deps below). */
 const preBundled = [
@@ -116,11 +119,7 @@ function workersProject(name: string, include: string[], exclude: string[], glob
       // use is listed, so no package is loaded both bundled and unbundled (two copies of zod would
       // break its instanceof checks).
       //
-      // Each file keeps its own runtime (vitest's default isolation). Sharing one across the
-      // project's files (isolate: false, as one batch) was tried and measured: files ran slower
-      // and slower as the batch went on (billing 2.8 s alone, 27 s as the 7th file; later files
-      // timed out), so something the tests leave running (sockets, Durable Objects, queue
-      // retries) piles up in a runtime that is never torn down.
+      // Each file keeps its own runtime (vitest's default isolation).
       deps: { optimizer: { ssr: { enabled: true, include: [...preBundled] } } },
       // Many tests walk a member through dozens of sequential requests. On a quiet machine each
       // takes a second or two; with the Node lane and the static checks busy on the same two cores
