@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -10,6 +9,7 @@ import IORedis from 'ioredis'
 import pg from 'pg'
 import WebSocket from 'ws'
 import { type RunningRapport, startRapport } from '../scripts/dev'
+import { freePort } from '../scripts/free-port'
 import { parseConfig } from '../src/config'
 import { signAccessToken } from '../src/services/accounts/tokens'
 import { type Profile, bundleFrameNamer, hotFunctions, profile, workerdProcesses } from './profile'
@@ -89,17 +89,6 @@ const jwtVars = {
   JWT_ALGORITHM: 'HS256',
   JWT_ISSUER: 'rapport',
   JWT_AUDIENCE: 'rapport-api',
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number }
-        server.close(() => resolve(port))
-      })
-  })
 }
 
 /**

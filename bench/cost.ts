@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -9,6 +8,7 @@ import IORedis from 'ioredis'
 import jpegJs from 'jpeg-js'
 import pg from 'pg'
 import { type RunningRapport, startRapport } from '../scripts/dev'
+import { freePort } from '../scripts/free-port'
 import { type SmtpSink, startSmtpSink } from '../scripts/local-stack/smtp-sink'
 import { type ChatSocket, type ChatStack, type Frame, createMembers, openConversation, openHub } from './chat'
 import {
@@ -95,17 +95,6 @@ function option(name: string, fallback: number): number {
   const value = Number(process.argv[i + 1])
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} needs a number ≥ 0`)
   return value
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number }
-        server.close(() => resolve(port))
-      })
-  })
 }
 
 /** A photo-like JPEG (gradients and noise, quality 85), different for every seed. */

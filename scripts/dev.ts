@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
+import { freePort } from './free-port'
 import { type LocalStack, startLocalStack } from './local-stack'
 import type { NeonStats } from './local-stack/neon-proxy'
 import type { UpstashStats } from './local-stack/upstash-rest'
@@ -115,17 +116,6 @@ async function portIsFree(p: number): Promise<boolean> {
     const server = createServer()
       .once('error', () => resolve(false))
       .listen(p, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number }
-        server.close(() => resolve(port))
-      })
   })
 }
 

@@ -19,6 +19,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { InProcessRedis } from './memory-redis'
+import { freePort } from '../free-port'
 
 export { InProcessRedis } from './memory-redis'
 
@@ -258,17 +259,6 @@ function acceptsConnections(port: number): Promise<boolean> {
       resolve(true)
     })
     socket.once('error', () => resolve(false))
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
   })
 }
 
