@@ -151,6 +151,9 @@ export default defineConfig({
           environment: 'node',
           include: ['test/**/*.node.test.ts'],
           testTimeout: 30_000,
+          // Creating a database waits behind others being created (the suite makes several at once)
+          // while every other lane keeps the machine busy: 10 s was seen to run out.
+          hookTimeout: 60_000,
         },
       },
     ],
