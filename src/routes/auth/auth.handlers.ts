@@ -17,10 +17,15 @@ import type * as routes from './auth.routes'
 
 type C = Context<AppEnv>
 
+/**
+ * Code sends per minute, per email and per IP. Sliding, not fixed: a fixed window starts again at
+ * each minute, so twice the limit could be mailed to one inbox within a second around the edge.
+ */
 const sendRule = (c: C): LimitRule => ({
   name: 'otp-send',
   limit: c.get('services').config.rateLimit.otpSendsPerMinute,
   periodSeconds: 60,
+  algorithm: 'sliding',
 })
 export const dailyRule = (c: C, name: string): LimitRule => ({
   name,

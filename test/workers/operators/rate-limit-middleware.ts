@@ -207,6 +207,36 @@ describe('a spaced rule (one event per period, with no window edge)', () => {
     expect((await consumeLimit(s, rule, `test:${tag()}`)).success).toBe(true)
   })
 
+  it('compared with fixed and sliding rules, which let more through just past an edge', async () => {
+    // 3-s rules: three events from 1.5 s before a window edge, two more just after it (a sliding
+    // window still weighs the last one by more than two thirds for the first second).
+    const periodMs = 3_000
+    await wait(periodMs - (Date.now() % periodMs) + periodMs - 1_500)
+    const rules = (['fixed', 'sliding', 'spaced'] as const).map((algorithm) => ({
+      name: `edge-${algorithm}-${tag()}`,
+      limit: algorithm === 'spaced' ? 1 : 3,
+      periodSeconds: periodMs / 1000,
+      algorithm,
+    }))
+    const outcomes = new Map(rules.map((r) => [r.algorithm, [] as boolean[]]))
+    const burst = async (n: number) => {
+      for (const r of rules) {
+        for (let i = 0; i < n; i++)
+          outcomes.get(r.algorithm)!.push((await consumeLimit(s, r, 'edge')).success)
+      }
+    }
+    await burst(3)
+    expect(periodMs - (Date.now() % periodMs)).toBeGreaterThan(100)
+    await wait(periodMs - (Date.now() % periodMs) + 50)
+    await burst(2)
+    expect(Date.now() % periodMs).toBeLessThan(periodMs / 3)
+    // A fixed window starts again: five within two seconds. A sliding one still counts most of
+    // the last window: one more. A spaced rule: the first only.
+    expect(outcomes.get('fixed')).toEqual([true, true, true, true, true])
+    expect(outcomes.get('sliding')).toEqual([true, true, true, true, false])
+    expect(outcomes.get('spaced')).toEqual([true, false, false, false, false])
+  }, 20_000)
+
   it('takes a limit of one only', async () => {
     await expect(consumeLimit(s, { ...rule, name: `spaced-${tag()}`, limit: 2 }, 'x')).rejects.toThrow(
       /limit of 1/,
