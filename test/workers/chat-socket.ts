@@ -1,7 +1,10 @@
 import { expect } from 'vitest'
 import { conversationName } from '../../src/services/chat/protocol'
 import { env } from 'cloudflare:test'
-import { api } from './helpers'
+import { and, eq } from 'drizzle-orm'
+import { messages } from '../../src/db/schema'
+import { pairOf } from '../../src/services/chat/history'
+import { api, services } from './helpers'
 
 /** Test helpers for the chat tests: sockets through the Worker, frames collected and awaited. */
 
@@ -79,3 +82,13 @@ export const opener = (text = 'Hello there') => `${text} ${crypto.randomUUID()}`
 
 /** The sequence number of a `message` frame's message. */
 export const seqOf = (frame: Frame) => (frame.message as { seq: number }).seq
+
+/** Every stored message between two members, in sequence order. */
+export async function storedMessages(x: string, y: string) {
+  const { memberA, memberB } = pairOf(x, y)
+  return services()
+    .database.db.select()
+    .from(messages)
+    .where(and(eq(messages.memberA, memberA), eq(messages.memberB, memberB)))
+    .orderBy(messages.seq)
+}

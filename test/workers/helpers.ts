@@ -1,6 +1,7 @@
 import { SELF, env } from 'cloudflare:test'
 import { SignJWT } from 'jose'
 import { inject } from 'vitest'
+import { rateLimitRules, tiers } from '../../src/db/schema'
 import type { Env } from '../../src/env'
 import type { Problem } from '../../src/lib/http/problem'
 import { createServices } from '../../src/services'
@@ -127,4 +128,41 @@ export function politeTag(length = 10, wrap = (tag: string) => tag): string {
     const text = wrap(tag)
     if (textKinds.every((kind) => checkProfileText(kind, text).ok)) return tag
   }
+}
+
+/** A rate-limit rule for {@link tierWithRules}: an hour's period and a generated name unless given. */
+export interface TestRateLimitRule {
+  route: string
+  limit: number
+  periodSeconds?: number
+  algorithm?: 'fixed' | 'sliding'
+  name?: string
+}
+
+/** A new tier named `<prefix>-<random>`, with these rate-limit rules. */
+export async function tierWithRules(prefix: string, rules: TestRateLimitRule[] = []) {
+  const { db } = services().database
+  const name = `${prefix}-${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
+  const [tier] = await db.insert(tiers).values({ name }).returning()
+  if (rules.length > 0) {
+    await db
+      .insert(rateLimitRules)
+      .values(rules.map((r, i) => ({ periodSeconds: 3600, name: `${prefix}-${i}`, ...r, tierId: tier!.id })))
+  }
+  return tier!
+}
+
+/**
+ * Services (and the env behind them) whose Redis requests and commands the Upstash stand-in counts
+ * apart from every other test's: it strips `/__tag/<id>` from the path and counts under the id.
+ */
+export function taggedRedis() {
+  const id = crypto.randomUUID().replaceAll('-', '').slice(0, 12)
+  const taggedEnv = envWith({ UPSTASH_REDIS_REST_URL: `${inject('upstashUrl')}/__tag/${id}` })
+  const stats = async () =>
+    (await (await fetch(`${inject('upstashUrl')}/__stats/${id}`)).json()) as {
+      requests: number
+      commands: number
+    }
+  return { env: taggedEnv, s: createServices(taggedEnv), stats }
 }

@@ -1,8 +1,14 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { inboxEntries, messages } from '../../../src/db/schema'
-import { pairOf } from '../../../src/services/chat/history'
-import { type Frame, type TestSocket, openConversation, opener, sendMessage } from '../chat-socket'
+import { inboxEntries } from '../../../src/db/schema'
+import {
+  type Frame,
+  type TestSocket,
+  openConversation,
+  opener,
+  sendMessage,
+  storedMessages,
+} from '../chat-socket'
 import { member } from '../fixtures'
 import { services } from '../helpers'
 
@@ -12,15 +18,6 @@ import { services } from '../helpers'
  */
 
 const s = services()
-
-async function stored(x: string, y: string) {
-  const { memberA, memberB } = pairOf(x, y)
-  return s.database.db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.memberA, memberA), eq(messages.memberB, memberB)))
-    .orderBy(messages.seq)
-}
 
 /** Two members who have each written once (so what follows are replies), with sockets open. */
 async function chatting() {
@@ -74,7 +71,7 @@ describe('conversation: group commit', () => {
     expect(atA.map((m) => m.clientId).sort()).toEqual([...fromB].sort())
     expect(await b.drain(200)).toEqual([])
 
-    const rows = await stored(alice.id, bob.id)
+    const rows = await storedMessages(alice.id, bob.id)
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1))
     for (const f of [...acksA, ...acksB]) {
       const row = rows.find((r) => r.clientId === f.clientId)!
@@ -110,7 +107,7 @@ describe('conversation: group commit', () => {
     const byId = acks.filter((f) => f.clientId === 'x-2')
     expect(byId).toHaveLength(2)
     expect(byId[0]).toEqual(byId[1])
-    const rows = await stored(alice.id, bob.id)
+    const rows = await storedMessages(alice.id, bob.id)
     expect(rows.map((r) => r.clientId).slice(0, 2)).toEqual(['intro', 'reply'])
     expect(
       rows
@@ -156,7 +153,7 @@ describe('conversation: group commit', () => {
           frameType: 'send',
         })
       }
-      const rows = await stored(alice.id, bob.id)
+      const rows = await storedMessages(alice.id, bob.id)
       expect(rows.map((r) => r.clientId)).toEqual(['intro', 'reply', 'slow'])
       // Bob received the acknowledged one only.
       const seen = (await b.drain(300))

@@ -3,24 +3,22 @@ import { and, eq } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { closeCodes } from '../../../src/services/chat/protocol'
-import { inboxEntries, messages, skips } from '../../../src/db/schema'
+import { inboxEntries, skips } from '../../../src/db/schema'
 import { signAccessToken } from '../../../src/services/accounts/tokens'
-import { pairOf } from '../../../src/services/chat/history'
 import { createTier } from '../../../src/services/accounts/tiers'
-import { connect, conversationStub, openConversation, opener, sendMessage, seqOf } from '../chat-socket'
+import {
+  connect,
+  conversationStub,
+  openConversation,
+  opener,
+  sendMessage,
+  seqOf,
+  storedMessages,
+} from '../chat-socket'
 import { call, member } from '../fixtures'
 import { services } from '../helpers'
 
 const s = services()
-
-async function storedMessages(x: string, y: string) {
-  const { memberA, memberB } = pairOf(x, y)
-  return s.database.db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.memberA, memberA), eq(messages.memberB, memberB)))
-    .orderBy(messages.seq)
-}
 
 async function inbox(owner: string, peer: string) {
   const [row] = await s.database.db

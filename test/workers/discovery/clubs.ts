@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { clubs, memberClubs, rateLimitRules, tiers, users } from '../../../src/db/schema'
+import { clubs, memberClubs, tiers, users } from '../../../src/db/schema'
 import { signIn, uniqueEmail } from '../auth-helpers'
 import { account, call, member } from '../fixtures'
-import { politeTag, problem, services } from '../helpers'
+import { politeTag, problem, services, tierWithRules } from '../helpers'
 
 const s = services()
 /** A club name no other test (or run) uses: lower-case letters and digits. */
@@ -156,15 +156,11 @@ describe('joining and leaving clubs', () => {
 
 describe('rate limits', () => {
   it("answers 429 past the tier's limit for the route", async () => {
-    const [tier] = await s.database.db
-      .insert(tiers)
-      .values({ name: `clubs-rl-${crypto.randomUUID().slice(0, 8)}` })
-      .returning()
-    await s.database.db.insert(rateLimitRules).values([
-      { tierId: tier!.id, name: 'join', route: 'POST /api/v1/me/clubs', limit: 1, periodSeconds: 3600 },
-      { tierId: tier!.id, name: 'search', route: 'GET /api/v1/clubs/search', limit: 1, periodSeconds: 3600 },
+    const tier = await tierWithRules('clubs-rl', [
+      { route: 'POST /api/v1/me/clubs', limit: 1 },
+      { route: 'GET /api/v1/clubs/search', limit: 1 },
     ])
-    const me = await member({ user: { tierId: tier!.id } })
+    const me = await member({ user: { tierId: tier.id } })
     expect((await join(me.token, unique())).status).toBe(201)
     const refused = await join(me.token, unique())
     expect(refused.status).toBe(429)

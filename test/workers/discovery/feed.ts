@@ -7,7 +7,6 @@ import {
   messaged,
   photos,
   profiles,
-  rateLimitRules,
   searchPreferences,
   skips,
   tiers,
@@ -17,7 +16,7 @@ import {
 import { parseFeedCursor } from '../../../src/services/feed/feed'
 import { type FeedCursor, feedQuery } from '../../../src/services/feed/feed-query'
 import { account, call, member } from '../fixtures'
-import { politeTag, problem, services } from '../helpers'
+import { politeTag, problem, services, tierWithRules } from '../helpers'
 
 const s = services()
 const db = s.database.db
@@ -588,18 +587,8 @@ describe('errors', () => {
   })
 
   it("429 past the tier's limit", async () => {
-    const [tier] = await db
-      .insert(tiers)
-      .values({ name: `feed-rl-${tag()}` })
-      .returning()
-    await db.insert(rateLimitRules).values({
-      tierId: tier!.id,
-      name: 'feed',
-      route: 'GET /api/v1/feed',
-      limit: 1,
-      periodSeconds: 3600,
-    })
-    const me = await viewer({ user: { tierId: tier!.id } })
+    const tier = await tierWithRules('feed-rl', [{ route: 'GET /api/v1/feed', limit: 1 }])
+    const me = await viewer({ user: { tierId: tier.id } })
     expect((await call('GET', '/api/v1/feed', me.token)).status).toBe(200)
     const refused = await call('GET', '/api/v1/feed', me.token)
     expect(refused.status).toBe(429)

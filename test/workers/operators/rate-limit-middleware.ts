@@ -1,33 +1,27 @@
 import { eq } from 'drizzle-orm'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
-import { rateLimitRules, tiers, users } from '../../../src/db/schema'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { users } from '../../../src/db/schema'
 import type { Env } from '../../../src/env'
 import worker from '../../../src/index'
 import { startSession } from '../../../src/services/accounts/sessions'
 import { forgetAccount } from '../../../src/services/accounts/account-cache'
-import { api, clearOfWindowEdge, envWith, origin, problem, services } from '../helpers'
+import {
+  api,
+  clearOfWindowEdge,
+  envWith,
+  origin,
+  problem,
+  services,
+  taggedRedis,
+  tierWithRules,
+} from '../helpers'
 import { bearer, uniqueIp } from '../auth-helpers'
 import { insertUsers } from '../fixtures'
 import { consumeLimit } from '../../../src/services/platform/rate-limit'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-
-async function newTier(
-  rules: { route: string; limit: number; periodSeconds?: number; algorithm?: 'fixed' | 'sliding' }[],
-) {
-  const [tier] = await s.database.db
-    .insert(tiers)
-    .values({ name: `rlm-${tag()}` })
-    .returning()
-  if (rules.length) {
-    await s.database.db
-      .insert(rateLimitRules)
-      .values(rules.map((r, i) => ({ periodSeconds: 3600, ...r, tierId: tier!.id, name: `rule-${i}` })))
-  }
-  return tier!
-}
 
 async function member(tierId: string | null = null) {
   const t = tag()
@@ -46,26 +40,11 @@ async function fetchWith(env: Env, path: string, headers: Record<string, string>
   return res
 }
 
-/**
- * An env whose Redis client is counted apart from every other test's: the Upstash stand-in
- * strips `/__tag/<tag>` and counts requests and commands under it (test/setup/global-setup.ts).
- */
-function taggedRedis() {
-  const id = tag()
-  const env = envWith({ UPSTASH_REDIS_REST_URL: `${inject('upstashUrl')}/__tag/${id}` })
-  const stats = async () =>
-    (await (await fetch(`${inject('upstashUrl')}/__stats/${id}`)).json()) as {
-      requests: number
-      commands: number
-    }
-  return { env, stats }
-}
-
 const deadRedis = 'http://127.0.0.1:1'
 let publicTier: { id: string; name: string }
 
 beforeAll(async () => {
-  publicTier = await newTier([])
+  publicTier = await tierWithRules('rlm')
 })
 
 afterEach(() => {
@@ -98,7 +77,7 @@ describe('the global rate limit', () => {
   })
 
   it("limits a member by their tier's rule for the route template, shared by every path", async () => {
-    const tier = await newTier([{ route: 'DELETE /api/v1/me/sessions/{id}', limit: 2 }])
+    const tier = await tierWithRules('rlm', [{ route: 'DELETE /api/v1/me/sessions/{id}', limit: 2 }])
     const m = await member(tier.id)
     const del = () =>
       api(`/api/v1/me/sessions/${crypto.randomUUID()}`, { method: 'DELETE', headers: bearer(m.token) })
@@ -131,8 +110,8 @@ describe('the global rate limit', () => {
 
   it("switches a member's limits the moment an admin changes their tier", async () => {
     const route = 'DELETE /api/v1/me/sessions/{id}'
-    const small = await newTier([{ route, limit: 2 }])
-    const large = await newTier([{ route, limit: 7 }])
+    const small = await tierWithRules('rlm', [{ route, limit: 2 }])
+    const large = await tierWithRules('rlm', [{ route, limit: 7 }])
     const m = await member(small.id)
     const admin = await member(null)
     await s.database.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.id))
@@ -153,7 +132,7 @@ describe('the global rate limit', () => {
   })
 
   it('counts anonymous callers by client IP, one count per IP', async () => {
-    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 1 }])
+    const tier = await tierWithRules('rlm', [{ route: 'GET /api/v1/me', limit: 1 }])
     const m = await member(tier.id)
     const ip = uniqueIp()
     const path = `/api/v1/tier/${publicTier.name}/rate_limits`
@@ -174,7 +153,7 @@ describe('the global rate limit', () => {
   })
 
   it('applies a sliding-window rule', async () => {
-    const tier = await newTier([
+    const tier = await tierWithRules('rlm', [
       { route: 'GET /api/v1/me', limit: 1, periodSeconds: 60, algorithm: 'sliding' },
     ])
     const m = await member(tier.id)
@@ -260,7 +239,7 @@ describe('what rate limiting costs in Redis', () => {
   })
 
   it('counts an authenticated request in authentication’s own round trip', async () => {
-    const tier = await newTier([])
+    const tier = await tierWithRules('rlm')
     const m = await member(tier.id)
     const { env, stats } = taggedRedis()
     expect((await fetchWith(env, '/api/v1/me', bearer(m.token))).status).toBe(200)
@@ -276,7 +255,7 @@ describe('what rate limiting costs in Redis', () => {
 
   it('recounts under the new tier when the tier changed after the token was issued', async () => {
     const m = await member(null)
-    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 5 }])
+    const tier = await tierWithRules('rlm', [{ route: 'GET /api/v1/me', limit: 5 }])
     await s.database.db.update(users).set({ tierId: tier.id }).where(eq(users.id, m.id))
     await forgetAccount(s, m.id)
     const { env, stats } = taggedRedis()
@@ -292,7 +271,7 @@ describe('what rate limiting costs in Redis', () => {
   })
 
   it('refuses a blocked identity without any Redis call while the block lasts', async () => {
-    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 2 }])
+    const tier = await tierWithRules('rlm', [{ route: 'GET /api/v1/me', limit: 2 }])
     const m = await member(tier.id)
     const { env, stats } = taggedRedis()
     expect((await fetchWith(env, '/api/v1/me', bearer(m.token))).status).toBe(200)

@@ -1,12 +1,11 @@
-import { describe, expect, inject, it } from 'vitest'
-import { rateLimitRules, tiers } from '../../../src/db/schema'
-import { type Services, createServices } from '../../../src/services'
+import { describe, expect, it } from 'vitest'
+import { type Services } from '../../../src/services'
 import { forgetTierRules, limitFor } from '../../../src/services/platform/rate-limit-rules'
 import { cachedTiers, forgetTiers } from '../../../src/services/accounts/tiers'
 import { forgetAccount } from '../../../src/services/accounts/account-cache'
 import { cacheKey, cached, invalidate } from '../../../src/services/platform/cache'
 import { call, member } from '../fixtures'
-import { api, envWith, services } from '../helpers'
+import { api, services, taggedRedis, tierWithRules } from '../helpers'
 
 /**
  * Requests handled at the same time by one isolate. Each `api()` call is its own incoming request
@@ -18,19 +17,6 @@ import { api, envWith, services } from '../helpers'
 
 const s = services()
 const tag = () => crypto.randomUUID().replaceAll('-', '').slice(0, 12)
-
-async function newTier(rules: { route: string; limit: number }[] = []) {
-  const [tier] = await s.database.db
-    .insert(tiers)
-    .values({ name: `cc-${tag()}` })
-    .returning()
-  if (rules.length > 0) {
-    await s.database.db
-      .insert(rateLimitRules)
-      .values(rules.map((r, i) => ({ ...r, periodSeconds: 3600, tierId: tier!.id, name: `cc-${i}` })))
-  }
-  return tier!
-}
 
 /** Every response of a burst, with the body of any that failed, so a failure says what it was. */
 async function burst(requests: (() => Promise<Response>)[]) {
@@ -46,9 +32,9 @@ async function burst(requests: (() => Promise<Response>)[]) {
 describe('concurrent requests in one isolate', () => {
   it('all succeed from a cold isolate: members of three tiers, rules and tiers not yet loaded', async () => {
     const tierList = await Promise.all([
-      newTier([{ route: 'GET /api/v1/me', limit: 1000 }]),
-      newTier([{ route: 'GET /api/v1/me', limit: 1000 }]),
-      newTier(),
+      tierWithRules('cc', [{ route: 'GET /api/v1/me', limit: 1000 }]),
+      tierWithRules('cc', [{ route: 'GET /api/v1/me', limit: 1000 }]),
+      tierWithRules('cc'),
     ])
     const members = await Promise.all(
       Array.from({ length: 12 }, (_, i) => member({ user: { tierId: tierList[i % 3]!.id } })),
@@ -69,7 +55,7 @@ describe('concurrent requests in one isolate', () => {
   })
 
   it('all succeed when many requests of one tier reload its expired rules at once', async () => {
-    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 1000 }])
+    const tier = await tierWithRules('cc', [{ route: 'GET /api/v1/me', limit: 1000 }])
     const members = await Promise.all(Array.from({ length: 6 }, () => member({ user: { tierId: tier.id } })))
     forgetTierRules(tier.id)
     const { failures, statuses } = await burst(
@@ -80,7 +66,7 @@ describe('concurrent requests in one isolate', () => {
   })
 
   it('all succeed when many requests miss the same cache key together', async () => {
-    const tier = await newTier()
+    const tier = await tierWithRules('cc')
     await invalidate(s, { tags: ['tiers'] })
     const { failures, responses } = await burst(
       Array.from({ length: 30 }, () => () => api(`/api/v1/tier/${tier.name}`)),
@@ -104,18 +90,6 @@ describe('concurrent requests in one isolate', () => {
     expect(new Set(statuses)).toEqual(new Set([200]))
   })
 })
-
-/** A Redis client whose requests and commands the Upstash stand-in counts apart from the rest. */
-function taggedRedis() {
-  const id = tag()
-  const env = envWith({ UPSTASH_REDIS_REST_URL: `${inject('upstashUrl')}/__tag/${id}` })
-  const stats = async () =>
-    (await (await fetch(`${inject('upstashUrl')}/__stats/${id}`)).json()) as {
-      requests: number
-      commands: number
-    }
-  return { s: createServices(env), stats }
-}
 
 /** Services of one (simulated) request whose database counts the queries started through it. */
 function countingRequest(): { s: Services; queries: () => number } {
@@ -141,7 +115,7 @@ describe('nothing pending is shared between requests', () => {
   })
 
   it("a request never awaits another request's rule load for a cold tier", async () => {
-    const tier = await newTier([{ route: 'GET /api/v1/me', limit: 7 }])
+    const tier = await tierWithRules('cc', [{ route: 'GET /api/v1/me', limit: 7 }])
     forgetTierRules(tier.id)
     const a = countingRequest()
     const b = countingRequest()

@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { photos, profiles, rateLimitRules, tiers, voiceBios } from '../../../src/db/schema'
+import { photos, profiles, tiers, voiceBios } from '../../../src/db/schema'
 import { createServices } from '../../../src/services'
 import { viewProfile } from '../../../src/services/profiles/profiles'
 import { account, call, member } from '../fixtures'
-import { envWith, problem, services } from '../helpers'
+import { envWith, problem, services, tierWithRules } from '../helpers'
 
 const s = services()
 const db = s.database.db
@@ -154,18 +154,10 @@ describe('granted flair', () => {
   })
 
   it("429 past the admin tier's limit", async () => {
-    const [tier] = await db
-      .insert(tiers)
-      .values({ name: `flair-rl-${tag()}` })
-      .returning()
-    await db.insert(rateLimitRules).values({
-      tierId: tier!.id,
-      name: 'flair',
-      route: 'PUT /api/v1/admin/members/{userId}/flair/{flair}',
-      limit: 1,
-      periodSeconds: 3600,
-    })
-    const admin = await account('admin', { tierId: tier!.id })
+    const tier = await tierWithRules('flair-rl', [
+      { route: 'PUT /api/v1/admin/members/{userId}/flair/{flair}', limit: 1 },
+    ])
+    const admin = await account('admin', { tierId: tier.id })
     const them = await member()
     expect((await call('PUT', path(them.id, 'a'), admin.token)).status).toBe(200)
     const refused = await call('PUT', path(them.id, 'b'), admin.token)

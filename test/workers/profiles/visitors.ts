@@ -1,18 +1,9 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import {
-  messaged,
-  photos,
-  profiles,
-  rateLimitRules,
-  skips,
-  tiers,
-  users,
-  visits,
-} from '../../../src/db/schema'
+import { messaged, photos, profiles, skips, tiers, users, visits } from '../../../src/db/schema'
 import { signIn } from '../auth-helpers'
 import { account, call, member } from '../fixtures'
-import { api, problem, services } from '../helpers'
+import { api, problem, services, tierWithRules } from '../helpers'
 
 const s = services()
 
@@ -232,18 +223,8 @@ describe('new visitors and paging', () => {
 
 describe('rate limits', () => {
   it("answers 429 past the tier's limit for the route", async () => {
-    const [tier] = await s.database.db
-      .insert(tiers)
-      .values({ name: `visitors-rl-${crypto.randomUUID().slice(0, 8)}` })
-      .returning()
-    await s.database.db.insert(rateLimitRules).values({
-      tierId: tier!.id,
-      name: 'visitors',
-      route: 'GET /api/v1/me/visitors',
-      limit: 1,
-      periodSeconds: 3600,
-    })
-    const me = await member({ user: { tierId: tier!.id } })
+    const tier = await tierWithRules('visitors-rl', [{ route: 'GET /api/v1/me/visitors', limit: 1 }])
+    const me = await member({ user: { tierId: tier.id } })
     expect((await call('GET', '/api/v1/me/visitors', me.token)).status).toBe(200)
     const refused = await call('GET', '/api/v1/me/visitors', me.token)
     expect(refused.status).toBe(429)

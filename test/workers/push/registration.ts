@@ -1,11 +1,11 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { pushTargets, rateLimitRules, tiers } from '../../../src/db/schema'
+import { pushTargets } from '../../../src/db/schema'
 import { revokeOwnSession, revokeUserSessions } from '../../../src/services/accounts/sessions'
 import { account, call } from '../fixtures'
 import { allowedEndpoint } from '../../../src/services/push/targets'
 import { connect } from '../chat-socket'
-import { api, problem, services } from '../helpers'
+import { api, problem, services, tierWithRules } from '../helpers'
 import { browserSubscription, expoToken, newSession, sessionOf } from '../push-helpers'
 import { inject } from 'vitest'
 
@@ -85,18 +85,10 @@ describe('Expo push token registration', () => {
   })
 
   it('429 past the tier’s limit for the route', async () => {
-    const [tier] = await s.database.db
-      .insert(tiers)
-      .values({ name: `push-rl-${crypto.randomUUID().slice(0, 8)}` })
-      .returning()
-    await s.database.db.insert(rateLimitRules).values({
-      tierId: tier!.id,
-      name: 'push-token',
-      route: 'PUT /api/v1/me/sessions/{id}/push-token',
-      limit: 1,
-      periodSeconds: 3600,
-    })
-    const me = await account('member', { tierId: tier!.id })
+    const tier = await tierWithRules('push-rl', [
+      { route: 'PUT /api/v1/me/sessions/{id}/push-token', limit: 1 },
+    ])
+    const me = await account('member', { tierId: tier.id })
     const sid = sessionOf(me.token)
     expect((await call('PUT', tokenPath(sid), me.token, { token: expoToken() })).status).toBe(200)
     const refused = await call('PUT', tokenPath(sid), me.token, { token: expoToken() })
