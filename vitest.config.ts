@@ -119,7 +119,9 @@ function workersProject(name: string, include: string[], exclude: string[], glob
       // use is listed, so no package is loaded both bundled and unbundled (two copies of zod would
       // break its instanceof checks).
       //
-      // Each file keeps its own runtime (vitest's default isolation).
+      // Each file keeps its own runtime (vitest's default isolation). One runtime per vitest process
+      // (isolate: false) was measured at 0.83 of the CPU, but one area's leftover queue messages
+      // then reached another area's batches (docs/BENCHMARKS.md, "Test suite wall time").
       deps: { optimizer: { ssr: { enabled: true, include: [...preBundled] } } },
       // Many tests walk a member through dozens of sequential requests. On a quiet machine each
       // takes a second or two; with the Node lane and the static checks busy on the same two cores
