@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, parseConfig } from '../src/config'
 import { startEmbeddedPostgres } from './embedded/postgres'
 import { startEmbeddedRedis } from './embedded/redis'
-import { freePort } from './free-port'
+import { freePort, portIsFree } from './free-port'
 import { type LocalStack, startLocalStack } from './local-stack'
 import type { NeonStats } from './local-stack/neon-proxy'
 import type { UpstashStats } from './local-stack/upstash-rest'
@@ -109,14 +108,6 @@ async function devVapidKeys(dataDir: string): Promise<{ publicKey: string; priva
   const file = join(dataDir, 'vapid.json')
   if (!existsSync(file)) writeFileSync(file, JSON.stringify(await generateVapidKeys()), { mode: 0o600 })
   return JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string }
-}
-
-async function portIsFree(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-      .once('error', () => resolve(false))
-      .listen(p, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
 }
 
 /** `wrangler dev` (or its programmatic API) in its own process group. */

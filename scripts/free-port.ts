@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
   const high = Math.max(low + 1_000, ephemeralLow - 1)
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low + 1))
-    if (await canListen(port)) return port
+    if (await portIsFree(port)) return port
   }
   throw new Error(`no free port between ${low} and ${high} after 50 tries`)
 }
@@ -37,7 +37,8 @@ function ephemeralRange(): [number, number] {
   return [49_152, 65_535]
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Whether a server could listen on loopback `port` now. */
+export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer()
       .once('error', () => resolve(false))
