@@ -50,6 +50,14 @@ export type SendResult =
 
 /** How long the pair's facts (standing, skips, who wrote first) are trusted without asking again. */
 const factsTtlMs = 5_000
+/**
+ * From this age on (a random point in the range, so conversations that loaded together do not
+ * all ask again together), a frame that finds the facts still fresh starts loading them again in
+ * the background. A busy conversation then never holds a frame for a load (a database round trip,
+ * tens of milliseconds from the edge), at the price of loading a little more often; an idle one
+ * loads when its next frame comes. The last quarter second leaves room for the load to land.
+ */
+const factsRefreshAfterMs = [0.8 * factsTtlMs, factsTtlMs - 250] as const
 /** At most one "is typing" hint per member per this interval reaches their peer's inbox socket. */
 const typingHintIntervalMs = 3_000
 /** Recent acknowledgements kept in memory, so a resend is answered without a database round trip. */
@@ -108,8 +116,14 @@ export class Conversation extends HibernatingSocketObject<
 > {
   protected readonly clientFrames = ConversationClientFrameSchema
   private services?: Services
-  private facts: { value: PairFacts; at: number } | null = null
+  private facts: { value: PairFacts; at: number; refreshAt: number } | null = null
   private factsLoading: Promise<PairFacts> | null = null
+  /**
+   * Bumped whenever the facts in memory become newer than anything a load already under way can
+   * return (a skip told to this object, a first message written here): such a load's result still
+   * answers whoever awaits it, but does not replace the facts in memory.
+   */
+  private factsVersion = 0
   private queue: Promise<unknown> = Promise.resolve()
   private readonly acks = new Map<string, Ack>()
   private readonly hubs = new Map<string, DurableObjectStub<UserHub>>()
@@ -150,6 +164,7 @@ export class Conversation extends HibernatingSocketObject<
   /** Drop the cached pair facts, e.g. right after a skip, so the next frame sees it. */
   async forgetFacts(): Promise<void> {
     this.facts = null
+    this.factsChanged()
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -367,8 +382,7 @@ export class Conversation extends HibernatingSocketObject<
       recordMessaged: !sender!.messaged,
     })
     if (!written.created) return this.acknowledge(key, written.ack, false, origin)
-    sender!.messaged = true
-    if (!hidden) sender!.messagedVisibly = true
+    this.recordMessaged(facts, senderId, hidden)
     return this.delivered(
       key,
       { senderId, clientId, body, audioKey: input.audioKey ?? null, hidden },
@@ -673,22 +687,62 @@ export class Conversation extends HibernatingSocketObject<
     throw new Error('Not a member of this conversation')
   }
 
-  /** The pair's facts, from memory when younger than {@link factsTtlMs}; one load at a time. */
+  /**
+   * The pair's facts, from memory when younger than {@link factsTtlMs} (and then, past their
+   * refresh point, loaded again in the background for the frames after this one); one load at a
+   * time.
+   */
   private pairFacts(): Promise<PairFacts> {
-    if (this.facts && Date.now() - this.facts.at < factsTtlMs) return Promise.resolve(this.facts.value)
-    if (!this.factsLoading) {
-      const [a, b] = this.members()
-      const at = Date.now()
-      this.factsLoading = loadPairFacts(this.s, a, b)
-        .then((value) => {
-          this.facts = { value, at }
-          return value
-        })
-        .finally(() => {
-          this.factsLoading = null
-        })
+    const now = Date.now()
+    if (this.facts && now - this.facts.at < factsTtlMs) {
+      if (now >= this.facts.refreshAt && !this.factsLoading) {
+        // A failed refresh changes nothing: the frame that finds the facts expired loads them
+        // itself and answers the failure.
+        this.loadFacts().catch(() => undefined)
+      }
+      return Promise.resolve(this.facts.value)
     }
-    return this.factsLoading
+    return this.factsLoading ?? this.loadFacts()
+  }
+
+  /**
+   * `senderId` has now written to the peer (visibly unless `hidden`). Marked in the facts this
+   * frame was decided on and in those in memory, which a background load may have replaced in
+   * the meantime with rows read before the write; a load still under way is superseded.
+   */
+  private recordMessaged(decidedOn: PairFacts, senderId: string, hidden: boolean) {
+    for (const facts of new Set([decidedOn, this.facts?.value])) {
+      const sender = facts?.members.get(senderId)
+      if (!sender) continue
+      sender.messaged = true
+      if (!hidden) sender.messagedVisibly = true
+    }
+    this.factsChanged()
+  }
+
+  /** The facts in memory are newer than any load under way: the next load starts afresh. */
+  private factsChanged() {
+    this.factsVersion++
+    this.factsLoading = null
+  }
+
+  private loadFacts(): Promise<PairFacts> {
+    const [a, b] = this.members()
+    const at = Date.now()
+    const version = this.factsVersion
+    const [earliest, latest] = factsRefreshAfterMs
+    const loading: Promise<PairFacts> = loadPairFacts(this.s, a, b)
+      .then((value) => {
+        if (version === this.factsVersion) {
+          this.facts = { value, at, refreshAt: at + earliest + Math.random() * (latest - earliest) }
+        }
+        return value
+      })
+      .finally(() => {
+        if (this.factsLoading === loading) this.factsLoading = null
+      })
+    this.factsLoading = loading
+    return loading
   }
 
   /** Run `task` after every task queued before it (a failed task does not block the next). */

@@ -1,3 +1,4 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { inboxEntries, messaged, messages, skips } from '../../../src/db/schema'
@@ -12,6 +13,7 @@ import {
 import { connect, conversationStub, openConversation, opener, sendMessage } from '../chat-socket'
 import { account, call, insertUsers, member } from '../fixtures'
 import { problem, services } from '../helpers'
+import { eventually } from '../push-helpers'
 
 const s = services()
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000)
@@ -138,6 +140,70 @@ describe('chat rules: who may write', () => {
     expect(await sendMessage(a, 'ignored', 'before')).toMatchObject({ type: 'ack', seq: 1 })
     a.ws.close()
     b.ws.close()
+  })
+
+  describe('pair facts refreshed ahead of expiry', () => {
+    /** The Conversation's facts in memory, and a way to make them young but due for a refresh. */
+    const factsOf = (alice: { id: string }, bob: { id: string }) => ({
+      read: () =>
+        runInDurableObject(conversationStub(alice.id, bob.id), (o) => {
+          const facts = (o as any).facts as { value: { skipped: boolean; members: Map<string, any> } } | null
+          return facts && { skipped: facts.value.skipped, alice: { ...facts.value.members.get(alice.id) } }
+        }),
+      refreshDue: () =>
+        runInDurableObject(conversationStub(alice.id, bob.id), (o) => {
+          const facts = (o as any).facts as { at: number; refreshAt: number }
+          facts.at = Date.now()
+          facts.refreshAt = 0
+        }),
+    })
+
+    it('answers a frame from memory and loads in the background, so a change it was not told of shows well before expiry', async () => {
+      const alice = await member()
+      const bob = await member()
+      const a = await openConversation(alice.token, bob.id)
+      const b = await openConversation(bob.token, alice.id)
+      expect(await sendMessage(a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
+      expect(await sendMessage(b, 'hi', 'reply')).toMatchObject({ type: 'ack', seq: 2 })
+      // A skip the object is not told of: it keeps its facts until they are due again.
+      await s.database.db.insert(skips).values({ subjectId: bob.id, objectId: alice.id })
+      const facts = factsOf(alice, bob)
+      await facts.refreshDue()
+      // This frame is decided on the facts in memory (no skip) without waiting for the load it starts…
+      expect(await sendMessage(a, 'one more', 'during')).toMatchObject({ type: 'ack', seq: 3 })
+      // …which brings the skip in, long before the facts would have expired.
+      await eventually(facts.read, (f) => f?.skipped === true, 3_000)
+      expect(await sendMessage(a, 'still there?', 'after')).toMatchObject({ code: 'blocked' })
+      a.ws.close()
+      b.ws.close()
+    })
+
+    it('keeps a first message written while a refresh was under way: the next one is not an intro again', async () => {
+      const alice = await member()
+      const bob = await member()
+      const a = await openConversation(alice.token, bob.id)
+      const b = await openConversation(bob.token, alice.id)
+      const facts = factsOf(alice, bob)
+      // Bob's first message starts a refresh that reads the rows before the message is written.
+      await facts.refreshDue()
+      expect(await sendMessage(b, opener(), 'bob-intro')).toMatchObject({ type: 'ack', seq: 1 })
+      await facts.refreshDue()
+      expect(await sendMessage(a, opener(), 'alice-first')).toMatchObject({ type: 'ack', seq: 2 })
+      await eventually(
+        facts.read,
+        (f) => f?.alice.messaged === true && f.alice.messagedVisibly === true,
+        3_000,
+      )
+      expect(await sendMessage(a, 'and a reply', 'alice-second')).toMatchObject({ type: 'ack', seq: 3 })
+      const stored = (await rows(alice.id, bob.id)).sort((x, y) => x.seq - y.seq)
+      expect(stored.map((m) => [m.clientId, m.isIntro])).toEqual([
+        ['bob-intro', true],
+        ['alice-first', false],
+        ['alice-second', false],
+      ])
+      a.ws.close()
+      b.ws.close()
+    })
   })
 
   it('blocks writing to a deactivated, deleted or not yet onboarded member', async () => {
