@@ -117,6 +117,10 @@ export class Conversation extends HibernatingSocketObject<
   protected readonly clientFrames = ConversationClientFrameSchema
   private services?: Services
   private facts: { value: PairFacts; at: number; refreshAt: number } | null = null
+  /**
+   * The load under way, started by one event (a frame's or a background refresh) and awaited by
+   * this object's later events; like {@link queuedByKey}, it never leaves this object.
+   */
   private factsLoading: Promise<PairFacts> | null = null
   /**
    * Bumped whenever the facts in memory become newer than anything a load already under way can

@@ -4,6 +4,7 @@ import { env } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { messages } from '../../src/db/schema'
 import { pairOf } from '../../src/services/chat/history'
+import { member } from './fixtures'
 import { api, services } from './helpers'
 
 /** Test helpers for the chat tests: sockets through the Worker, frames collected and awaited. */
@@ -72,6 +73,25 @@ export async function openConversation(token: string, peerId: string): Promise<T
 export async function sendMessage(socket: TestSocket, body: string, clientId = crypto.randomUUID()) {
   socket.send({ type: 'send', clientId, body })
   return socket.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
+}
+
+/** Two new members, each with a conversation socket open to the other. */
+export async function openPair() {
+  const alice = await member()
+  const bob = await member()
+  const a = await openConversation(alice.token, bob.id)
+  const b = await openConversation(bob.token, alice.id)
+  return { alice, bob, a, b }
+}
+
+/** {@link openPair} after an intro and its reply, each delivered: what follows are replies. */
+export async function chatting() {
+  const pair = await openPair()
+  expect(await sendMessage(pair.a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
+  expect(await sendMessage(pair.b, 'hi', 'reply')).toMatchObject({ type: 'ack', seq: 2 })
+  await pair.a.next((f) => f.type === 'message')
+  await pair.b.next((f) => f.type === 'message')
+  return pair
 }
 
 /** The Conversation object of a pair, for RPC calls and runInDurableObject. */

@@ -1,15 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { inboxEntries } from '../../../src/db/schema'
-import {
-  type Frame,
-  type TestSocket,
-  openConversation,
-  opener,
-  sendMessage,
-  storedMessages,
-} from '../chat-socket'
-import { member } from '../fixtures'
+import { type Frame, type TestSocket, chatting, sendMessage, storedMessages } from '../chat-socket'
 import { services } from '../helpers'
 
 /**
@@ -18,19 +10,6 @@ import { services } from '../helpers'
  */
 
 const s = services()
-
-/** Two members who have each written once (so what follows are replies), with sockets open. */
-async function chatting() {
-  const alice = await member()
-  const bob = await member()
-  const a = await openConversation(alice.token, bob.id)
-  const b = await openConversation(bob.token, alice.id)
-  expect(await sendMessage(a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
-  expect(await sendMessage(b, 'hi', 'reply')).toMatchObject({ type: 'ack', seq: 2 })
-  await a.next((f) => f.type === 'message')
-  await b.next((f) => f.type === 'message')
-  return { alice, bob, a, b }
-}
 
 /** The ack or error for each client id, in the order given. */
 const answers = (socket: TestSocket, ids: string[]) =>

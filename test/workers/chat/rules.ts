@@ -1,8 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { inboxEntries, messaged, messages, skips } from '../../../src/db/schema'
-import { pairOf } from '../../../src/services/chat/history'
+import { inboxEntries, messaged, skips } from '../../../src/db/schema'
 import {
   dailyIntroLimit,
   introHash,
@@ -10,7 +9,16 @@ import {
   isReactionEmoji,
   SendThrottle,
 } from '../../../src/services/chat/rules'
-import { connect, conversationStub, openConversation, opener, sendMessage } from '../chat-socket'
+import {
+  chatting,
+  connect,
+  conversationStub,
+  openConversation,
+  openPair,
+  opener,
+  sendMessage,
+  storedMessages,
+} from '../chat-socket'
 import { account, call, insertUsers, member } from '../fixtures'
 import { problem, services } from '../helpers'
 import { eventually } from '../push-helpers'
@@ -24,14 +32,6 @@ const post = (token: string | undefined, peerId: string, body: unknown) =>
 /** Send through the REST route with a fresh client id. */
 const rest = (from: { token: string }, to: { id: string }, body: string) =>
   post(from.token, to.id, { clientId: crypto.randomUUID(), body })
-
-async function rows(x: string, y: string) {
-  const { memberA, memberB } = pairOf(x, y)
-  return s.database.db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.memberA, memberA), eq(messages.memberB, memberB)))
-}
 
 /** `sender` has written first to `n` other (bare) accounts, an hour ago. */
 async function introsToday(senderId: string, n: number) {
@@ -96,7 +96,7 @@ describe('chat rules: the flood limit', () => {
       expect(await problem(r)).toMatchObject({ code: 'rate_limited', subreason: 'slow-down' })
     }
     expect(Number(refused[0]!.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1)
-    const stored = (await rows(alice.id, bob.id)).filter((m) => m.senderId === alice.id)
+    const stored = (await storedMessages(alice.id, bob.id)).filter((m) => m.senderId === alice.id)
     expect(stored).toHaveLength(1 + results.filter((r) => r.status === 201).length)
   })
 })
@@ -117,16 +117,13 @@ describe('chat rules: who may write', () => {
       const res = await rest(alice, bob, opener())
       expect(res.status).toBe(403)
       expect((await problem(res)).code).toBe('blocked')
-      expect(await rows(alice.id, bob.id)).toEqual([])
+      expect(await storedMessages(alice.id, bob.id)).toEqual([])
       a.ws.close()
     }
   })
 
   it('blocks a pair that skipped after chatting, once the object sees the skip', async () => {
-    const alice = await member()
-    const bob = await member()
-    const a = await openConversation(alice.token, bob.id)
-    const b = await openConversation(bob.token, alice.id)
+    const { alice, bob, a, b } = await openPair()
     await sendMessage(a, opener(), 'before')
     await b.next((f) => f.type === 'message')
     await s.database.db.insert(skips).values({ subjectId: bob.id, objectId: alice.id })
@@ -159,12 +156,7 @@ describe('chat rules: who may write', () => {
     })
 
     it('answers a frame from memory and loads in the background, so a change it was not told of shows well before expiry', async () => {
-      const alice = await member()
-      const bob = await member()
-      const a = await openConversation(alice.token, bob.id)
-      const b = await openConversation(bob.token, alice.id)
-      expect(await sendMessage(a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
-      expect(await sendMessage(b, 'hi', 'reply')).toMatchObject({ type: 'ack', seq: 2 })
+      const { alice, bob, a, b } = await chatting()
       // A skip the object is not told of: it keeps its facts until they are due again.
       await s.database.db.insert(skips).values({ subjectId: bob.id, objectId: alice.id })
       const facts = factsOf(alice, bob)
@@ -179,10 +171,7 @@ describe('chat rules: who may write', () => {
     })
 
     it('keeps a first message written while a refresh was under way: the next one is not an intro again', async () => {
-      const alice = await member()
-      const bob = await member()
-      const a = await openConversation(alice.token, bob.id)
-      const b = await openConversation(bob.token, alice.id)
+      const { alice, bob, a, b } = await openPair()
       const facts = factsOf(alice, bob)
       // Bob's first message starts a refresh that reads the rows before the message is written.
       await facts.refreshDue()
@@ -195,7 +184,7 @@ describe('chat rules: who may write', () => {
         3_000,
       )
       expect(await sendMessage(a, 'and a reply', 'alice-second')).toMatchObject({ type: 'ack', seq: 3 })
-      const stored = (await rows(alice.id, bob.id)).sort((x, y) => x.seq - y.seq)
+      const stored = await storedMessages(alice.id, bob.id)
       expect(stored.map((m) => [m.clientId, m.isIntro])).toEqual([
         ['bob-intro', true],
         ['alice-first', false],
@@ -242,7 +231,10 @@ describe('chat rules: who may write', () => {
     const bobHub = await connect('/api/v1/hub/socket', bob.token)
     const ack = await sendMessage(sh, opener(), 'hidden')
     expect(ack).toMatchObject({ type: 'ack', seq: 1 })
-    expect((await rows(shady.id, bob.id))[0]).toMatchObject({ hiddenFromRecipient: true, senderId: shady.id })
+    expect((await storedMessages(shady.id, bob.id))[0]).toMatchObject({
+      hiddenFromRecipient: true,
+      senderId: shady.id,
+    })
     expect((await b.drain()).filter((f) => f.type === 'message')).toEqual([])
     expect((await bobHub.drain(0)).filter((f) => f.type === 'message')).toEqual([])
     const [bobsEntry] = await s.database.db
@@ -275,7 +267,9 @@ describe('chat rules: a shadow-banned member’s hidden messages', () => {
     const b = await openConversation(bob.token, shady.id)
     expect(await sendMessage(b, line, 'b-shady')).toMatchObject({ type: 'error', code: 'not_unique' })
     expect(await sendMessage(b, opener(), 'b-ok')).toMatchObject({ type: 'ack', seq: 2 })
-    expect((await rows(bob.id, shady.id)).find((m) => m.clientId === 'b-ok')).toMatchObject({ isIntro: true })
+    expect((await storedMessages(bob.id, shady.id)).find((m) => m.clientId === 'b-ok')).toMatchObject({
+      isIntro: true,
+    })
     b.ws.close()
   })
 })
@@ -342,7 +336,7 @@ describe('chat rules: what may be sent', () => {
     const stretched = text.toUpperCase().replace('HEY', 'HEYYYY!!!').replace('FRIEND', 'frieeend  ')
     const a = await openConversation(pairs[2]![0]!.token, pairs[2]![1]!.id)
     expect(await sendMessage(a, stretched, 'n')).toMatchObject({ code: 'not_unique', usedCount: 2 })
-    expect(await rows(pairs[2]![0]!.id, pairs[2]![1]!.id)).toEqual([])
+    expect(await storedMessages(pairs[2]![0]!.id, pairs[2]![1]!.id)).toEqual([])
     // Not an intro any more (the other member has written): the same words are fine.
     expect((await rest(pairs[1]![1]!, pairs[1]![0]!, opener())).status).toBe(201)
     expect((await rest(pairs[1]![0]!, pairs[1]![1]!, text)).status).toBe(201)
@@ -383,7 +377,7 @@ describe('chat rules: the daily intro limit', () => {
     expect(res.status).toBe(201)
     expect((await a.next((f) => f.type === 'message')).message).toMatchObject({ clientId: 'up-1', seq: 1 })
     expect(await sendMessage(a, 'and again', 'up-2')).toMatchObject({ type: 'ack', seq: 2 })
-    expect((await rows(alice.id, bob.id)).map((m) => m.clientId).sort()).toEqual(['up-1', 'up-2'])
+    expect((await storedMessages(alice.id, bob.id)).map((m) => m.clientId).sort()).toEqual(['up-1', 'up-2'])
     const page = await call('GET', `/api/v1/conversations/${upper}/messages`, alice.token)
     expect(((await page.json()) as { data: unknown[] }).data).toHaveLength(2)
     expect(
@@ -463,6 +457,6 @@ describe('POST /api/v1/conversations/{peerId}/messages', () => {
     const early = await post(onboarding.token, bob.id, ok)
     expect(early.status).toBe(409)
     expect((await problem(early)).code).toBe('onboarding_required')
-    expect(await rows(alice.id, bob.id)).toEqual([])
+    expect(await storedMessages(alice.id, bob.id)).toEqual([])
   })
 })
