@@ -75,6 +75,8 @@ export interface ChatStack {
   pool: pg.Pool
   /** The sign-in and purchase stand-ins the Worker talks to. */
   fakes: RunningRapport['fakes']
+  /** What the Neon and Upstash stand-ins have served so far. */
+  counters: RunningRapport['counters']
   /** Stops wrangler dev (its process group) and the stand-ins, drops the database, flushes Redis. */
   stop(): Promise<void>
 }
@@ -152,7 +154,7 @@ export async function startChatStack(opts: {
     await stop()
     throw err
   }
-  return { url: rapport.url, databaseUrl, pool, fakes: rapport.fakes, stop }
+  return { url: rapport.url, databaseUrl, pool, fakes: rapport.fakes, counters: rapport.counters, stop }
 }
 
 /**
@@ -780,6 +782,15 @@ interface Target {
   stored?(members: Member[]): Promise<number>
   /** DevTools endpoint of the Worker's isolate, to profile (BENCH_PROFILE=1, Rapport only). */
   inspector?: string | null
+  /** Running totals of the stand-ins' traffic (Rapport only), read with the CPU counters. */
+  traffic?(): Traffic
+}
+
+/** What reached the Neon and Upstash stand-ins: HTTP requests and WebSocket tunnels, statements, commands. */
+interface Traffic {
+  neonRequests: number
+  neonStatements: number
+  upstashCommands: number
 }
 
 interface Step {
@@ -789,6 +800,8 @@ interface Step {
   stored: number | null
   /** CPU seconds by process over the steady phase. */
   cpu: Map<string, number>
+  /** The stand-ins' traffic over the steady phase (Rapport only). */
+  traffic: Traffic | null
   load: { before: number; after: number }
   perSecond: number
   p50: number
@@ -820,6 +833,8 @@ async function measure(
   const members = await target.members(pairs * 2)
   let cpuBefore = processCpu(database, baselineGroup)
   let cpuAfter = cpuBefore
+  let trafficBefore = target.traffic?.()
+  let trafficAfter = trafficBefore
   let ownBefore = process.cpuUsage()
   let own = process.cpuUsage(ownBefore)
   let loadBefore = loadavg()[0]!
@@ -836,11 +851,13 @@ async function measure(
     (line) => {
       if (line.includes('measuring')) {
         cpuBefore = processCpu(database, baselineGroup)
+        trafficBefore = target.traffic?.()
         ownBefore = process.cpuUsage()
         loadBefore = loadavg()[0]!
         if (target.inspector) profiling = profile(target.inspector, () => finished, samplingMicros)
       } else if (line.includes('steady phase done')) {
         cpuAfter = processCpu(database, baselineGroup)
+        trafficAfter = target.traffic?.()
         own = process.cpuUsage(ownBefore)
         loadAfter = loadavg()[0]!
         finish()
@@ -862,6 +879,14 @@ async function measure(
     r,
     stored: target.stored ? (await target.stored(members)) - pairs * 2 : null,
     cpu,
+    traffic:
+      trafficBefore && trafficAfter
+        ? {
+            neonRequests: trafficAfter.neonRequests - trafficBefore.neonRequests,
+            neonStatements: trafficAfter.neonStatements - trafficBefore.neonStatements,
+            upstashCommands: trafficAfter.upstashCommands - trafficBefore.upstashCommands,
+          }
+        : null,
     load: { before: loadBefore, after: loadAfter },
     perSecond,
     p50: percentile(delivery, 50),
@@ -929,7 +954,17 @@ function stepLine(s: Step): string {
     `${s.side.padEnd(8)} offered ${String(s.rate).padStart(4)}/s: delivered ${s.perSecond.toFixed(0).padStart(4)}/s, ` +
     `send → peer p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms (ack p99 ${ms(s.ackP99)} ms)` +
     `${s.saturated ? ' SATURATED' : ''}; load ${s.load.before.toFixed(2)}→${s.load.after.toFixed(2)}; ` +
-    `CPU ms/message: ${cpu}; setup ${s.r.setupSeconds.toFixed(1)} s, steady ${s.r.steadySeconds.toFixed(1)} s`
+    `CPU ms/message: ${cpu}; ${traffic(s)}setup ${s.r.setupSeconds.toFixed(1)} s, steady ${s.r.steadySeconds.toFixed(1)} s`
+  )
+}
+
+/** The stand-ins' traffic per delivered message, for the step line (empty for the baseline). */
+function traffic(s: Step): string {
+  if (!s.traffic) return ''
+  const per = (x: number) => (x / s.r.delivered).toFixed(2)
+  return (
+    `per message: Neon ${per(s.traffic.neonRequests)} requests, ${per(s.traffic.neonStatements)} statements; ` +
+    `Upstash ${per(s.traffic.upstashCommands)} commands; `
   )
 }
 
@@ -1010,6 +1045,14 @@ async function bench() {
           return count!.n
         },
         inspector: profiling ? (await workerdProcesses(Number(new URL(stack.url).port))).inspector : null,
+        traffic: () => {
+          const { neon, upstash } = rapportStack.counters()
+          return {
+            neonRequests: neon.requests,
+            neonStatements: neon.statements,
+            upstashCommands: upstash.commands,
+          }
+        },
       },
     ]
     console.log(
