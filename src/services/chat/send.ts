@@ -72,22 +72,11 @@ const bool = (v: unknown) => v === true || v === 't' || v === 'true'
  */
 export async function loadPairFacts(s: Services, x: string, y: string): Promise<PairFacts> {
   const { memberA, memberB } = pairOf(x, y)
-  const mine = (hidden: boolean) => sql`exists (select 1 from messages g where g.member_a = ${memberA}::uuid
-    and g.member_b = ${memberB}::uuid and g.sender_id = u.id and g.hidden_from_recipient = ${hidden})`
+  // migrations/0023_chat_pair_facts.sql: its query is planned once per connection.
   const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
-    select u.id, u.role, u.tier_id,
-      (u.status = 'active' and u.deleted_at is null and p.onboarded_at is not null) as live,
-      (extract(epoch from u.created_at) * 1000)::float8 as created_ms,
-      coalesce(p.verification_level::text, 'none') as level,
-      coalesce(p.verification_required, false) as verification_required,
-      (p.shadow_banned_at is not null) as shadow_banned,
-      exists (select 1 from messaged m where m.subject_id = u.id
-        and m.object_id = case when u.id = ${x}::uuid then ${y}::uuid else ${x}::uuid end) as messaged,
-      case when ${mine(false)} then true else not ${mine(true)} end as visible_or_none,
-      exists (select 1 from skips k where (k.subject_id = ${x}::uuid and k.object_id = ${y}::uuid)
-        or (k.subject_id = ${y}::uuid and k.object_id = ${x}::uuid)) as skipped
-    from users u left join profiles p on p.user_id = u.id
-    where u.id in (${x}::uuid, ${y}::uuid)`)
+    select id, role, tier_id, live, created_ms, level, verification_required, shadow_banned, messaged,
+      visible_or_none, skipped
+    from chat_pair_facts(${memberA}::uuid, ${memberB}::uuid)`)
   const members = new Map<string, MemberFacts>()
   let skipped = false
   for (const r of rows) {
