@@ -9,6 +9,7 @@ import {
   isReactionEmoji,
   SendThrottle,
 } from '../../../src/services/chat/rules'
+import { loadPairFacts, writeMessage } from '../../../src/services/chat/send'
 import {
   chatting,
   connect,
@@ -271,6 +272,52 @@ describe('chat rules: a shadow-banned member’s hidden messages', () => {
       isIntro: true,
     })
     b.ws.close()
+  })
+})
+
+describe('chat rules: the pair facts a conversation decides on', () => {
+  const write = (senderId: string, recipientId: string, hidden: boolean) =>
+    writeMessage(services(), {
+      senderId,
+      recipientId,
+      clientId: crypto.randomUUID(),
+      body: opener(),
+      isIntro: false,
+      hidden,
+    })
+
+  it('tell who has written, and whether any of it was seen, whichever order the pair is given in', async () => {
+    const [ann, ben] = [await member(), await member()]
+    const silent = await loadPairFacts(services(), ann.id, ben.id)
+    expect(silent.members.get(ann.id)).toMatchObject({ live: true, messaged: false, messagedVisibly: false })
+    expect(silent.skipped).toBe(false)
+
+    await write(ann.id, ben.id, true)
+    await write(ann.id, ben.id, true)
+    const hiddenOnly = await loadPairFacts(services(), ben.id, ann.id)
+    expect(hiddenOnly.members.get(ann.id)).toMatchObject({ messaged: true, messagedVisibly: false })
+    expect(hiddenOnly.members.get(ben.id)).toMatchObject({ messaged: false, messagedVisibly: false })
+
+    // A visible message after hidden ones (a ban lifted): seen, from either side.
+    await write(ann.id, ben.id, false)
+    await write(ben.id, ann.id, false)
+    for (const [x, y] of [
+      [ann.id, ben.id],
+      [ben.id, ann.id],
+    ] as const) {
+      const facts = await loadPairFacts(services(), x, y)
+      expect(facts.members.get(ann.id)).toMatchObject({ messaged: true, messagedVisibly: true })
+      expect(facts.members.get(ben.id)).toMatchObject({ messaged: true, messagedVisibly: true })
+    }
+
+    await services().database.db.insert(skips).values({ subjectId: ben.id, objectId: ann.id })
+    expect((await loadPairFacts(services(), ann.id, ben.id)).skipped).toBe(true)
+  })
+
+  it('answer for a member who is gone with no row for them', async () => {
+    const ann = await member()
+    const facts = await loadPairFacts(services(), ann.id, crypto.randomUUID())
+    expect([...facts.members.keys()]).toEqual([ann.id])
   })
 })
 
