@@ -8,7 +8,7 @@ export default tseslint.config(
       'dist',
       'public',
       '.data',
-      '.wrangler',
+      '**/.wrangler',
       'migrations',
       'worker-configuration.d.ts',
     ],
