@@ -5,16 +5,12 @@
 --   every load, which cost PostgreSQL more than running it. Inside PL/pgSQL each statement's plan
 --   is prepared once per backend and reused.
 -- - Cost growing with the conversation. Written as one query correlated on the member row, "has
---   this member written visibly?" was planned as a hashed subplan that read every message of the
---   conversation to answer it, so a long conversation paid on every load (every few seconds while
---   busy). Asked once per member with the member's id as a constant, it is an index probe on
---   messages_client_id_key (member_a, member_b, sender_id, …) that stops at the first row.
---
--- One row per member of the pair who exists: their standing (live, verification, shadow ban),
--- whether they have written to the other member (`messaged`), whether that writing was seen
--- (`visible_or_none`: a visible message, or no hidden one either), and whether either member
--- skipped the other (`skipped`, the same on both rows). The pair comes in the order its messages
--- are stored under (member_a, member_b).
+--   this member written visibly?" could be planned as a hashed subplan that reads every message
+--   of the conversation to answer it (seen when the table's statistics lagged behind it), so a
+--   long conversation paid on every load, every few seconds while busy. Asked once per member with
+--   the member's id as a constant, it is an index probe on messages_client_id_key (member_a,
+--   member_b, sender_id, …) that stops at the first row.
+
 -- Whether `p_sender`'s writing in this conversation was seen: a message not hidden from the other
 -- member, or no hidden one either (nothing written yet counts as seen).
 CREATE FUNCTION chat_sender_seen(p_member_a uuid, p_member_b uuid, p_sender uuid)
@@ -26,6 +22,10 @@ BEGIN
       AND g.sender_id = p_sender AND g.hidden_from_recipient);
 END $$;
 
+-- One row per member of the pair who exists: their standing (live, verification, shadow ban),
+-- whether they have written to the other member (`messaged`), whether that writing was seen
+-- (`visible_or_none`), and whether either member skipped the other (`skipped`, the same on both
+-- rows). The pair comes in the order its messages are stored under (member_a, member_b).
 CREATE FUNCTION chat_pair_facts(p_member_a uuid, p_member_b uuid)
 RETURNS TABLE (
   id uuid, role text, tier_id uuid, live boolean, created_ms double precision, level text,
