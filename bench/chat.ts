@@ -944,6 +944,13 @@ const ratio = (x: number, y: number) => (Number.isFinite(x / y) ? (x / y).toFixe
 /** CPU milliseconds per delivered message, of one process role. */
 const cpuPerMessage = (s: Step, name: string) => ((s.cpu.get(name) ?? 0) / s.r.delivered) * 1000
 
+/**
+ * CPU milliseconds per delivered message of every process the step measured (both sides' runtimes,
+ * the stand-ins, the clients, PostgreSQL, Redis): how busy the shared cores were, which is what
+ * queueing latency follows.
+ */
+const allCpuPerMessage = (s: Step) => ([...s.cpu.values()].reduce((a, x) => a + x, 0) / s.r.delivered) * 1000
+
 function stepLine(s: Step): string {
   const cpu = [...s.cpu]
     .filter(([, x]) => x >= 0.01)
@@ -1136,9 +1143,9 @@ function report(steps: Step[]) {
   const rates = [...new Set(steps.map((s) => s.rate))]
   console.log(
     '\n| offered /s | baseline delivered /s | baseline p50 / p99 ms | Rapport delivered /s | Rapport p50 / p99 ms | ' +
-      'delivered R/B | p50 R/B | p99 R/B | workerd ms/msg B → R | PostgreSQL ms/msg |',
+      'delivered R/B | p50 R/B | p99 R/B | workerd ms/msg B → R | PostgreSQL ms/msg | all processes ms/msg B → R |',
   )
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const rate of rates) {
     const b = at('baseline', rate)
     const r = at('Rapport', rate)
@@ -1150,7 +1157,8 @@ function report(steps: Step[]) {
       `| ${rate} | ${side(b).join(' | ')} | ${side(r).join(' | ')} | ` +
         `${b && r ? [ratio(r.perSecond, b.perSecond), ratio(r.p50, b.p50), ratio(r.p99, b.p99)].join(' | ') : '– | – | –'} | ` +
         `${b ? cpuPerMessage(b, 'baseline workerd').toFixed(2) : '–'} → ${r ? cpuPerMessage(r, 'Rapport workerd').toFixed(2) : '–'} | ` +
-        `${r ? cpuPerMessage(r, 'PostgreSQL backends').toFixed(2) : '–'} |`,
+        `${r ? cpuPerMessage(r, 'PostgreSQL backends').toFixed(2) : '–'} | ` +
+        `${b ? allCpuPerMessage(b).toFixed(2) : '–'} → ${r ? allCpuPerMessage(r).toFixed(2) : '–'} |`,
     )
   }
   const best = (side: Step['side']) =>
