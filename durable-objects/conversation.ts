@@ -16,7 +16,7 @@ import {
   conversationMembers,
 } from '../src/services/chat/protocol'
 import { markConversationRead, reactToMessage } from '../src/services/chat/read'
-import { SendThrottle } from '../src/services/chat/rules'
+import { SendThrottle, isBodyTooLong } from '../src/services/chat/rules'
 import {
   type Ack,
   type BatchedMessage,
@@ -25,6 +25,7 @@ import {
   checkIntro,
   findAck,
   loadPairFacts,
+  replyIfAllowed,
   standingRefusal,
   writeMessage,
   writeMessages,
@@ -312,6 +313,8 @@ export class Conversation extends HibernatingSocketObject<
         }
       }
 
+      const answered = await this.replyOnFactsDue(input, key, origin)
+      if (answered) return answered
       const facts = await this.pairFacts()
       const sender = facts.members.get(senderId)
       const recipient = facts.members.get(recipientId)
@@ -342,6 +345,52 @@ export class Conversation extends HibernatingSocketObject<
       return this.acceptAlone(input, origin)
     })
     return decided.then((r) => ('later' in r ? r.later : r))
+  }
+
+  /**
+   * A send that finds the pair's facts expired (or none loaded yet) while nothing is being written
+   * — the usual case for a message after a pause — has them loaded and, when it is a plain reply,
+   * is written in the same round trip (`replyIfAllowed`) instead of waiting for a load before its
+   * write. Null when the send goes the usual way, which then finds the facts fresh in memory.
+   */
+  private async replyOnFactsDue(
+    input: SendInput,
+    key: string,
+    origin?: WebSocket,
+  ): Promise<SendResult | null> {
+    const due = !this.facts || Date.now() - this.facts.at >= factsTtlMs
+    if (!due || this.factsLoading || this.writing || this.writeQueue.length > 0) return null
+    if (isBodyTooLong(input.body)) return null
+    const { senderId, clientId, body } = input
+    const recipientId = this.peerOf(senderId)
+    const at = Date.now()
+    const version = this.factsVersion
+    let outcome: Awaited<ReturnType<typeof replyIfAllowed>>
+    try {
+      outcome = await replyIfAllowed(this.s, {
+        senderId,
+        recipientId,
+        clientId,
+        body,
+        audioKey: input.audioKey ?? null,
+      })
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      // The client id was used before (a resend after this object lost its memory): the original ack.
+      const stored = await findAck(this.s, senderId, recipientId, clientId)
+      if (!stored) throw err
+      return this.acknowledge(key, stored, false, origin)
+    }
+    this.keepFacts(outcome.facts, at, version)
+    if (!outcome.written) return null
+    const hidden = outcome.facts.members.get(senderId)?.shadowBanned ?? false
+    return this.delivered(
+      key,
+      { senderId, clientId, body, audioKey: input.audioKey ?? null, hidden },
+      false,
+      outcome.written,
+      origin,
+    )
   }
 
   /**
@@ -734,12 +783,9 @@ export class Conversation extends HibernatingSocketObject<
     const [a, b] = this.members()
     const at = Date.now()
     const version = this.factsVersion
-    const [earliest, latest] = factsRefreshAfterMs
     const loading: Promise<PairFacts> = loadPairFacts(this.s, a, b)
       .then((value) => {
-        if (version === this.factsVersion) {
-          this.facts = { value, at, refreshAt: at + earliest + Math.random() * (latest - earliest) }
-        }
+        this.keepFacts(value, at, version)
         return value
       })
       .finally(() => {
@@ -747,6 +793,16 @@ export class Conversation extends HibernatingSocketObject<
       })
     this.factsLoading = loading
     return loading
+  }
+
+  /**
+   * Facts loaded from `at` on become the ones in memory, unless the facts in memory changed since
+   * the load began (`version`): then they are newer than what the load read.
+   */
+  private keepFacts(value: PairFacts, at: number, version: number) {
+    if (version !== this.factsVersion) return
+    const [earliest, latest] = factsRefreshAfterMs
+    this.facts = { value, at, refreshAt: at + earliest + Math.random() * (latest - earliest) }
   }
 
   /** Run `task` after every task queued before it (a failed task does not block the next). */

@@ -77,6 +77,11 @@ export async function loadPairFacts(s: Services, x: string, y: string): Promise<
     select id, role, tier_id, live, created_ms, level, verification_required, shadow_banned, messaged,
       visible_or_none, skipped
     from chat_pair_facts(${memberA}::uuid, ${memberB}::uuid)`)
+  return factsFromRows(rows)
+}
+
+/** The facts from `chat_pair_facts`'s rows (as rows, or as the JSON objects `chat_reply` returns). */
+function factsFromRows(rows: Record<string, unknown>[]): PairFacts {
   const members = new Map<string, MemberFacts>()
   let skipped = false
   for (const r of rows) {
@@ -95,6 +100,45 @@ export async function loadPairFacts(s: Services, x: string, y: string): Promise<
     })
   }
   return { members, skipped }
+}
+
+/**
+ * The pair's facts loaded afresh and, when they make `m` a plain reply, `m` written, in one round
+ * trip (the SQL function `chat_reply`): for a message that finds the facts it was holding expired,
+ * which would otherwise wait for a load before its write. A plain reply is what the object would
+ * queue for writing: no standing refusal, the sender has written to the recipient (visibly, or is
+ * shadow-banned: the message is then hidden) and the recipient has written back visibly. `written`
+ * is null when it is not one; the caller then decides on `facts` (a refusal, an intro, a first
+ * message). The body's length is the caller's to check first. A client id used before fails the
+ * call with a unique violation, as {@link writeMessage} does, and nothing is written.
+ *
+ * @example
+ * const { facts, written } = await replyIfAllowed(s, { senderId, recipientId, clientId: 'c9', body: 'and then?' })
+ */
+export async function replyIfAllowed(
+  s: Services,
+  m: { senderId: string; recipientId: string; clientId: string; body: string; audioKey: string | null },
+): Promise<{ facts: PairFacts; written: WrittenMessage | null }> {
+  const { memberA, memberB } = pairOf(m.senderId, m.recipientId)
+  const now = s.clock.now()
+  // migrations/0024_chat_reply.sql
+  const { rows } = await s.database.db.execute<Record<string, unknown>>(sql`
+    select out_facts as facts, out_seq::float8 as seq, out_box as box, out_unread as unread_count
+    from chat_reply(${memberA}::uuid, ${memberB}::uuid, ${m.senderId}::uuid, ${m.clientId}::text,
+      ${m.body}::text, ${m.audioKey}::text, ${now}::timestamptz)`)
+  const row = rows[0]!
+  const json = typeof row.facts === 'string' ? (JSON.parse(row.facts) as unknown) : row.facts
+  const facts = factsFromRows(json as Record<string, unknown>[])
+  if (row.seq == null) return { facts, written: null }
+  return {
+    facts,
+    written: {
+      ack: { clientId: m.clientId, seq: Number(row.seq), createdAt: now.toISOString() },
+      recipientInbox:
+        row.box == null ? null : { box: row.box as 'intros' | 'chats', unread: Number(row.unread_count) },
+      created: true,
+    },
+  }
 }
 
 /**

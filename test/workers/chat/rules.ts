@@ -196,6 +196,112 @@ describe('chat rules: who may write', () => {
     })
   })
 
+  describe('a message after a pause (the pair facts expired)', () => {
+    /**
+     * Expire the Conversation's facts, as a pause of 5 s or more does, and count the database
+     * statements the object runs from then on (its own services, wrapped; the reads and writes of
+     * the chat path all go through `execute`).
+     */
+    const paused = async (alice: { id: string }, bob: { id: string }) => {
+      const stub = conversationStub(alice.id, bob.id)
+      await runInDurableObject(stub, (o) => {
+        const object = o as any
+        const real = object.s as ReturnType<typeof services>
+        const db = real.database.db
+        object.statements = 0
+        const counted = new Proxy(db, {
+          get: (target, name) => {
+            const value = Reflect.get(target, name, target) as unknown
+            if (name !== 'execute' || typeof value !== 'function') return value
+            return (...args: unknown[]) => {
+              object.statements++
+              return (value as (...a: unknown[]) => unknown).apply(target, args)
+            }
+          },
+        })
+        object.services = { ...real, database: { ...real.database, db: counted } }
+        object.facts.at = 0
+      })
+      return {
+        statements: () => runInDurableObject(stub, (o) => (o as any).statements as number),
+        factsAge: () => runInDurableObject(stub, (o) => Date.now() - ((o as any).facts?.at ?? 0)),
+      }
+    }
+
+    it('writes a reply in the statement that reloads the facts: one round trip, delivered and stored once', async () => {
+      const { alice, bob, a, b } = await chatting()
+      const pause = await paused(alice, bob)
+      expect(await sendMessage(a, 'so, about that film', 'after-pause')).toMatchObject({
+        type: 'ack',
+        seq: 3,
+      })
+      expect(await b.next((f) => f.type === 'message')).toMatchObject({
+        message: { seq: 3, body: 'so, about that film' },
+      })
+      expect(await pause.statements()).toBe(1)
+      expect(await pause.factsAge()).toBeLessThan(5_000)
+      // The facts it brought serve the next message from memory: no statement but its write.
+      expect(await sendMessage(b, 'the ending!', 'next')).toMatchObject({ type: 'ack', seq: 4 })
+      expect(await pause.statements()).toBe(2)
+      expect((await storedMessages(alice.id, bob.id)).map((m) => [m.clientId, m.isIntro])).toEqual([
+        ['intro', true],
+        ['reply', false],
+        ['after-pause', false],
+        ['next', false],
+      ])
+      a.ws.close()
+      b.ws.close()
+    })
+
+    it('writes nothing when the facts it loads refuse the message: a skip the object was not told of', async () => {
+      const { alice, bob, a, b } = await chatting()
+      await s.database.db.insert(skips).values({ subjectId: bob.id, objectId: alice.id })
+      await paused(alice, bob)
+      expect(await sendMessage(a, 'still there?', 'after-skip')).toMatchObject({ code: 'blocked' })
+      expect((await storedMessages(alice.id, bob.id)).map((m) => m.clientId)).toEqual(['intro', 'reply'])
+      a.ws.close()
+      b.ws.close()
+    })
+
+    it('leaves a first message to the intro rules, on the facts it loaded', async () => {
+      const { alice, bob, a, b } = await openPair()
+      expect(await sendMessage(a, opener(), 'intro')).toMatchObject({ type: 'ack', seq: 1 })
+      const pause = await paused(alice, bob)
+      // Bob has not written yet: his message is his first to Alice, with its `messaged` row.
+      expect(await sendMessage(b, 'hi!', 'first')).toMatchObject({ type: 'ack', seq: 2 })
+      expect(await pause.statements()).toBe(2)
+      const [first] = await s.database.db
+        .select()
+        .from(messaged)
+        .where(and(eq(messaged.subjectId, bob.id), eq(messaged.objectId, alice.id)))
+      expect(first).toBeDefined()
+      a.ws.close()
+      b.ws.close()
+    })
+
+    it('hides a shadow-banned member’s reply, and answers a reused client id with its first ack', async () => {
+      const shady = await member({ profile: { shadowBannedAt: new Date() } })
+      const bob = await member()
+      const sh = await openConversation(shady.token, bob.id)
+      const b = await openConversation(bob.token, shady.id)
+      expect(await sendMessage(sh, opener(), 'hidden-intro')).toMatchObject({ type: 'ack', seq: 1 })
+      expect(await sendMessage(b, opener(), 'bob-intro')).toMatchObject({ type: 'ack', seq: 2 })
+      await paused(shady, bob)
+      expect(await sendMessage(sh, 'and another', 'hidden-reply')).toMatchObject({ type: 'ack', seq: 3 })
+      const stored = await storedMessages(shady.id, bob.id)
+      expect(stored.find((m) => m.clientId === 'hidden-reply')).toMatchObject({ hiddenFromRecipient: true })
+      expect((await b.drain()).filter((f) => f.type === 'message')).toEqual([])
+
+      // The object forgets its acks (as after an eviction); the same client id again after a pause.
+      await runInDurableObject(conversationStub(shady.id, bob.id), (o) => (o as any).acks.clear())
+      await paused(shady, bob)
+      expect(await sendMessage(sh, 'and another', 'hidden-reply')).toMatchObject({ type: 'ack', seq: 3 })
+      expect(await storedMessages(shady.id, bob.id)).toHaveLength(3)
+      sh.ws.close()
+      b.ws.close()
+    })
+  })
+
   it('blocks writing to a deactivated, deleted or not yet onboarded member', async () => {
     const alice = await member()
     const gone = [
