@@ -25,8 +25,9 @@ import { applyMigrations } from '../scripts/migrate'
  *   connection), on short conversations and on one of 2,000 messages (the statement read every
  *   message of the conversation; the function's cost must not grow with it);
  * - the write built up: the conversation's sequence upsert with its commit; plus the message row;
- *   the whole `chat_write_message` (plus both inbox entries); and `chat_write_messages` with six
- *   replies, per message.
+ *   the whole `chat_write_message` (plus both inbox entries); `chat_reply` (a reply after a pause:
+ *   the pair facts and the write in one call); and `chat_write_messages` with six replies, per
+ *   message.
  *
  *   npm run bench:chat-sql
  */
@@ -146,6 +147,14 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'chat_reply (pair facts and the write, one call)',
+    run: (c, [a, b], k) =>
+      c.query({
+        text: `select * from chat_reply($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, null, now())`,
+        values: [a, b, k % 2 ? a : b, randomUUID(), body],
+      }),
+  },
+  {
     name: `chat_write_messages, ${batch} replies (per message)`,
     messages: batch,
     run: (c, [a, b]) => {
@@ -167,6 +176,19 @@ const cases: Case[] = [
   },
 ]
 
+/** Onboarded profiles for members (the pair facts count only onboarded members as live). */
+async function onboard(client: pg.Client, ids: string[]) {
+  await client.query(
+    `insert into profiles (user_id, url_slug, date_of_birth, place_id, latitude, longitude, gender,
+       seeking_genders, onboarded_at)
+     select t.id, 'chat-sql-' || t.id, '1994-05-17', p.id, p.latitude, p.longitude, 'woman',
+       array['man', 'woman']::gender[], now()
+     from unnest($1::uuid[]) as t(id),
+       (select id, latitude, longitude from places order by population desc nulls last limit 1) p`,
+    [ids],
+  )
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.floor((p / 100) * (sorted.length - 1))]!
 
 async function bench() {
@@ -187,6 +209,7 @@ async function bench() {
        select id, id || '@example.com', id || '@example.com', 'Member', 'active' from unnest($1::uuid[]) id`,
       [ids],
     )
+    await onboard(client, ids)
     const pairOf = (k: number): [string, string] => {
       const [x, y] = [ids[2 * (k % pairs)]!, ids[2 * (k % pairs) + 1]!]
       return x < y ? [x, y] : [y, x]
@@ -212,6 +235,7 @@ async function bench() {
        select id, id || '@example.com', id || '@example.com', 'Member', 'active' from unnest($1::uuid[]) id`,
       [long],
     )
+    await onboard(client, long)
     await client.query(
       `with c as (insert into conversations (member_a, member_b, last_seq, created_at)
          values ($1, $2, $3, now()) returning member_a, member_b)
