@@ -75,9 +75,12 @@ export async function sendMessage(socket: TestSocket, body: string, clientId = c
   return socket.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
 }
 
-/** Two new members, each with a conversation socket open to the other. */
-export async function openPair() {
-  const alice = await member()
+/**
+ * Two new members, each with a conversation socket open to the other; `alice` is made with
+ * `aliceOptions` (e.g. a shadow ban).
+ */
+export async function openPair(aliceOptions: Parameters<typeof member>[0] = {}) {
+  const alice = await member(aliceOptions)
   const bob = await member()
   const a = await openConversation(alice.token, bob.id)
   const b = await openConversation(bob.token, alice.id)

@@ -10,6 +10,7 @@ import {
   connect,
   conversationStub,
   openConversation,
+  openPair,
   opener,
   sendMessage,
   seqOf,
@@ -394,10 +395,7 @@ describe('conversation socket: shadow-banned members and skips', () => {
   })
 
   it('echoes a shadow-banned member’s reaction to them only, without storing it', async () => {
-    const shady = await member({ profile: { shadowBannedAt: new Date() } })
-    const bob = await member()
-    const sh = await openConversation(shady.token, bob.id)
-    const b = await openConversation(bob.token, shady.id)
+    const { alice: shady, bob, a: sh, b } = await openPair({ profile: { shadowBannedAt: new Date() } })
     await sendMessage(b, opener(), 'b-1')
     sh.send({ type: 'react', seq: 1, emoji: '❤️' })
     expect(await sh.next((f) => f.type === 'reaction')).toEqual({

@@ -280,10 +280,7 @@ describe('chat rules: who may write', () => {
     })
 
     it('hides a shadow-banned member’s reply, and answers a reused client id with its first ack', async () => {
-      const shady = await member({ profile: { shadowBannedAt: new Date() } })
-      const bob = await member()
-      const sh = await openConversation(shady.token, bob.id)
-      const b = await openConversation(bob.token, shady.id)
+      const { alice: shady, bob, a: sh, b } = await openPair({ profile: { shadowBannedAt: new Date() } })
       expect(await sendMessage(sh, opener(), 'hidden-intro')).toMatchObject({ type: 'ack', seq: 1 })
       expect(await sendMessage(b, opener(), 'bob-intro')).toMatchObject({ type: 'ack', seq: 2 })
       await paused(shady, bob)
@@ -331,10 +328,7 @@ describe('chat rules: who may write', () => {
   })
 
   it('stores a shadow-banned member’s messages for them only, acknowledging as usual', async () => {
-    const shady = await member({ profile: { shadowBannedAt: new Date() } })
-    const bob = await member()
-    const sh = await openConversation(shady.token, bob.id)
-    const b = await openConversation(bob.token, shady.id)
+    const { alice: shady, bob, a: sh, b } = await openPair({ profile: { shadowBannedAt: new Date() } })
     const bobHub = await connect('/api/v1/hub/socket', bob.token)
     const ack = await sendMessage(sh, opener(), 'hidden')
     expect(ack).toMatchObject({ type: 'ack', seq: 1 })
