@@ -363,17 +363,25 @@ export class Conversation extends HibernatingSocketObject<
     if (isBodyTooLong(input.body)) return null
     const { senderId, clientId, body } = input
     const recipientId = this.peerOf(senderId)
-    const at = Date.now()
-    const version = this.factsVersion
-    let outcome: Awaited<ReturnType<typeof replyIfAllowed>>
+    const reply = replyIfAllowed(this.s, {
+      senderId,
+      recipientId,
+      clientId,
+      body,
+      audioKey: input.audioKey ?? null,
+    })
+    // This statement is the pair's facts load: frames that need the facts meanwhile (typing,
+    // presence, receipts) wait for what it brings rather than loading them again. Should it fail
+    // (a client id used before), they get a load of their own.
+    this.loadFacts(
+      reply.then(
+        (r) => r.facts,
+        () => loadPairFacts(this.s, senderId, recipientId),
+      ),
+    ).catch(() => undefined)
+    let outcome: Awaited<typeof reply>
     try {
-      outcome = await replyIfAllowed(this.s, {
-        senderId,
-        recipientId,
-        clientId,
-        body,
-        audioKey: input.audioKey ?? null,
-      })
+      outcome = await reply
     } catch (err) {
       if (!isUniqueViolation(err)) throw err
       // The client id was used before (a resend after this object lost its memory): the original ack.
@@ -381,7 +389,6 @@ export class Conversation extends HibernatingSocketObject<
       if (!stored) throw err
       return this.acknowledge(key, stored, false, origin)
     }
-    this.keepFacts(outcome.facts, at, version)
     if (!outcome.written) return null
     const hidden = outcome.facts.members.get(senderId)?.shadowBanned ?? false
     return this.delivered(
@@ -779,13 +786,20 @@ export class Conversation extends HibernatingSocketObject<
     this.factsLoading = null
   }
 
-  private loadFacts(): Promise<PairFacts> {
-    const [a, b] = this.members()
+  /**
+   * Load the pair's facts (or take them from `load`, a statement that brings them along with other
+   * work) as the one load under way; they become the facts in memory unless those changed since
+   * the load began (then they are newer than what it read).
+   */
+  private loadFacts(load?: Promise<PairFacts>): Promise<PairFacts> {
     const at = Date.now()
     const version = this.factsVersion
-    const loading: Promise<PairFacts> = loadPairFacts(this.s, a, b)
+    const [earliest, latest] = factsRefreshAfterMs
+    const loading: Promise<PairFacts> = (load ?? loadPairFacts(this.s, ...this.members()))
       .then((value) => {
-        this.keepFacts(value, at, version)
+        if (version === this.factsVersion) {
+          this.facts = { value, at, refreshAt: at + earliest + Math.random() * (latest - earliest) }
+        }
         return value
       })
       .finally(() => {
@@ -793,16 +807,6 @@ export class Conversation extends HibernatingSocketObject<
       })
     this.factsLoading = loading
     return loading
-  }
-
-  /**
-   * Facts loaded from `at` on become the ones in memory, unless the facts in memory changed since
-   * the load began (`version`): then they are newer than what the load read.
-   */
-  private keepFacts(value: PairFacts, at: number, version: number) {
-    if (version !== this.factsVersion) return
-    const [earliest, latest] = factsRefreshAfterMs
-    this.facts = { value, at, refreshAt: at + earliest + Math.random() * (latest - earliest) }
   }
 
   /** Run `task` after every task queued before it (a failed task does not block the next). */

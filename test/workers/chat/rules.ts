@@ -202,20 +202,31 @@ describe('chat rules: who may write', () => {
      * statements the object runs from then on (its own services, wrapped; the reads and writes of
      * the chat path all go through `execute`).
      */
-    const paused = async (alice: { id: string }, bob: { id: string }) => {
+    const paused = async (
+      alice: { id: string },
+      bob: { id: string },
+      opts: { holdFirstMs?: number } = {},
+    ) => {
       const stub = conversationStub(alice.id, bob.id)
       await runInDurableObject(stub, (o) => {
         const object = o as any
         const real = object.s as ReturnType<typeof services>
         const db = real.database.db
         object.statements = 0
+        object.holding = false
         const counted = new Proxy(db, {
           get: (target, name) => {
             const value = Reflect.get(target, name, target) as unknown
             if (name !== 'execute' || typeof value !== 'function') return value
             return (...args: unknown[]) => {
-              object.statements++
-              return (value as (...a: unknown[]) => unknown).apply(target, args)
+              const run = () => (value as (...a: unknown[]) => unknown).apply(target, args)
+              if (++object.statements > 1 || !opts.holdFirstMs) return run()
+              // The first statement waits before it goes out, so the test can act while it is under way.
+              object.holding = true
+              return new Promise((r) => setTimeout(r, opts.holdFirstMs)).then(() => {
+                object.holding = false
+                return run()
+              })
             }
           },
         })
@@ -225,19 +236,23 @@ describe('chat rules: who may write', () => {
       return {
         statements: () => runInDurableObject(stub, (o) => (o as any).statements as number),
         factsAge: () => runInDurableObject(stub, (o) => Date.now() - ((o as any).facts?.at ?? 0)),
+        holding: () => runInDurableObject(stub, (o) => (o as any).holding as boolean),
       }
     }
 
     it('writes a reply in the statement that reloads the facts: one round trip, delivered and stored once', async () => {
       const { alice, bob, a, b } = await chatting()
-      const pause = await paused(alice, bob)
-      expect(await sendMessage(a, 'so, about that film', 'after-pause')).toMatchObject({
-        type: 'ack',
-        seq: 3,
-      })
+      const pause = await paused(alice, bob, { holdFirstMs: 1_000 })
+      const sent = sendMessage(a, 'so, about that film', 'after-pause')
+      // A typing hint while that statement is under way needs the facts too: it waits for the
+      // ones the statement brings rather than loading them again.
+      await eventually(pause.holding, (holding) => holding, 5_000)
+      a.send({ type: 'typing' })
+      expect(await sent).toMatchObject({ type: 'ack', seq: 3 })
       expect(await b.next((f) => f.type === 'message')).toMatchObject({
         message: { seq: 3, body: 'so, about that film' },
       })
+      expect(await b.next((f) => f.type === 'typing')).toMatchObject({ userId: alice.id })
       expect(await pause.statements()).toBe(1)
       expect(await pause.factsAge()).toBeLessThan(5_000)
       // The facts it brought serve the next message from memory: no statement but its write.
