@@ -180,4 +180,24 @@ describe('chat over wrangler dev with ws clients', () => {
     )
     expect(rows[0]).toEqual({ n: 6 })
   })
+
+  it('numbers a burst from one socket in the order it was sent and delivers it in that order', async () => {
+    // Sent without waiting, so replies queue behind the write in flight and go out in batches.
+    const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}-${randomUUID()}`)
+    for (const [i, clientId] of ids.entries()) aliceConv.send({ type: 'send', clientId, body: `burst ${i}` })
+    const acks = await Promise.all(
+      ids.map((id) => aliceConv.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === id)),
+    )
+    expect(acks.map((f) => [f.type, f.seq])).toEqual(ids.map((_, i) => ['ack', 7 + i]))
+    const seen: string[] = []
+    for (let i = 0; i < ids.length; i++) {
+      seen.push(((await bobConv.next((f) => f.type === 'message')).message as { clientId: string }).clientId)
+    }
+    expect(seen).toEqual(ids)
+    const { rows } = await stack.pool.query<{ client_id: string }>(
+      'select client_id from messages where member_a = least($1::uuid, $2::uuid) and seq > 6 order by seq',
+      [alice.id, bob.id],
+    )
+    expect(rows.map((r) => r.client_id)).toEqual(ids)
+  })
 })
