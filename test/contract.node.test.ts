@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -309,9 +310,16 @@ function generated(dir: string): string[] {
 
 describe('the docs page', () => {
   it('renders in headless Chromium with every request outside this server blocked', async () => {
+    const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+    if (!existsSync(executablePath)) {
+      throw new Error(
+        `No Chromium at ${executablePath}. Install it once per machine (Debian/Ubuntu: ` +
+          '`sudo apt-get install -y chromium`; `.ci/run` does this) or set CHROMIUM_PATH to a Chromium or Chrome binary.',
+      )
+    }
     // A fresh profile directory per run (Playwright passes it as --user-data-dir).
     const browser = await chromium.launchPersistentContext(join(work, 'chromium'), {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath,
       headless: true,
       args: [
         '--no-sandbox',
