@@ -5,7 +5,8 @@ import { signInChallenges, tiers, users, type Role, type UserStatus } from '../.
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../../lib/crypto'
-import { forgetAccount } from './account-cache'
+import { cacheAccount, forgetAccount } from './account-cache'
+import { cachedTiers } from './tiers'
 import { findActiveBan } from '../moderation/bans'
 import { assertAllowedClubName } from '../clubs/clubs'
 import { isDisposableEmail } from './disposable-email'
@@ -307,10 +308,12 @@ export async function completeSignIn(
     )
     tokens = await startSession(s, user, sessionInput, { statements: input.alongside })
   } else {
+    const tierName = tierNameOf(s, user.tierId)
     tokens = await startSession(s, user, sessionInput, {
       statements: [accountUpdate, ...(input.alongside ?? [])],
       // After the update has committed, so no request can cache the account as it was before.
-      afterCommit: () => forgetAccount(s, user.id),
+      afterCommit: () =>
+        cacheSignedIn(s, { ...user, email: user.emailDisplay, status, lastOnlineAt: now }, tierName),
     })
   }
   return {
@@ -346,10 +349,23 @@ export async function signUp(
     signInCount: 1,
     lastSignInAt: now,
     lastOnlineAt: now,
+    createdAt: now,
     updatedAt: now,
   })
+  const tierName = tierNameOf(s, user.tierId)
+  const summary = {
+    ...user,
+    email: account.emailDisplay,
+    name: null,
+    username: null,
+    createdAt: now,
+    lastOnlineAt: now,
+  }
   try {
-    const tokens = await startSession(s, user, input, { statements: [insert] })
+    const tokens = await startSession(s, user, input, {
+      statements: [insert],
+      afterCommit: () => cacheSignedIn(s, summary, tierName),
+    })
     return { ...tokens, user: { id: user.id, role: user.role, status: user.status }, needsOnboarding: true }
   } catch (err) {
     if (!isUniqueViolation(err)) throw err
@@ -357,6 +373,54 @@ export async function signUp(
     if (!raced) throw err
     return completeSignIn(s, raced, input)
   }
+}
+
+/**
+ * A tier's name, from this isolate's copy of the tier table (read in parallel with the sign-in's
+ * own statements when the copy is stale); null without a tier, undefined when it cannot be read.
+ */
+function tierNameOf(s: Services, tierId: string | null): Promise<string | null | undefined> {
+  if (!tierId) return Promise.resolve(null)
+  return cachedTiers(s).then(
+    (byId) => byId.get(tierId)?.name ?? null,
+    () => undefined,
+  )
+}
+
+/**
+ * Once a sign-in has committed: the account as it now stands goes into the account cache, so the
+ * member's first request after signing in is answered without reading it from Postgres. When the
+ * tier's name could not be read, the cached copy is dropped instead (the next request reads it).
+ */
+async function cacheSignedIn(
+  s: Services,
+  account: {
+    id: string
+    email: string
+    name: string | null
+    username: string | null
+    role: Role
+    status: UserStatus
+    tierId: string | null
+    createdAt: Date
+    lastOnlineAt: Date
+  },
+  tierName: Promise<string | null | undefined>,
+): Promise<void> {
+  const tier = await tierName
+  if (tier === undefined) return forgetAccount(s, account.id)
+  await cacheAccount(s, {
+    id: account.id,
+    email: account.email,
+    name: account.name,
+    username: account.username,
+    role: account.role,
+    status: account.status,
+    tier,
+    tierId: account.tierId,
+    createdAt: account.createdAt.toISOString(),
+    lastOnlineAt: account.lastOnlineAt.toISOString(),
+  })
 }
 
 /** The default tier (the oldest), as a statement for a batch; empty when there is no tier. */

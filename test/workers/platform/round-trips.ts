@@ -227,7 +227,10 @@ describe('round trips per hot route (steady state)', () => {
         request('POST', undefined, { challengeId, code: '000000', client: 'mobile' }, ip),
       )
       expect(verified.res.status).toBe(200)
-      return { requested, verified }
+      const { accessToken } = (await verified.res.clone().json()) as { accessToken: string }
+      const me = await measured('/api/v1/me', request('GET', accessToken, undefined, ip))
+      expect(me.res.status).toBe(200)
+      return { requested, verified, me }
     }
     const counts = (m: Measured) => ({ neon: m.neon, upstash: m.upstash, depth: m.depth })
     // A member signing in again (the common case), after a first sign-up warmed the isolate.
@@ -240,13 +243,22 @@ describe('round trips per hot route (steady state)', () => {
     // limit), then the attempt (which consumes the challenge) with the account and ban look-ups,
     // then the account update with the new session (a first sign-in's account insert takes the
     // update's place in that batch). Upstash: the global per-IP route limit (the middleware), then the route's own sign-in
-    // limits in one pipeline, and after verifying the session marker with the cache drop.
+    // limits in one pipeline, and after verifying the session marker with the account's summary.
+    // The first request after signing in then finds both in Redis, as any later one does.
     expect({
-      again: { requested: counts(again.requested), verified: counts(again.verified) },
-      first: { requested: counts(first.requested), verified: counts(first.verified) },
+      again: { requested: counts(again.requested), verified: counts(again.verified), me: counts(again.me) },
+      first: { requested: counts(first.requested), verified: counts(first.verified), me: counts(first.me) },
     }).toEqual({
-      again: { requested: { neon: 2, upstash: 2, depth: 4 }, verified: { neon: 3, upstash: 3, depth: 6 } },
-      first: { requested: { neon: 2, upstash: 2, depth: 4 }, verified: { neon: 3, upstash: 3, depth: 6 } },
+      again: {
+        requested: { neon: 2, upstash: 2, depth: 4 },
+        verified: { neon: 3, upstash: 3, depth: 6 },
+        me: { neon: 0, upstash: 1, depth: 1 },
+      },
+      first: {
+        requested: { neon: 2, upstash: 2, depth: 4 },
+        verified: { neon: 3, upstash: 3, depth: 6 },
+        me: { neon: 0, upstash: 1, depth: 1 },
+      },
     })
   })
 })
