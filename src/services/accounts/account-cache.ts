@@ -27,7 +27,7 @@ export interface AccountSummary {
 }
 
 export const accountCacheTtlSeconds = 60
-const accountKey = (userId: string) => `auth:account:${userId}`
+export const accountKey = (userId: string) => `auth:account:${userId}`
 export const revokedKey = (sessionId: string) => `auth:revoked:${sessionId}`
 
 /** The summary from Postgres (the source of truth); null when the account no longer exists. */

@@ -6,6 +6,7 @@ import type { Env } from '../../../src/env'
 import { createServices, type Services } from '../../../src/services'
 import { requestSignInCode, signUp, verifySignInCode } from '../../../src/services/accounts/sign-in'
 import { startSession } from '../../../src/services/accounts/sessions'
+import { accountKey, loadAccountSummary } from '../../../src/services/accounts/account-cache'
 import { api, clearOfWindowEdge, mailbox, problem, services } from '../helpers'
 import { bearer, post, signIn, uniqueEmail, uniqueIp } from '../auth-helpers'
 import { insertUsers } from '../fixtures'
@@ -374,6 +375,26 @@ describe('tokens', () => {
     expect(await status(first)).toBe(401)
     expect(await status(second)).toBe(200)
     expect(await status(third)).toBe(200)
+  })
+})
+
+describe('the account cache after signing in', () => {
+  it('holds what Postgres holds, for a new member and for one reactivated by signing in', async () => {
+    const email = uniqueEmail()
+    const first = await signIn(email)
+    const fresh = await s.redis.get(accountKey(first.user.id))
+    expect(fresh).toEqual(await loadAccountSummary(s, first.user.id))
+    expect(fresh).toMatchObject({ status: 'onboarding', tier: expect.any(String) })
+
+    await s.database.db
+      .update(users)
+      .set({ status: 'deactivated', deactivationReason: 'inactivity', deactivatedAt: new Date() })
+      .where(eq(users.id, first.user.id))
+    const again = await signIn(email)
+    const reactivated = await s.redis.get(accountKey(again.user.id))
+    expect(reactivated).toEqual(await loadAccountSummary(s, again.user.id))
+    expect(again.user.status).toBe('active')
+    expect(reactivated).toMatchObject({ status: 'active' })
   })
 })
 
