@@ -27,10 +27,15 @@ const sendRule = (c: C): LimitRule => ({
   periodSeconds: 60,
   algorithm: 'sliding',
 })
+/**
+ * Code requests and code checks per day, per IP and per email. Sliding for the same reason: a
+ * fixed window is a UTC day, so twice the budget could be spent around midnight.
+ */
 export const dailyRule = (c: C, name: string): LimitRule => ({
   name,
   limit: c.get('services').config.rateLimit.signInAttemptsPerDay,
   periodSeconds: 86_400,
+  algorithm: 'sliding',
 })
 export const ipId = (c: C) => `ip:${c.get('clientIp')}`
 

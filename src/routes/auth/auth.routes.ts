@@ -50,7 +50,7 @@ export const requestCode = createRoute({
   description:
     'Creates a pending sign-in and emails a six-digit code valid 10 minutes. A new address becomes an account ' +
     'when the code is verified. Outside production, `@example.com` addresses use the code `000000` and get no ' +
-    'mail. Rate limited per IP and per email (3/min sends; 40/day). `answers` (public-quiz answers, at most 50) ' +
+    'mail. Rate limited per IP and per email (3/min sends; 40 per 24 hours, counted over a sliding window). `answers` (public-quiz answers, at most 50) ' +
     'and `pendingClub` are kept with the sign-in and applied when the code is verified: answers never replace ' +
     "ones the member already has, and a new member's personality is computed when onboarding finishes. " +
     'A client address on a configured IP reputation list is refused first (403 `ip_blocked`, no code sent); ' +

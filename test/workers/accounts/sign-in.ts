@@ -262,6 +262,26 @@ describe('sign-in rate limits', () => {
     for (let i = 0; i < 3; i++) expect((await requestCode(email)).res.status).toBe(201)
     expect((await requestCode(email)).res.status).toBe(429)
   }, 45_000)
+
+  it('counts the daily code-check budget over the last 24 hours, not per calendar day', async () => {
+    const ip = uniqueIp()
+    const budget = s.config.rateLimit.signInAttemptsPerDay
+    const day = 86_400_000
+    const now = Date.now()
+    // This IP spent its whole budget in the previous UTC day (the limiter's own key for that day).
+    await s.redis.set(`rl:sign-in-attempt:ip:${ip}:${Math.floor(now / day) - 1}`, budget, { ex: 172_800 })
+    // A sliding window still counts the part of that day that lies within the last 24 hours.
+    const carried = Math.floor((1 - (now % day) / day) * budget)
+    let allowed = 0
+    for (; allowed <= budget; allowed++) {
+      const res = await verify(crypto.randomUUID(), '123456', {}, ip)
+      if (res.status === 429) break
+      expect(res.status).toBe(401)
+    }
+    // (The window moves on while the loop runs, which can free one more.)
+    expect(allowed).toBeGreaterThanOrEqual(budget - carried)
+    expect(allowed).toBeLessThanOrEqual(budget - carried + 1)
+  }, 45_000)
 })
 
 describe('tokens', () => {
