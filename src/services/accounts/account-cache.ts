@@ -30,28 +30,49 @@ export const accountCacheTtlSeconds = 60
 export const accountKey = (userId: string) => `auth:account:${userId}`
 export const revokedKey = (sessionId: string) => `auth:revoked:${sessionId}`
 
+/** The columns of an account a summary is made of. */
+export type SummarySource = Pick<
+  typeof users.$inferSelect,
+  'id' | 'emailDisplay' | 'name' | 'username' | 'role' | 'status' | 'tierId' | 'createdAt' | 'lastOnlineAt'
+>
+
+/** An account's summary from its row and its tier's name. */
+export function accountSummaryOf(row: SummarySource, tier: string | null): AccountSummary {
+  return {
+    id: row.id,
+    email: row.emailDisplay,
+    name: row.name,
+    username: row.username,
+    role: row.role,
+    status: row.status,
+    tier,
+    tierId: row.tierId,
+    createdAt: row.createdAt.toISOString(),
+    lastOnlineAt: row.lastOnlineAt.toISOString(),
+  }
+}
+
 /** The summary from Postgres (the source of truth); null when the account no longer exists. */
 export async function loadAccountSummary(s: Services, userId: string): Promise<AccountSummary | null> {
   if (!isUuid(userId)) return null
   const [row] = await s.database.db
     .select({
       id: users.id,
-      email: users.emailDisplay,
+      emailDisplay: users.emailDisplay,
       name: users.name,
       username: users.username,
       role: users.role,
       status: users.status,
-      tier: tiers.name,
       tierId: users.tierId,
       createdAt: users.createdAt,
       lastOnlineAt: users.lastOnlineAt,
+      tier: tiers.name,
     })
     .from(users)
     .leftJoin(tiers, eq(tiers.id, users.tierId))
     // Soft-deleted accounts (admin) do not exist for authentication.
     .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-  if (!row) return null
-  return { ...row, createdAt: row.createdAt.toISOString(), lastOnlineAt: row.lastOnlineAt.toISOString() }
+  return row ? accountSummaryOf(row, row.tier) : null
 }
 
 /**

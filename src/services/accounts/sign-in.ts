@@ -5,7 +5,7 @@ import { signInChallenges, tiers, users, type Role, type UserStatus } from '../.
 import { ApiError } from '../../lib/http/errors'
 import { emailDomain } from './email'
 import { hmacHex, randomDigits, timingSafeEqualStrings } from '../../lib/crypto'
-import { cacheAccount, forgetAccount } from './account-cache'
+import { type SummarySource, accountSummaryOf, cacheAccount, forgetAccount } from './account-cache'
 import { cachedTiers } from './tiers'
 import { findActiveBan } from '../moderation/bans'
 import { assertAllowedClubName } from '../clubs/clubs'
@@ -312,8 +312,7 @@ export async function completeSignIn(
     tokens = await startSession(s, user, sessionInput, {
       statements: [accountUpdate, ...(input.alongside ?? [])],
       // After the update has committed, so no request can cache the account as it was before.
-      afterCommit: () =>
-        cacheSignedIn(s, { ...user, email: user.emailDisplay, status, lastOnlineAt: now }, tierName),
+      afterCommit: () => cacheSignedIn(s, { ...user, status, lastOnlineAt: now }, tierName),
     })
   }
   return {
@@ -355,7 +354,7 @@ export async function signUp(
   const tierName = tierNameOf(s, user.tierId)
   const summary = {
     ...user,
-    email: account.emailDisplay,
+    emailDisplay: account.emailDisplay,
     name: null,
     username: null,
     createdAt: now,
@@ -394,33 +393,12 @@ function tierNameOf(s: Services, tierId: string | null): Promise<string | null |
  */
 async function cacheSignedIn(
   s: Services,
-  account: {
-    id: string
-    email: string
-    name: string | null
-    username: string | null
-    role: Role
-    status: UserStatus
-    tierId: string | null
-    createdAt: Date
-    lastOnlineAt: Date
-  },
+  account: SummarySource,
   tierName: Promise<string | null | undefined>,
 ): Promise<void> {
   const tier = await tierName
   if (tier === undefined) return forgetAccount(s, account.id)
-  await cacheAccount(s, {
-    id: account.id,
-    email: account.email,
-    name: account.name,
-    username: account.username,
-    role: account.role,
-    status: account.status,
-    tier,
-    tierId: account.tierId,
-    createdAt: account.createdAt.toISOString(),
-    lastOnlineAt: account.lastOnlineAt.toISOString(),
-  })
+  await cacheAccount(s, accountSummaryOf(account, tier))
 }
 
 /** The default tier (the oldest), as a statement for a batch; empty when there is no tier. */
